@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what building and testing need, skipping whatever is already present:
+# the wasm32 target, worker-build, the wasm-bindgen CLI at exactly the version in Cargo.lock,
+# and the npm packages (which bring Node 22, wrangler, workerd, binaryen's wasm-opt and esbuild).
+# Everything comes from crates.io and the npm registry; nothing is downloaded from GitHub.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WORKER_BUILD_VERSION=0.8.7
+say() { printf '[bootstrap] %s\n' "$*"; }
+
+if ! command -v cargo >/dev/null 2>&1; then
+  say "cargo not found: install Rust with rustup first (https://rustup.rs)"; exit 1
+fi
+
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if [ "$(worker-build --version 2>/dev/null | awk '{print $2}')" != "$WORKER_BUILD_VERSION" ]; then
+  say "installing worker-build $WORKER_BUILD_VERSION (about 12 minutes on 2 cores)"
+  cargo install worker-build --version "$WORKER_BUILD_VERSION" --locked
+fi
+
+# The CLI must match the wasm-bindgen crate in Cargo.lock exactly.
+BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$BINDGEN_VERSION" ]; then
+  say "installing wasm-bindgen-cli $BINDGEN_VERSION (about 5 minutes)"
+  # Not --locked: its lockfile wants a webpki-roots version the registry no longer has.
+  cargo install wasm-bindgen-cli --version "$BINDGEN_VERSION"
+fi
+
+if [ ! -x node_modules/.bin/wrangler ] || [ ! -x node_modules/.bin/wasm-opt ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm packages"
+  npm ci --no-audit --no-fund
+fi
+say "toolchain ready"

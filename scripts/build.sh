@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Builds the worker into build/ (index.js, index_bg.wasm, worker/shim.mjs) with worker-build,
+# pointing it at local tools so it never tries to download wasm-bindgen or wasm-opt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export WASM_BINDGEN_BIN="${WASM_BINDGEN_BIN:-$(command -v wasm-bindgen)}"
+export WASM_OPT_BIN="${WASM_OPT_BIN:-$PWD/node_modules/.bin/wasm-opt}"
+export ESBUILD_BIN="${ESBUILD_BIN:-$PWD/node_modules/.bin/esbuild}"
+exec worker-build --release

@@ -1,0 +1,303 @@
+//! Service configuration, read from the `SERVICES` variable of wrangler.toml (a table of tables).
+//!
+//! Parsing never panics: every problem is reported with the offending field's path, e.g.
+//! `SERVICES.demo.max_rows: must be between 1 and 1000, got 5000`.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+/// Rows returned by one read when a service sets no `max_rows`.
+pub const DEFAULT_MAX_ROWS: u64 = 100;
+/// No service may return more rows than this in one read.
+pub const HARD_MAX_ROWS: u64 = 1000;
+/// Idle time after which a session expires, when `SESSION_IDLE_SECONDS` is not set.
+pub const DEFAULT_SESSION_IDLE_SECONDS: u64 = 3600;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseConfig {
+    /// A D1 database, by its binding name in wrangler.toml.
+    D1 { binding: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMode {
+    /// A credential (API key) is required. The default.
+    Required,
+    /// No credential: for local experiments and conformance runs only.
+    None,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceConfig {
+    pub name: String,
+    pub label: String,
+    pub description: String,
+    pub database: DatabaseConfig,
+    pub read_only: bool,
+    pub max_rows: u64,
+    pub hidden_tables: Vec<String>,
+    pub auth: AuthMode,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub services: BTreeMap<String, ServiceConfig>,
+    pub session_idle_seconds: u64,
+    /// Origins allowed besides the worker's own origin.
+    pub allowed_origins: Vec<String>,
+}
+
+impl Config {
+    pub fn service(&self, name: &str) -> Option<&ServiceConfig> {
+        self.services.get(name)
+    }
+}
+
+/// Every problem found, each naming its field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigErrors(pub Vec<String>);
+
+impl std::fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.join("; "))
+    }
+}
+
+/// The raw inputs: the `SERVICES` JSON value and the two plain string variables.
+pub struct RawConfig<'a> {
+    pub services: Option<&'a Json>,
+    pub session_idle_seconds: Option<&'a str>,
+    pub allowed_origins: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    label: Option<String>,
+    description: Option<String>,
+    database: Option<RawDatabase>,
+    read_only: Option<bool>,
+    max_rows: Option<i64>,
+    hidden_tables: Option<Vec<String>>,
+    auth: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDatabase {
+    kind: String,
+    binding: Option<String>,
+}
+
+pub fn parse(raw: RawConfig) -> Result<Config, ConfigErrors> {
+    let mut errors = Vec::new();
+
+    let session_idle_seconds = match raw.session_idle_seconds.map(str::trim) {
+        None | Some("") => DEFAULT_SESSION_IDLE_SECONDS,
+        Some(text) => match text.parse::<u64>() {
+            Ok(n) if n >= 1 => n,
+            _ => {
+                errors.push(format!(
+                    "SESSION_IDLE_SECONDS: must be a whole number of seconds >= 1, got {text:?}"
+                ));
+                DEFAULT_SESSION_IDLE_SECONDS
+            }
+        },
+    };
+
+    let mut allowed_origins = Vec::new();
+    for origin in raw.allowed_origins.unwrap_or("").split(',').map(str::trim) {
+        if origin.is_empty() {
+            continue;
+        }
+        if !(origin.starts_with("https://") || origin.starts_with("http://")) || origin.ends_with('/') {
+            errors.push(format!(
+                "ALLOWED_ORIGINS: {origin:?} is not an origin like https://app.example.com"
+            ));
+        } else {
+            allowed_origins.push(origin.to_ascii_lowercase());
+        }
+    }
+
+    let mut services = BTreeMap::new();
+    match raw.services {
+        None => errors.push("SERVICES: missing; define at least one service under [vars.SERVICES.<name>]".into()),
+        Some(Json::Object(map)) => {
+            if map.is_empty() {
+                errors.push("SERVICES: no service defined".into());
+            }
+            for (name, value) in map {
+                if let Some(service) = parse_service(name, value, &mut errors) {
+                    services.insert(name.clone(), service);
+                }
+            }
+        }
+        Some(_) => errors.push("SERVICES: must be a table of services ([vars.SERVICES.<name>])".into()),
+    }
+
+    if errors.is_empty() {
+        Ok(Config { services, session_idle_seconds, allowed_origins })
+    } else {
+        Err(ConfigErrors(errors))
+    }
+}
+
+fn is_valid_service_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<ServiceConfig> {
+    let at = |field: &str| format!("SERVICES.{name}.{field}");
+    if !is_valid_service_name(name) {
+        errors.push(format!(
+            "SERVICES.{name}: service names must be lowercase letters and digits (1-64), as they form the URL /mcp/<name>"
+        ));
+        return None;
+    }
+    let raw: RawService = match serde_json::from_value(value.clone()) {
+        Ok(raw) => raw,
+        Err(e) => {
+            errors.push(format!("SERVICES.{name}: {e}"));
+            return None;
+        }
+    };
+    let before = errors.len();
+
+    let database = match raw.database {
+        None => {
+            errors.push(format!("{}: missing; e.g. database = {{ kind = \"d1\", binding = \"DB\" }}", at("database")));
+            None
+        }
+        Some(db) => match db.kind.as_str() {
+            "d1" => match db.binding {
+                Some(binding) if !binding.trim().is_empty() => Some(DatabaseConfig::D1 { binding }),
+                _ => {
+                    errors.push(format!("{}: missing; name the D1 binding from [[d1_databases]]", at("database.binding")));
+                    None
+                }
+            },
+            other => {
+                errors.push(format!("{}: unsupported database kind {other:?}; supported: \"d1\"", at("database.kind")));
+                None
+            }
+        },
+    };
+
+    let max_rows = match raw.max_rows {
+        None => DEFAULT_MAX_ROWS,
+        Some(n) if (1..=HARD_MAX_ROWS as i64).contains(&n) => n as u64,
+        Some(n) => {
+            errors.push(format!("{}: must be between 1 and {HARD_MAX_ROWS}, got {n}", at("max_rows")));
+            DEFAULT_MAX_ROWS
+        }
+    };
+
+    let auth = match raw.auth.as_deref() {
+        None | Some("required") => AuthMode::Required,
+        Some("none") => AuthMode::None,
+        Some(other) => {
+            errors.push(format!("{}: must be \"required\" or \"none\", got {other:?}", at("auth")));
+            AuthMode::Required
+        }
+    };
+
+    if errors.len() > before {
+        return None;
+    }
+    Some(ServiceConfig {
+        name: name.to_string(),
+        label: raw.label.unwrap_or_else(|| name.to_string()),
+        description: raw.description.unwrap_or_default(),
+        database: database?,
+        // Safe by default: a service writes only when its configuration says so.
+        read_only: raw.read_only.unwrap_or(true),
+        max_rows,
+        hidden_tables: raw.hidden_tables.unwrap_or_default(),
+        auth,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse_services(services: Json) -> Result<Config, ConfigErrors> {
+        parse(RawConfig { services: Some(&services), session_idle_seconds: None, allowed_origins: None })
+    }
+
+    #[test]
+    fn parses_a_full_service_and_applies_defaults() {
+        let config = parse_services(json!({
+            "demo": { "label": "Demo", "database": { "kind": "d1", "binding": "DB" },
+                      "read_only": false, "max_rows": 500, "hidden_tables": ["secrets"] },
+            "lean": { "database": { "kind": "d1", "binding": "DB2" } }
+        }))
+        .unwrap();
+        let demo = config.service("demo").unwrap();
+        assert_eq!(demo.database, DatabaseConfig::D1 { binding: "DB".into() });
+        assert!(!demo.read_only);
+        assert_eq!(demo.max_rows, 500);
+        assert_eq!(demo.hidden_tables, vec!["secrets".to_string()]);
+        assert_eq!(demo.auth, AuthMode::Required);
+        let lean = config.service("lean").unwrap();
+        assert!(lean.read_only, "services are read-only unless configured otherwise");
+        assert_eq!(lean.max_rows, DEFAULT_MAX_ROWS);
+        assert_eq!(lean.label, "lean");
+        assert_eq!(config.session_idle_seconds, DEFAULT_SESSION_IDLE_SECONDS);
+    }
+
+    #[test]
+    fn names_the_offending_field() {
+        let err = parse_services(json!({
+            "demo": { "database": { "kind": "d1", "binding": "DB" }, "max_rows": 5000 },
+            "Bad-Name": { "database": { "kind": "d1", "binding": "DB" } },
+            "pg": { "database": { "kind": "mysql" } },
+            "typo": { "database": { "kind": "d1", "binding": "DB" }, "readonly": true },
+            "noauth": { "database": { "kind": "d1", "binding": "DB" }, "auth": "maybe" },
+            "nodb": {}
+        }))
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("SERVICES.demo.max_rows: must be between 1 and 1000, got 5000"), "{text}");
+        assert!(text.contains("SERVICES.Bad-Name: service names must be lowercase"), "{text}");
+        assert!(text.contains("SERVICES.pg.database.kind: unsupported database kind \"mysql\""), "{text}");
+        assert!(text.contains("SERVICES.typo: unknown field `readonly`"), "{text}");
+        assert!(text.contains("SERVICES.noauth.auth: must be \"required\" or \"none\""), "{text}");
+        assert!(text.contains("SERVICES.nodb.database: missing"), "{text}");
+        assert_eq!(err.0.len(), 6);
+    }
+
+    #[test]
+    fn checks_the_plain_variables() {
+        let services = json!({ "demo": { "database": { "kind": "d1", "binding": "DB" } } });
+        let err = parse(RawConfig {
+            services: Some(&services),
+            session_idle_seconds: Some("soon"),
+            allowed_origins: Some("https://ok.example.com, ftp://nope"),
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("SESSION_IDLE_SECONDS"));
+        assert!(err.to_string().contains("ALLOWED_ORIGINS: \"ftp://nope\""));
+        let ok = parse(RawConfig {
+            services: Some(&services),
+            session_idle_seconds: Some("120"),
+            allowed_origins: Some("https://App.example.com"),
+        })
+        .unwrap();
+        assert_eq!(ok.session_idle_seconds, 120);
+        assert_eq!(ok.allowed_origins, vec!["https://app.example.com".to_string()]);
+    }
+
+    #[test]
+    fn missing_services_is_an_error_not_a_panic() {
+        let err = parse(RawConfig { services: None, session_idle_seconds: None, allowed_origins: None }).unwrap_err();
+        assert!(err.to_string().starts_with("SERVICES: missing"));
+        let err = parse_services(json!("demo")).unwrap_err();
+        assert!(err.to_string().contains("must be a table"));
+    }
+}

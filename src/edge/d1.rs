@@ -1,0 +1,144 @@
+//! D1 behind the `Database` trait.
+//!
+//! Single queries use `raw({columnNames: true})`, which keeps column order and duplicate names
+//! (worker's `raw()` takes no options, hence the small extern block). Batches are atomic: D1 runs
+//! a batch in one transaction.
+
+use async_trait::async_trait;
+use serde_json::Value as Json;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::db::{Database, DbError, QueryResult, SqlValue, Statement};
+use crate::sql::Dialect;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(extends = js_sys::Object)]
+    type RawStatement;
+
+    #[wasm_bindgen(method, catch, js_name = raw)]
+    fn raw_with_options(this: &RawStatement, options: &JsValue) -> Result<js_sys::Promise, JsValue>;
+}
+
+/// Integers JS numbers hold exactly.
+const MAX_SAFE_INTEGER: i64 = 9_007_199_254_740_991;
+
+pub struct D1 {
+    db: worker::D1Database,
+}
+
+impl D1 {
+    pub fn new(db: worker::D1Database) -> Self {
+        D1 { db }
+    }
+
+    fn prepare(&self, statement: &Statement) -> Result<worker::D1PreparedStatement, DbError> {
+        let params: Vec<JsValue> = statement.params.iter().map(to_js).collect();
+        self.db.prepare(statement.sql.as_str()).bind(&params).map_err(|e| db_error(&e.to_string()))
+    }
+}
+
+fn to_js(value: &SqlValue) -> JsValue {
+    match value {
+        SqlValue::Null => JsValue::NULL,
+        SqlValue::Bool(b) => JsValue::from(*b as i32),
+        // Beyond 2^53 a JS number would round; SQLite turns the text back into an integer for
+        // columns of INTEGER affinity and compares it numerically.
+        SqlValue::Integer(i) if i.abs() <= MAX_SAFE_INTEGER => JsValue::from_f64(*i as f64),
+        SqlValue::Integer(i) => JsValue::from_str(&i.to_string()),
+        SqlValue::Real(f) => JsValue::from_f64(*f),
+        SqlValue::Text(s) => JsValue::from_str(s),
+        SqlValue::Json(v) => JsValue::from_str(&v.to_string()),
+    }
+}
+
+/// D1 messages look like `D1_ERROR: UNIQUE constraint failed: customers.email: SQLITE_CONSTRAINT`.
+fn db_error(message: &str) -> DbError {
+    let mut text = message.trim();
+    for prefix in ["Error: ", "D1_ERROR: ", "D1_EXEC_ERROR: "] {
+        text = text.strip_prefix(prefix).unwrap_or(text);
+    }
+    let (text, code) = match text.rsplit_once(": SQLITE_") {
+        Some((rest, code)) => (rest, Some(format!("SQLITE_{code}"))),
+        None => (text, None),
+    };
+    DbError { message: text.to_string(), code, hint: None }
+}
+
+fn from_js(value: JsValue) -> Result<Json, DbError> {
+    serde_wasm_bindgen::from_value(value).map_err(|e| DbError::new(format!("could not read D1 result: {e}")))
+}
+
+#[async_trait(?Send)]
+impl Database for D1 {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    async fn query(&self, statement: &Statement) -> Result<QueryResult, DbError> {
+        let prepared = self.prepare(statement)?;
+        let raw: &RawStatement = prepared.inner().unchecked_ref();
+        let options = js_sys::Object::new();
+        js_sys::Reflect::set(&options, &"columnNames".into(), &JsValue::TRUE)
+            .map_err(|_| DbError::new("could not build D1 options"))?;
+        let promise = raw.raw_with_options(&options).map_err(|e| js_error(&e))?;
+        let value = JsFuture::from(promise).await.map_err(|e| js_error(&e))?;
+        let Json::Array(mut rows) = from_js(value)? else {
+            return Err(DbError::new("D1 returned something other than rows"));
+        };
+        if rows.is_empty() {
+            return Ok(QueryResult::default());
+        }
+        let columns: Vec<String> = match rows.remove(0) {
+            Json::Array(names) => names.into_iter().map(|n| n.as_str().unwrap_or_default().to_string()).collect(),
+            _ => return Err(DbError::new("D1 returned no column names")),
+        };
+        let rows = rows
+            .into_iter()
+            .map(|row| match row {
+                Json::Array(cells) => cells,
+                other => vec![other],
+            })
+            .collect();
+        Ok(QueryResult { columns, rows, rows_affected: None })
+    }
+
+    async fn batch(&self, statements: &[Statement]) -> Result<Vec<QueryResult>, DbError> {
+        if statements.is_empty() {
+            return Ok(vec![]);
+        }
+        let prepared = statements.iter().map(|s| self.prepare(s)).collect::<Result<Vec<_>, _>>()?;
+        let results = self.db.batch(prepared).await.map_err(|e| db_error(&e.to_string()))?;
+        results
+            .into_iter()
+            .map(|result| {
+                if let Some(error) = result.error() {
+                    return Err(db_error(&error));
+                }
+                let objects: Vec<serde_json::Map<String, Json>> =
+                    result.results().map_err(|e| DbError::new(format!("could not read D1 result: {e}")))?;
+                let columns: Vec<String> = objects.first().map(|o| o.keys().cloned().collect()).unwrap_or_default();
+                let rows = objects.into_iter().map(|o| o.into_iter().map(|(_, v)| v).collect()).collect();
+                let rows_affected = result.meta().ok().flatten().and_then(|m| m.changes).map(|c| c as u64);
+                Ok(QueryResult { columns, rows, rows_affected })
+            })
+            .collect()
+    }
+}
+
+fn js_error(value: &JsValue) -> DbError {
+    let message = value
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| {
+            let cause = e.cause();
+            match cause.dyn_ref::<js_sys::Error>() {
+                Some(c) => String::from(c.message()),
+                None => String::from(e.message()),
+            }
+        })
+        .or_else(|| value.as_string())
+        .unwrap_or_else(|| "unknown D1 error".to_string());
+    db_error(&message)
+}

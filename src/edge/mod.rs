@@ -1,0 +1,108 @@
+//! The Workers edge: turns runtime objects into the core's plain types and back. Thin on purpose:
+//! every decision is made in the core, which `cargo test` covers natively.
+
+mod d1;
+mod kv;
+mod sessions;
+
+use std::rc::Rc;
+
+use serde_json::Value as Json;
+use worker::{event, Context, Env, Request, Response, ResponseBuilder};
+
+use crate::config::{self, Config, ConfigErrors, DatabaseConfig, RawConfig, ServiceConfig};
+use crate::db::Database;
+use crate::http::{self, DatabaseOpener, HttpRequest, HttpResponse, MAX_BODY_BYTES};
+use crate::tools::SchemaCache;
+
+thread_local! {
+    /// Schemas survive across requests served by the same isolate (see `SCHEMA_TTL_MS`).
+    static SCHEMA_CACHE: Rc<SchemaCache> = Rc::new(SchemaCache::default());
+}
+
+pub fn now_ms() -> u64 {
+    worker::Date::now().as_millis()
+}
+
+fn string_var(env: &Env, name: &str) -> Option<String> {
+    env.var(name).ok().map(|v| v.to_string()).or_else(|| env.secret(name).ok().map(|s| s.to_string()))
+}
+
+fn load_config(env: &Env) -> Result<Config, ConfigErrors> {
+    // SERVICES is a table in wrangler.toml; a JSON string (e.g. from a secret) works too.
+    let services: Option<Json> = env.object_var::<Json>("SERVICES").ok().map(|value| match value {
+        Json::String(text) => serde_json::from_str(&text).unwrap_or(Json::String(text)),
+        other => other,
+    });
+    let idle = string_var(env, "SESSION_IDLE_SECONDS");
+    let origins = string_var(env, "ALLOWED_ORIGINS");
+    config::parse(RawConfig {
+        services: services.as_ref(),
+        session_idle_seconds: idle.as_deref(),
+        allowed_origins: origins.as_deref(),
+    })
+}
+
+struct Databases<'a> {
+    env: &'a Env,
+}
+
+impl DatabaseOpener for Databases<'_> {
+    fn open(&self, service: &ServiceConfig) -> Result<Rc<dyn Database>, String> {
+        match &service.database {
+            DatabaseConfig::D1 { binding } => self
+                .env
+                .d1(binding)
+                .map(|db| Rc::new(d1::D1::new(db)) as Rc<dyn Database>)
+                .map_err(|_| format!("no D1 binding named {binding:?}; add it under [[d1_databases]] in wrangler.toml")),
+        }
+    }
+}
+
+async fn to_core_request(mut req: Request) -> worker::Result<Result<HttpRequest, HttpResponse>> {
+    let url = req.url()?;
+    let origin = url.origin().ascii_serialization();
+    let headers: Vec<(String, String)> = req.headers().entries().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+    let declared = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Ok(Err(HttpResponse::error(413, "payload_too_large", format!("request bodies are limited to {MAX_BODY_BYTES} bytes"))));
+    }
+    let method = req.method().to_string();
+    let body = if method == "GET" || method == "HEAD" || method == "OPTIONS" { vec![] } else { req.bytes().await.unwrap_or_default() };
+    Ok(Ok(HttpRequest { method, origin, path: url.path().to_string(), headers, body }))
+}
+
+fn to_worker_response(response: HttpResponse) -> worker::Result<Response> {
+    let mut builder = ResponseBuilder::new().with_status(response.status);
+    for (name, value) in &response.headers {
+        builder = builder.with_header(name, value)?;
+    }
+    if response.body.is_empty() {
+        Ok(builder.empty())
+    } else {
+        Ok(builder.fixed(response.body))
+    }
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    let request = match to_core_request(req).await? {
+        Ok(request) => request,
+        Err(response) => return to_worker_response(response),
+    };
+    let config = load_config(&env);
+    let kv = kv::Kv::new(env.kv("DBMCP_KV"));
+    let sessions = sessions::DurableSessions::new(env.durable_object("MCP_SESSIONS"));
+    let schema_cache = SCHEMA_CACHE.with(Rc::clone);
+    let env_core = http::Env {
+        config: config.as_ref(),
+        sessions: &sessions,
+        kv: &kv,
+        databases: &Databases { env: &env },
+        schema_cache: &schema_cache,
+        admin_token: string_var(&env, "ADMIN_TOKEN"),
+        now_ms: now_ms(),
+    };
+    to_worker_response(http::handle(request, &env_core).await)
+}
+

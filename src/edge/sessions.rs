@@ -1,0 +1,156 @@
+//! MCP sessions in Durable Objects: one object per session (named by the session id), its state
+//! in the object's SQLite-backed storage, expiry enforced by an alarm.
+//!
+//! The worker talks to the object with small JSON commands over `fetch`:
+//! `create {session, idle_ms}`, `touch {}`, `save {session}`, `delete {}`.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use worker::{durable_object, DurableObject, Env, Method, ObjectNamespace, Request, RequestInit, Response, State};
+
+use crate::http::SessionStore;
+use crate::mcp::session::Session;
+
+const SESSION_KEY: &str = "session";
+const IDLE_KEY: &str = "idle_ms";
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+enum Command {
+    Create { session: Session, idle_ms: u64 },
+    Touch,
+    Save { session: Session },
+    Delete,
+}
+
+#[durable_object]
+pub struct McpSession {
+    state: State,
+}
+
+impl McpSession {
+    async fn load(&self) -> worker::Result<Option<(Session, u64)>> {
+        let storage = self.state.storage();
+        let session: Option<Session> = storage.get(SESSION_KEY).await?;
+        let idle: Option<u64> = storage.get(IDLE_KEY).await?;
+        Ok(session.zip(idle))
+    }
+
+    async fn forget(&self) -> worker::Result<()> {
+        let storage = self.state.storage();
+        storage.delete_alarm().await?;
+        storage.delete_all().await
+    }
+}
+
+impl DurableObject for McpSession {
+    fn new(state: State, _env: Env) -> Self {
+        McpSession { state }
+    }
+
+    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        let command: Command = match req.json().await {
+            Ok(command) => command,
+            Err(e) => return Response::error(format!("bad session command: {e}"), 400),
+        };
+        let storage = self.state.storage();
+        let now = super::now_ms();
+        match command {
+            Command::Create { session, idle_ms } => {
+                storage.put(SESSION_KEY, &session).await?;
+                storage.put(IDLE_KEY, idle_ms).await?;
+                storage.set_alarm(std::time::Duration::from_millis(idle_ms)).await?;
+                Response::empty()
+            }
+            Command::Touch => match self.load().await? {
+                Some((mut session, idle_ms)) if now.saturating_sub(session.last_seen_ms) < idle_ms => {
+                    session.last_seen_ms = now;
+                    storage.put(SESSION_KEY, &session).await?;
+                    Response::from_json(&session)
+                }
+                Some(_) => {
+                    // Expired but the alarm has not run yet: expire now.
+                    self.forget().await?;
+                    Response::error("session expired", 404)
+                }
+                None => Response::error("no such session", 404),
+            },
+            Command::Save { session } => {
+                if self.load().await?.is_none() {
+                    return Response::error("no such session", 404);
+                }
+                storage.put(SESSION_KEY, &session).await?;
+                Response::empty()
+            }
+            Command::Delete => {
+                self.forget().await?;
+                Response::empty()
+            }
+        }
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        if let Some((session, idle_ms)) = self.load().await? {
+            let expires_at = session.last_seen_ms.saturating_add(idle_ms);
+            let now = super::now_ms();
+            if now >= expires_at {
+                self.forget().await?;
+            } else {
+                self.state.storage().set_alarm(std::time::Duration::from_millis(expires_at - now)).await?;
+            }
+        }
+        Response::empty()
+    }
+}
+
+/// The worker side: one stub per session id.
+pub struct DurableSessions {
+    namespace: Result<ObjectNamespace, String>,
+}
+
+impl DurableSessions {
+    pub fn new(namespace: worker::Result<ObjectNamespace>) -> Self {
+        DurableSessions {
+            namespace: namespace
+                .map_err(|_| "no Durable Object binding named \"MCP_SESSIONS\"; see wrangler.toml".to_string()),
+        }
+    }
+
+    /// Sends a command; `Ok(None)` when the object answers 404.
+    async fn send(&self, id: &str, command: &Command) -> Result<Option<Response>, String> {
+        let namespace = self.namespace.as_ref().map_err(Clone::clone)?;
+        let stub = namespace.id_from_name(id).and_then(|i| i.get_stub()).map_err(|e| e.to_string())?;
+        let body = serde_json::to_string(command).map_err(|e| e.to_string())?;
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post).with_body(Some(body.into()));
+        let request = Request::new_with_init("https://session.internal/", &init).map_err(|e| e.to_string())?;
+        let response = stub.fetch_with_request(request).await.map_err(|e| format!("session store: {e}"))?;
+        match response.status_code() {
+            200..=299 => Ok(Some(response)),
+            404 => Ok(None),
+            status => Err(format!("session store answered {status}")),
+        }
+    }
+}
+
+#[async_trait(?Send)]
+impl SessionStore for DurableSessions {
+    async fn create(&self, session: &Session, idle_ms: u64) -> Result<(), String> {
+        self.send(&session.id, &Command::Create { session: session.clone(), idle_ms }).await.map(|_| ())
+    }
+
+    async fn touch(&self, id: &str, _now_ms: u64) -> Result<Option<Session>, String> {
+        match self.send(id, &Command::Touch).await? {
+            Some(mut response) => response.json().await.map(Some).map_err(|e| e.to_string()),
+            None => Ok(None),
+        }
+    }
+
+    async fn save(&self, session: &Session) -> Result<(), String> {
+        self.send(&session.id, &Command::Save { session: session.clone() }).await.map(|_| ())
+    }
+
+    async fn delete(&self, id: &str) -> Result<(), String> {
+        self.send(id, &Command::Delete).await.map(|_| ())
+    }
+}

@@ -1,0 +1,91 @@
+//! Origin checks (DNS-rebinding protection) and CORS for browser-based clients.
+
+use super::{HttpRequest, HttpResponse};
+use crate::config::Config;
+
+const ALLOW_HEADERS: &str =
+    "Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID, Mcp-Method, Mcp-Name";
+const EXPOSE_HEADERS: &str = "Mcp-Session-Id, MCP-Protocol-Version, WWW-Authenticate";
+
+fn host_of(origin: &str) -> &str {
+    let rest = origin.split_once("://").map(|(_, r)| r).unwrap_or(origin);
+    // Strip the port; keep a bracketed IPv6 address whole.
+    if let Some(end) = rest.find(']') {
+        return &rest[..=end];
+    }
+    rest.split(':').next().unwrap_or(rest)
+}
+
+fn is_loopback(host: &str) -> bool {
+    matches!(host, "localhost" | "127.0.0.1" | "[::1]") || host.ends_with(".localhost")
+}
+
+/// `Ok(Some(origin))` when a present Origin is allowed (and gets CORS headers), `Ok(None)` when the
+/// request has no Origin (server-side clients), `Err(403)` when the Origin is not allowed.
+pub fn check_origin(request: &HttpRequest, config: Option<&Config>) -> Result<Option<String>, HttpResponse> {
+    let Some(origin) = request.header("origin") else { return Ok(None) };
+    let origin = origin.trim().to_ascii_lowercase();
+    let allowed = origin == request.origin.to_ascii_lowercase()
+        || config.is_some_and(|c| c.allowed_origins.iter().any(|o| *o == origin))
+        // Local development: a worker served on loopback accepts pages served on loopback.
+        || (is_loopback(host_of(&request.origin)) && is_loopback(host_of(&origin)));
+    if allowed {
+        Ok(Some(origin))
+    } else {
+        Err(HttpResponse::error(
+            403,
+            "forbidden_origin",
+            format!("Origin {origin} is not allowed; add it to ALLOWED_ORIGINS to let that site connect"),
+        ))
+    }
+}
+
+pub fn preflight() -> HttpResponse {
+    HttpResponse::new(204)
+        .with_header("access-control-allow-methods", "GET, POST, DELETE, OPTIONS")
+        .with_header("access-control-allow-headers", ALLOW_HEADERS)
+        .with_header("access-control-max-age", "86400")
+}
+
+pub fn decorate(response: HttpResponse, origin: Option<&str>) -> HttpResponse {
+    match origin {
+        None => response,
+        Some(origin) => response
+            .with_header("access-control-allow-origin", origin)
+            .with_header("access-control-expose-headers", EXPOSE_HEADERS)
+            .with_header("vary", "Origin"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(origin: Option<&str>, served_at: &str) -> HttpRequest {
+        HttpRequest {
+            method: "POST".into(),
+            origin: served_at.into(),
+            path: "/mcp/demo".into(),
+            headers: origin.map(|o| vec![("origin".to_string(), o.to_string())]).unwrap_or_default(),
+            body: vec![],
+        }
+    }
+
+    #[test]
+    fn allows_same_origin_missing_origin_and_local_dev() {
+        assert_eq!(check_origin(&request(None, "https://db.example.com"), None), Ok(None));
+        assert!(check_origin(&request(Some("https://db.example.com"), "https://db.example.com"), None).is_ok());
+        assert!(check_origin(&request(Some("http://localhost:6274"), "http://127.0.0.1:8787"), None).is_ok());
+        assert!(check_origin(&request(Some("http://[::1]:3000"), "http://localhost:8787"), None).is_ok());
+    }
+
+    #[test]
+    fn refuses_foreign_origins_and_localhost_in_production() {
+        let r = check_origin(&request(Some("https://evil.example"), "https://db.example.com"), None).unwrap_err();
+        assert_eq!(r.status, 403);
+        let r = check_origin(&request(Some("http://localhost:6274"), "https://db.example.com"), None).unwrap_err();
+        assert_eq!(r.status, 403);
+        let r = check_origin(&request(Some("http://127.0.0.1.evil.com"), "http://127.0.0.1:8787"), None).unwrap_err();
+        assert_eq!(r.status, 403);
+    }
+}

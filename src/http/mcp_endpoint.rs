@@ -1,0 +1,298 @@
+//! `/mcp/<service>`: MCP over Streamable HTTP (revisions 2025-03-26 to 2025-11-25).
+//!
+//! Order of checks: authentication (401), method (405), body size (413), media types (406/415),
+//! JSON (400 -32700), session (400 missing / 404 unknown), protocol version (400), dispatch.
+
+use serde_json::Value as Json;
+
+use super::{Env, HttpRequest, HttpResponse, MAX_BODY_BYTES};
+use crate::auth::{self, AuthError, Principal};
+use crate::config::{AuthMode, Config, ServiceConfig};
+use crate::mcp::jsonrpc::{self, Message, Request, RequestId, RpcError, INVALID_REQUEST, PARSE_ERROR};
+use crate::mcp::server::{self, InitializeParams};
+use crate::mcp::session::{is_supported, Session};
+use crate::tools::ToolContext;
+
+pub async fn handle(request: &HttpRequest, service: &ServiceConfig, config: &Config, env: &Env<'_>) -> HttpResponse {
+    let principal = match authenticate(request, service, env).await {
+        Ok(principal) => principal,
+        Err(response) => return response,
+    };
+    match request.method.as_str() {
+        "POST" => post(request, service, config, env, &principal).await,
+        "DELETE" => delete(request, service, env, &principal).await,
+        // No server-initiated messages yet, so no standalone SSE stream.
+        "GET" => HttpResponse::error(405, "method_not_allowed", "this server does not offer a GET event stream; POST JSON-RPC messages")
+            .with_header("allow", "POST, DELETE"),
+        other => HttpResponse::error(405, "method_not_allowed", format!("{other} is not supported here; use POST"))
+            .with_header("allow", "POST, DELETE"),
+    }
+}
+
+fn unauthorized(error: Option<&str>, description: &str) -> HttpResponse {
+    let challenge = match error {
+        Some(code) => format!("Bearer realm=\"dbmcp\", error=\"{code}\", error_description=\"{description}\""),
+        None => "Bearer realm=\"dbmcp\"".to_string(),
+    };
+    HttpResponse::error(401, error.unwrap_or("unauthorized"), description).with_header("www-authenticate", challenge)
+}
+
+async fn authenticate(request: &HttpRequest, service: &ServiceConfig, env: &Env<'_>) -> Result<Principal, HttpResponse> {
+    if service.auth == AuthMode::None {
+        return Ok(Principal::anonymous());
+    }
+    let Some(header) = request.header("authorization") else {
+        return Err(unauthorized(None, "this service needs a credential: send Authorization: Bearer <API key>"));
+    };
+    let token = match header.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => token.trim(),
+        _ => return Err(unauthorized(Some("invalid_request"), "the Authorization header must be: Bearer <credential>")),
+    };
+    match auth::authenticate_key(env.kv, &service.name, token, env.now_ms).await {
+        Ok(principal) => Ok(principal),
+        Err(AuthError::Missing) => Err(unauthorized(None, "a credential is required")),
+        Err(AuthError::Invalid(why)) => Err(unauthorized(Some("invalid_token"), &why)),
+        Err(AuthError::Unavailable(why)) => {
+            Err(HttpResponse::error(503, "temporarily_unavailable", format!("could not check the credential: {why}")))
+        }
+    }
+}
+
+/// How the client wants answers: JSON, or one SSE event when it accepts only event streams.
+#[derive(Clone, Copy, PartialEq)]
+enum Reply {
+    Json,
+    EventStream,
+}
+
+fn negotiate_reply(request: &HttpRequest) -> Result<Reply, HttpResponse> {
+    let Some(accept) = request.header("accept") else { return Ok(Reply::Json) };
+    let accept = accept.to_ascii_lowercase();
+    if accept.trim().is_empty() || accept.contains("application/json") || accept.contains("*/*") || accept.contains("application/*") {
+        Ok(Reply::Json)
+    } else if accept.contains("text/event-stream") {
+        Ok(Reply::EventStream)
+    } else {
+        Err(HttpResponse::error(406, "not_acceptable", "Accept must include application/json or text/event-stream"))
+    }
+}
+
+fn rpc_response(status: u16, body: &Json, reply: Reply) -> HttpResponse {
+    match reply {
+        Reply::Json => HttpResponse::json(status, body),
+        Reply::EventStream => HttpResponse {
+            status,
+            headers: vec![
+                ("content-type".into(), "text/event-stream".into()),
+                ("cache-control".into(), "no-cache".into()),
+            ],
+            body: format!("event: message\ndata: {}\n\n", serde_json::to_string(body).unwrap_or_default()).into_bytes(),
+        },
+    }
+}
+
+fn rpc_error_response(status: u16, id: Option<&RequestId>, error: RpcError, reply: Reply) -> HttpResponse {
+    rpc_response(status, &jsonrpc::error(id, &error), reply)
+}
+
+async fn post(request: &HttpRequest, service: &ServiceConfig, config: &Config, env: &Env<'_>, principal: &Principal) -> HttpResponse {
+    if request.body.len() > MAX_BODY_BYTES {
+        return HttpResponse::error(413, "payload_too_large", format!("request bodies are limited to {MAX_BODY_BYTES} bytes"));
+    }
+    let reply = match negotiate_reply(request) {
+        Ok(reply) => reply,
+        Err(response) => return response,
+    };
+    if let Some(content_type) = request.header("content-type") {
+        if !content_type.to_ascii_lowercase().starts_with("application/json") {
+            return HttpResponse::error(415, "unsupported_media_type", "Content-Type must be application/json");
+        }
+    }
+    let body: Json = match serde_json::from_slice(&request.body) {
+        Ok(body) => body,
+        Err(e) => {
+            return rpc_error_response(400, None, RpcError::new(PARSE_ERROR, format!("parse error: the body is not valid JSON ({e})")), reply)
+        }
+    };
+
+    // Initialize opens a session; everything else needs one.
+    if let Json::Object(obj) = &body {
+        if obj.get("method").and_then(Json::as_str) == Some("initialize") {
+            return initialize(body, service, config, env, principal, reply).await;
+        }
+    }
+
+    let mut session = match load_session(request, service, env, principal).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    if let Some(version) = request.header("mcp-protocol-version") {
+        if !is_supported(version) {
+            return rpc_error_response(
+                400,
+                None,
+                RpcError::invalid_request(format!("unsupported MCP-Protocol-Version {version:?}; supported: 2025-03-26, 2025-06-18, 2025-11-25")),
+                reply,
+            );
+        }
+        if version != session.protocol_version {
+            return rpc_error_response(
+                400,
+                None,
+                RpcError::invalid_request(format!(
+                    "MCP-Protocol-Version {version:?} does not match the version negotiated for this session ({})",
+                    session.protocol_version
+                )),
+                reply,
+            );
+        }
+    }
+
+    let can_write = !service.read_only && principal.may_write();
+    let database = match env.databases.open(service) {
+        Ok(db) => db,
+        Err(e) => return HttpResponse::error(503, "database_unavailable", e),
+    };
+    let ctx = ToolContext { db: database.as_ref(), service, schema_cache: env.schema_cache, now_ms: env.now_ms, can_write };
+    let before = session.clone();
+
+    let (status, response) = match body {
+        Json::Array(items) => {
+            if !session.allows_batches() {
+                return rpc_error_response(
+                    400,
+                    None,
+                    RpcError::invalid_request("JSON-RPC batches are only allowed for sessions negotiated at protocol 2025-03-26; send one message per POST"),
+                    reply,
+                );
+            }
+            if items.is_empty() {
+                return rpc_error_response(400, None, RpcError::invalid_request("empty batch"), reply);
+            }
+            let mut answers = Vec::new();
+            for item in items {
+                if let Some(answer) = process(item, &mut session, &ctx).await {
+                    answers.push(answer);
+                }
+            }
+            if answers.is_empty() {
+                (202, None)
+            } else {
+                (200, Some(Json::Array(answers)))
+            }
+        }
+        single => {
+            let is_malformed = jsonrpc::classify(single.clone()).is_err();
+            match process(single, &mut session, &ctx).await {
+                Some(answer) if is_malformed => (400, Some(answer)),
+                Some(answer) => (200, Some(answer)),
+                None => (202, None),
+            }
+        }
+    };
+
+    if session != before {
+        if let Err(e) = env.sessions.save(&session).await {
+            return HttpResponse::error(503, "session_store_unavailable", e);
+        }
+    }
+    match response {
+        None => HttpResponse::new(202),
+        Some(answer) => rpc_response(status, &answer, reply),
+    }
+}
+
+/// Handles one message; `None` for notifications and responses (they get 202).
+async fn process(item: Json, session: &mut Session, ctx: &ToolContext<'_>) -> Option<Json> {
+    match jsonrpc::classify(item) {
+        Err((id, error)) => Some(jsonrpc::error(id.as_ref(), &error)),
+        Ok(Message::Response) => None,
+        Ok(Message::Notification(n)) => {
+            if n.method == "notifications/initialized" {
+                session.initialized = true;
+            }
+            None
+        }
+        Ok(Message::Request(Request { method, .. })) if method == "initialize" => Some(jsonrpc::error(
+            None,
+            &RpcError::invalid_request("initialize must be sent alone, not inside a batch"),
+        )),
+        Ok(Message::Request(request)) => Some(match server::handle(&request, session, ctx).await {
+            Ok(result) => jsonrpc::success(&request.id, result),
+            Err(error) => jsonrpc::error(Some(&request.id), &error),
+        }),
+    }
+}
+
+async fn initialize(body: Json, service: &ServiceConfig, config: &Config, env: &Env<'_>, principal: &Principal, reply: Reply) -> HttpResponse {
+    let request = match jsonrpc::classify(body) {
+        Ok(Message::Request(request)) => request,
+        Ok(_) => {
+            return rpc_error_response(400, None, RpcError::invalid_request("initialize must be a request with an id"), reply)
+        }
+        Err((id, error)) => return rpc_error_response(400, id.as_ref(), error, reply),
+    };
+    let params: InitializeParams = match server::parse_params("initialize", request.params.as_ref()) {
+        Ok(params) => params,
+        Err(error) => return rpc_error_response(200, Some(&request.id), error, reply),
+    };
+    let (version, result) = server::initialize(&params, service);
+    let id = match auth::random_token(32) {
+        Ok(id) => id,
+        Err(e) => return HttpResponse::error(503, "unavailable", e),
+    };
+    let session = Session {
+        id: id.clone(),
+        service: service.name.clone(),
+        protocol_version: version.to_string(),
+        client_info: params.client_info,
+        client_capabilities: params.capabilities,
+        log_level: "info".into(),
+        principal: principal.id.clone(),
+        created_ms: env.now_ms,
+        last_seen_ms: env.now_ms,
+        initialized: false,
+    };
+    if let Err(e) = env.sessions.create(&session, config.session_idle_seconds * 1000).await {
+        return HttpResponse::error(503, "session_store_unavailable", e);
+    }
+    rpc_response(200, &jsonrpc::success(&request.id, result), reply).with_header("mcp-session-id", id)
+}
+
+fn session_error(status: u16, message: String) -> HttpResponse {
+    HttpResponse::json(status, &jsonrpc::error(None, &RpcError::new(INVALID_REQUEST, message)))
+}
+
+/// The caller's session, or the answer the spec prescribes: 400 without an id, 404 for an id that
+/// is unknown, expired, deleted, or belongs to another principal or service.
+async fn load_session(request: &HttpRequest, service: &ServiceConfig, env: &Env<'_>, principal: &Principal) -> Result<Session, HttpResponse> {
+    let Some(id) = request.header("mcp-session-id").map(str::trim).filter(|s| !s.is_empty()) else {
+        return Err(session_error(400, "Mcp-Session-Id header is required; send initialize first to open a session".into()));
+    };
+    let not_found = || session_error(404, "session not found: it expired, was deleted, or never existed; send initialize to start a new one".into());
+    if id.len() > 128 || !id.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+        return Err(not_found());
+    }
+    let session = match env.sessions.touch(id, env.now_ms).await {
+        Ok(Some(session)) => session,
+        Ok(None) => return Err(not_found()),
+        Err(e) => return Err(HttpResponse::error(503, "session_store_unavailable", e)),
+    };
+    // A session is bound to who created it and where: anyone else finds nothing.
+    if session.principal != principal.id || session.service != service.name {
+        return Err(not_found());
+    }
+    Ok(session)
+}
+
+async fn delete(request: &HttpRequest, service: &ServiceConfig, env: &Env<'_>, principal: &Principal) -> HttpResponse {
+    let session = match load_session(request, service, env, principal).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    match env.sessions.delete(&session.id).await {
+        Ok(()) => HttpResponse::new(204),
+        Err(e) => HttpResponse::error(503, "session_store_unavailable", e),
+    }
+}
+

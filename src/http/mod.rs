@@ -1,0 +1,147 @@
+//! HTTP routing, independent of the Workers runtime: the edge turns a `worker::Request` into an
+//! [`HttpRequest`], calls [`handle`], and turns the [`HttpResponse`] back.
+
+mod admin;
+mod cors;
+mod mcp_endpoint;
+mod pages;
+
+use std::rc::Rc;
+
+use async_trait::async_trait;
+use serde_json::{json, Value as Json};
+
+use crate::auth::KvStore;
+use crate::config::{Config, ConfigErrors, ServiceConfig};
+use crate::db::Database;
+use crate::mcp::session::Session;
+use crate::tools::SchemaCache;
+
+/// Largest request body accepted (413 beyond).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct HttpRequest {
+    pub method: String,
+    /// `scheme://host[:port]` of the URL the request was sent to.
+    pub origin: String,
+    pub path: String,
+    /// Header names lower-cased.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn new(status: u16) -> Self {
+        HttpResponse { status, headers: vec![], body: vec![] }
+    }
+    pub fn json(status: u16, body: &Json) -> Self {
+        HttpResponse {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: serde_json::to_vec(body).unwrap_or_default(),
+        }
+    }
+    pub fn html(status: u16, body: String) -> Self {
+        HttpResponse { status, headers: vec![("content-type".into(), "text/html; charset=utf-8".into())], body: body.into_bytes() }
+    }
+    /// A plain JSON error: `{"error": code, "error_description": message}`.
+    pub fn error(status: u16, code: &str, message: impl Into<String>) -> Self {
+        Self::json(status, &json!({ "error": code, "error_description": message.into() }))
+    }
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_ascii_lowercase(), value.into()));
+        self
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Where sessions live (a Durable Object per session at the edge).
+#[async_trait(?Send)]
+pub trait SessionStore {
+    /// Stores a new session that expires after `idle_ms` without use.
+    async fn create(&self, session: &Session, idle_ms: u64) -> Result<(), String>;
+    /// The session, marked as seen now; `None` when unknown, expired or deleted.
+    async fn touch(&self, id: &str, now_ms: u64) -> Result<Option<Session>, String>;
+    async fn save(&self, session: &Session) -> Result<(), String>;
+    async fn delete(&self, id: &str) -> Result<(), String>;
+}
+
+/// Opens the database of a service (the edge looks the binding up).
+pub trait DatabaseOpener {
+    fn open(&self, service: &ServiceConfig) -> Result<Rc<dyn Database>, String>;
+}
+
+/// Everything a request may use besides itself.
+pub struct Env<'a> {
+    pub config: Result<&'a Config, &'a ConfigErrors>,
+    pub sessions: &'a dyn SessionStore,
+    pub kv: &'a dyn KvStore,
+    pub databases: &'a dyn DatabaseOpener,
+    pub schema_cache: &'a SchemaCache,
+    pub admin_token: Option<String>,
+    pub now_ms: u64,
+}
+
+pub async fn handle(request: HttpRequest, env: &Env<'_>) -> HttpResponse {
+    let allowed_origin = match cors::check_origin(&request, env.config.ok()) {
+        Ok(origin) => origin,
+        Err(response) => return response,
+    };
+    let response = route(&request, env).await;
+    cors::decorate(response, allowed_origin.as_deref())
+}
+
+async fn route(request: &HttpRequest, env: &Env<'_>) -> HttpResponse {
+    let path = request.path.as_str();
+    if request.method == "OPTIONS" {
+        return cors::preflight();
+    }
+    if path == "/health" {
+        return pages::health(request, env);
+    }
+    let config = match env.config {
+        Ok(config) => config,
+        Err(errors) => return pages::config_error(errors),
+    };
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match segments.as_slice() {
+        [""] if request.method == "GET" || request.method == "HEAD" => pages::home(request, config),
+        ["mcp", name] | ["mcp", name, ""] => match config.service(name) {
+            Some(service) => mcp_endpoint::handle(request, service, config, env).await,
+            None => unknown_service(name, config),
+        },
+        ["mcp", name, "info"] if request.method == "GET" => match config.service(name) {
+            Some(service) => pages::service_info(request, service),
+            None => unknown_service(name, config),
+        },
+        ["admin", rest @ ..] => admin::handle(request, rest, config, env).await,
+        _ => HttpResponse::error(404, "not_found", format!("nothing at {path}; MCP endpoints are at /mcp/<service>")),
+    }
+}
+
+fn unknown_service(name: &str, config: &Config) -> HttpResponse {
+    let names: Vec<&str> = config.services.keys().map(String::as_str).collect();
+    HttpResponse::json(
+        404,
+        &json!({
+            "error": "unknown_service",
+            "error_description": format!("no service named {name:?}; services are: {}", names.join(", ")),
+        }),
+    )
+}

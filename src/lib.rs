@@ -1,0 +1,19 @@
+//! dbmcp: a database MCP server for Cloudflare Workers.
+//!
+//! The core (everything outside `edge`) is plain Rust that `cargo test` runs natively; `edge` holds
+//! the thin Workers bindings and is compiled for wasm32 only.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod filter;
+pub mod http;
+pub mod introspect;
+pub mod mcp;
+pub mod relations;
+pub mod schema;
+pub mod sql;
+pub mod tools;
+
+#[cfg(target_arch = "wasm32")]
+mod edge;

@@ -1,0 +1,156 @@
+//! Method dispatch for one session. The HTTP layer hands each request here after authentication
+//! and session lookup; everything a method may change lives in the [`Session`].
+
+use serde::Deserialize;
+use serde_json::{json, Map, Value as Json};
+
+use super::jsonrpc::{Request, RpcError, METHOD_NOT_FOUND};
+use super::session::{negotiate, Session, LOG_LEVELS};
+use super::{completion, prompts, resources};
+use crate::config::ServiceConfig;
+use crate::tools::{self, ToolContext};
+
+pub const SERVER_NAME: &str = "dbmcp";
+pub const SERVER_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InitializeParams {
+    pub protocol_version: String,
+    #[serde(default)]
+    pub capabilities: Json,
+    #[serde(default)]
+    pub client_info: Json,
+}
+
+pub fn parse_params<T: for<'de> Deserialize<'de>>(method: &str, params: Option<&Map<String, Json>>) -> Result<T, RpcError> {
+    let value = Json::Object(params.cloned().unwrap_or_default());
+    serde_json::from_value(value).map_err(|e| RpcError::invalid_params(format!("invalid params for {method}: {e}")))
+}
+
+/// The negotiated version and the `InitializeResult` for an `initialize` request.
+pub fn initialize(params: &InitializeParams, service: &ServiceConfig) -> (&'static str, Json) {
+    let version = negotiate(&params.protocol_version);
+    let result = json!({
+        "protocolVersion": version,
+        "capabilities": {
+            "tools": { "listChanged": false },
+            "resources": { "subscribe": false, "listChanged": false },
+            "prompts": { "listChanged": false },
+            "logging": {},
+            "completions": {}
+        },
+        "serverInfo": { "name": SERVER_NAME, "title": format!("dbmcp: {}", service.label), "version": SERVER_VERSION },
+        "instructions": instructions(service),
+    });
+    (version, result)
+}
+
+fn instructions(service: &ServiceConfig) -> String {
+    let mut text = format!(
+        "Database service \"{}\" ({}). Start with get_tables, then get_table_schema for the tables you need; \
+         read rows with get_table_data (filter language: = != > >= < <= IN LIKE CONTAINS STARTS WITH ENDS WITH \
+         IS NULL BETWEEN, with AND/OR/NOT; strings in single quotes). Reads return at most {} rows per call; \
+         page with offset.",
+        service.name, service.label, service.max_rows
+    );
+    if service.read_only {
+        text.push_str(" This service is read-only.");
+    }
+    if !service.description.is_empty() {
+        text.push(' ');
+        text.push_str(&service.description);
+    }
+    text
+}
+
+/// Handles one request of an established session.
+pub async fn handle(request: &Request, session: &mut Session, ctx: &ToolContext<'_>) -> Result<Json, RpcError> {
+    let params = request.params.as_ref();
+    match request.method.as_str() {
+        "ping" => Ok(json!({})),
+        "initialize" => Err(RpcError::invalid_request(
+            "this session is already initialized; start a new session (POST initialize without Mcp-Session-Id)",
+        )),
+        "tools/list" => {
+            reject_cursor(params)?;
+            let tools: Vec<Json> = tools::visible(ctx.can_write).map(|t| t.to_json()).collect();
+            Ok(json!({ "tools": tools }))
+        }
+        "tools/call" => call_tool(params, ctx).await,
+        "resources/list" => {
+            reject_cursor(params)?;
+            resources::list(ctx).await
+        }
+        "resources/templates/list" => {
+            reject_cursor(params)?;
+            Ok(resources::templates(&ctx.service.name))
+        }
+        "resources/read" => resources::read(params, ctx).await,
+        "prompts/list" => {
+            reject_cursor(params)?;
+            Ok(prompts::list())
+        }
+        "prompts/get" => prompts::get(params, ctx).await,
+        "completion/complete" => completion::complete(params, ctx).await,
+        "logging/setLevel" => {
+            #[derive(Deserialize)]
+            struct SetLevel {
+                level: String,
+            }
+            let p: SetLevel = parse_params("logging/setLevel", params)?;
+            if !LOG_LEVELS.contains(&p.level.as_str()) {
+                return Err(RpcError::invalid_params(format!(
+                    "unknown log level {:?}; use one of {}",
+                    p.level,
+                    LOG_LEVELS.join(", ")
+                )));
+            }
+            session.log_level = p.level;
+            Ok(json!({}))
+        }
+        other => Err(RpcError::new(METHOD_NOT_FOUND, format!("method not found: {other}"))),
+    }
+}
+
+/// Every list fits one page, so any cursor is one we never issued.
+fn reject_cursor(params: Option<&Map<String, Json>>) -> Result<(), RpcError> {
+    match params.and_then(|p| p.get("cursor")) {
+        None | Some(Json::Null) => Ok(()),
+        Some(cursor) => Err(RpcError::invalid_params(format!("invalid cursor {cursor}: this list has a single page"))),
+    }
+}
+
+async fn call_tool(params: Option<&Map<String, Json>>, ctx: &ToolContext<'_>) -> Result<Json, RpcError> {
+    #[derive(Deserialize)]
+    struct Call {
+        name: String,
+        #[serde(default)]
+        arguments: Json,
+    }
+    let call: Call = parse_params("tools/call", params)?;
+    let spec = tools::find(&call.name).ok_or_else(|| {
+        RpcError::invalid_params(format!("unknown tool {:?}; call tools/list for the available tools", call.name))
+    })?;
+    if spec.writes && !ctx.can_write {
+        return Err(RpcError::invalid_params(format!(
+            "tool {:?} is not available: {}",
+            call.name,
+            if ctx.service.read_only { "this service is read-only" } else { "this credential may only read" }
+        )));
+    }
+    if !(call.arguments.is_object() || call.arguments.is_null()) {
+        return Ok(tool_error("invalid arguments: arguments must be an object"));
+    }
+    Ok(match (spec.run)(ctx, call.arguments).await {
+        Ok(value) => {
+            let text = serde_json::to_string(&value).unwrap_or_default();
+            json!({ "content": [ { "type": "text", "text": text } ], "structuredContent": value, "isError": false })
+        }
+        Err(e) => tool_error(&e.0),
+    })
+}
+
+fn tool_error(message: &str) -> Json {
+    json!({ "content": [ { "type": "text", "text": message } ], "isError": true })
+}

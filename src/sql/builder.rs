@@ -1,0 +1,709 @@
+//! Statements from a validated request: every identifier checked against the [`Table`] and
+//! written in the schema's own spelling, every value a bound parameter.
+
+use std::fmt;
+
+use serde_json::{Map, Value as Json};
+
+use super::Dialect;
+use crate::db::{SqlValue, Statement};
+use crate::filter::{CompareOp, Expr, Literal, TextMatch};
+use crate::schema::{Column, Table};
+
+#[cfg(test)]
+mod tests;
+
+/// D1 accepts at most this many bound parameters in one statement.
+pub const MAX_BOUND_PARAMS: usize = 100;
+
+/// Deepest filter tree the compiler walks (the parser already caps nesting far below this).
+const MAX_EXPR_DEPTH: usize = 1024;
+
+/// 2^53 - 1: the largest integer a JavaScript number (what D1 returns) holds exactly.
+const MAX_SAFE_INTEGER: &str = "9007199254740991";
+
+/// A request the builder refuses; the message is meant for the model that sent it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SqlError {
+    pub message: String,
+}
+
+impl SqlError {
+    pub fn new(message: impl Into<String>) -> Self {
+        SqlError { message: message.into() }
+    }
+}
+
+impl fmt::Display for SqlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for SqlError {}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Asc,
+    Desc,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderBy {
+    /// The column's real name, as the schema spells it.
+    pub column: String,
+    pub direction: Direction,
+}
+
+/// Which rows a read, update or delete touches. All given parts must hold (AND).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RowFilter {
+    pub filter: Option<Expr>,
+    /// Primary-key values: scalars for a one-column key, objects with every key column otherwise.
+    pub ids: Option<Vec<Json>>,
+    /// An extra `column IN (values)`, used for related-row lookups. Nulls never match; an empty
+    /// list matches no row.
+    pub column_in: Option<(String, Vec<Json>)>,
+}
+
+impl RowFilter {
+    fn is_unrestricted(&self) -> bool {
+        self.filter.is_none() && self.ids.is_none() && self.column_in.is_none()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SelectSpec {
+    /// Columns to return; `None` (or an empty list) means every column.
+    pub fields: Option<Vec<String>>,
+    pub rows: RowFilter,
+    pub order: Vec<OrderBy>,
+    pub limit: Option<u64>,
+    pub offset: u64,
+}
+
+/// One item of a select list or RETURNING clause, aliased to the column's name.
+///
+/// SQLite (D1) hands integers to JavaScript as numbers, which lose precision beyond ±2^53, so
+/// those values come back as text instead. Postgres drivers already return big integers as text.
+pub fn select_column(d: Dialect, name: &str) -> String {
+    let q = d.quote_ident(name);
+    match d {
+        Dialect::Sqlite => format!(
+            "CASE WHEN typeof({q}) = 'integer' AND ({q} > {MAX_SAFE_INTEGER} OR {q} < \
+             -{MAX_SAFE_INTEGER}) THEN CAST({q} AS TEXT) ELSE {q} END AS {q}"
+        ),
+        Dialect::Postgres => q,
+    }
+}
+
+/// The quoted table reference, schema-qualified when the table has a schema.
+fn table_ref(d: Dialect, table: &Table) -> String {
+    match &table.schema {
+        Some(schema) => format!("{}.{}", d.quote_ident(schema), d.quote_ident(&table.name)),
+        None => d.quote_ident(&table.name),
+    }
+}
+
+/// Finds a column by the name a client gave: exact match first, then case-insensitive.
+fn resolve_column<'t>(table: &'t Table, name: &str) -> Result<&'t Column, SqlError> {
+    if let Some(c) = table.column(name) {
+        return Ok(c);
+    }
+    let folded: Vec<&Column> =
+        table.columns.iter().filter(|c| c.name.to_lowercase() == name.to_lowercase()).collect();
+    match folded.as_slice() {
+        [one] => Ok(one),
+        [] => Err(SqlError::new(format!(
+            "unknown column \"{name}\" in table \"{}\"; columns are: {}",
+            table.name,
+            table.column_names().join(", ")
+        ))),
+        many => Err(SqlError::new(format!(
+            "column \"{name}\" is ambiguous in table \"{}\": it matches {} when case is ignored; \
+             use the exact spelling",
+            table.name,
+            many.iter().map(|c| format!("\"{}\"", c.name)).collect::<Vec<_>>().join(", ")
+        ))),
+    }
+}
+
+/// Resolves a field list against the table and returns the real column names, without repeats.
+/// Entries are trimmed; empty entries are skipped; `*` stands for every column.
+pub fn resolve_fields(fields: &[String], table: &Table) -> Result<Vec<String>, SqlError> {
+    let mut out: Vec<String> = Vec::new();
+    for field in fields {
+        let field = field.trim();
+        if field.is_empty() {
+            continue;
+        }
+        let names: Vec<&str> = if field == "*" {
+            table.column_names()
+        } else {
+            vec![resolve_column(table, field)?.name.as_str()]
+        };
+        for name in names {
+            if !out.iter().any(|o| o == name) {
+                out.push(name.to_string());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Parses `"name ASC, created_at DESC"`: comma-separated columns, each with an optional
+/// case-insensitive ASC/DESC (default ASC). Column names may be quoted ("a b", `a b`, [a b]).
+/// An empty string is no ordering.
+pub fn parse_order(order: &str, table: &Table) -> Result<Vec<OrderBy>, SqlError> {
+    let mut out = Vec::new();
+    if order.trim().is_empty() {
+        return Ok(out);
+    }
+    for item in split_order_items(order)? {
+        let item = item.trim();
+        if item.is_empty() {
+            return Err(SqlError::new(format!(
+                "order \"{order}\" has an empty entry; write columns separated by commas, e.g. \
+                 \"name ASC, created_at DESC\""
+            )));
+        }
+        let (name, rest) = split_order_column(item)?;
+        let direction = match rest.trim() {
+            "" => Direction::Asc,
+            d if d.eq_ignore_ascii_case("asc") => Direction::Asc,
+            d if d.eq_ignore_ascii_case("desc") => Direction::Desc,
+            d => {
+                return Err(SqlError::new(format!(
+                    "invalid order direction \"{d}\" after column \"{name}\"; use ASC or DESC"
+                )))
+            }
+        };
+        let column = resolve_column(table, &name)?.name.clone();
+        out.push(OrderBy { column, direction });
+    }
+    Ok(out)
+}
+
+/// Splits an order string at commas that are not inside quotes.
+fn split_order_items(order: &str) -> Result<Vec<&str>, SqlError> {
+    let mut items = Vec::new();
+    let mut start = 0;
+    let mut quote: Option<char> = None;
+    for (i, c) in order.char_indices() {
+        match quote {
+            Some(close) if c == close => quote = None,
+            Some(_) => {}
+            None => match c {
+                '"' | '`' => quote = Some(c),
+                '[' => quote = Some(']'),
+                ',' => {
+                    items.push(&order[start..i]);
+                    start = i + 1;
+                }
+                _ => {}
+            },
+        }
+    }
+    if let Some(close) = quote {
+        return Err(SqlError::new(format!("order \"{order}\" has an unclosed quote; close it with {close}")));
+    }
+    items.push(&order[start..]);
+    Ok(items)
+}
+
+/// Splits one order item into its (unquoted) column name and the rest.
+fn split_order_column(item: &str) -> Result<(String, &str), SqlError> {
+    let mut chars = item.char_indices();
+    let Some((_, first)) = chars.next() else {
+        return Err(SqlError::new("empty order entry"));
+    };
+    let close = match first {
+        '"' | '`' => Some(first),
+        '[' => Some(']'),
+        _ => None,
+    };
+    let Some(close) = close else {
+        let end = item.find(char::is_whitespace).unwrap_or(item.len());
+        return Ok((item[..end].to_string(), &item[end..]));
+    };
+    let mut name = String::new();
+    let mut iter = chars.peekable();
+    while let Some((i, c)) = iter.next() {
+        if c == close {
+            if let Some(&(_, next)) = iter.peek() {
+                if next == close {
+                    name.push(close);
+                    iter.next();
+                    continue;
+                }
+            }
+            let rest = &item[i + c.len_utf8()..];
+            if !rest.is_empty() && !rest.starts_with(char::is_whitespace) {
+                return Err(SqlError::new(format!(
+                    "invalid order entry \"{item}\": expected ASC or DESC after the quoted column"
+                )));
+            }
+            return Ok((name, rest));
+        }
+        name.push(c);
+    }
+    Err(SqlError::new(format!("order entry \"{item}\" has an unclosed quote")))
+}
+
+fn literal_value(literal: &Literal) -> SqlValue {
+    match literal {
+        Literal::Null => SqlValue::Null,
+        Literal::Bool(b) => SqlValue::Bool(*b),
+        Literal::Integer(i) => SqlValue::Integer(*i),
+        Literal::Number(f) => SqlValue::Real(*f),
+        Literal::BigNumber(s) | Literal::Text(s) => SqlValue::Text(s.clone()),
+    }
+}
+
+/// Escapes `\`, `%` and `_` so text matches itself under `LIKE ... ESCAPE '\'`.
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Whether a Postgres column type can be the left side of LIKE without a cast.
+fn is_text_type(data_type: &str) -> bool {
+    let t = data_type.to_ascii_lowercase();
+    !t.ends_with("[]") && (t.contains("char") || t.contains("text"))
+}
+
+/// Accumulates bound parameters while one statement is written.
+struct Builder<'a> {
+    d: Dialect,
+    table: &'a Table,
+    params: Vec<SqlValue>,
+}
+
+impl<'a> Builder<'a> {
+    fn new(d: Dialect, table: &'a Table) -> Self {
+        Builder { d, table, params: Vec::new() }
+    }
+
+    fn bind(&mut self, value: SqlValue) -> String {
+        self.params.push(value);
+        self.d.placeholder(self.params.len())
+    }
+
+    fn column(&self, name: &str) -> Result<&'a Column, SqlError> {
+        resolve_column(self.table, name)
+    }
+
+    fn quoted(&self, name: &str) -> Result<String, SqlError> {
+        Ok(self.d.quote_ident(&self.column(name)?.name))
+    }
+
+    fn table_ref(&self) -> String {
+        table_ref(self.d, self.table)
+    }
+
+    fn returning(&self, columns: &[&Column]) -> String {
+        let list: Vec<String> = columns.iter().map(|c| select_column(self.d, &c.name)).collect();
+        format!(" RETURNING {}", list.join(", "))
+    }
+
+    fn finish(self, sql: String) -> Result<Statement, SqlError> {
+        let n = self.params.len();
+        if n > MAX_BOUND_PARAMS {
+            return Err(SqlError::new(format!(
+                "too many values: {n} bound parameters, the limit is {MAX_BOUND_PARAMS}; split the \
+                 request"
+            )));
+        }
+        Ok(Statement::new(sql, self.params))
+    }
+
+    /// ` WHERE ...` for the rows, or nothing when the filter is unrestricted.
+    fn where_clause(&mut self, rows: &RowFilter) -> Result<String, SqlError> {
+        let parts_given = [rows.filter.is_some(), rows.ids.is_some(), rows.column_in.is_some()]
+            .iter()
+            .filter(|g| **g)
+            .count();
+        let nested = parts_given > 1;
+        let mut parts = Vec::new();
+        if let Some(filter) = &rows.filter {
+            parts.push(self.expr(filter, nested, 0)?);
+        }
+        if let Some(ids) = &rows.ids {
+            parts.push(self.ids(ids, nested)?);
+        }
+        if let Some((column, values)) = &rows.column_in {
+            parts.push(self.column_in(column, values)?);
+        }
+        if parts.is_empty() {
+            Ok(String::new())
+        } else {
+            Ok(format!(" WHERE {}", parts.join(" AND ")))
+        }
+    }
+
+    /// Compiles a filter tree. `in_and`: the result is an operand of AND, so OR needs parentheses.
+    fn expr(&mut self, e: &Expr, in_and: bool, depth: usize) -> Result<String, SqlError> {
+        if depth > MAX_EXPR_DEPTH {
+            return Err(SqlError::new("filter is nested too deeply; simplify it"));
+        }
+        Ok(match e {
+            Expr::And(a, b) => {
+                let a = self.expr(a, true, depth + 1)?;
+                let b = self.expr(b, true, depth + 1)?;
+                format!("{a} AND {b}")
+            }
+            Expr::Or(a, b) => {
+                let a = self.expr(a, false, depth + 1)?;
+                let b = self.expr(b, false, depth + 1)?;
+                if in_and {
+                    format!("({a} OR {b})")
+                } else {
+                    format!("{a} OR {b}")
+                }
+            }
+            Expr::Not(a) => format!("NOT ({})", self.expr(a, false, depth + 1)?),
+            Expr::Compare { column, op, value } => {
+                let col = self.quoted(column)?;
+                if *value == Literal::Null {
+                    return match op {
+                        CompareOp::Eq => Ok(format!("{col} IS NULL")),
+                        CompareOp::Ne => Ok(format!("{col} IS NOT NULL")),
+                        _ => Err(SqlError::new(format!(
+                            "cannot order-compare column \"{column}\" with null; use IS NULL or IS NOT NULL"
+                        ))),
+                    };
+                }
+                let op = match op {
+                    CompareOp::Eq => "=",
+                    CompareOp::Ne => "<>",
+                    CompareOp::Gt => ">",
+                    CompareOp::Gte => ">=",
+                    CompareOp::Lt => "<",
+                    CompareOp::Lte => "<=",
+                };
+                let p = self.bind(literal_value(value));
+                format!("{col} {op} {p}")
+            }
+            Expr::In { column, values, negated } => {
+                let col = self.quoted(column)?;
+                if values.is_empty() {
+                    return Ok(if *negated { "1 = 1" } else { "1 = 0" }.to_string());
+                }
+                let list: Vec<String> =
+                    values.iter().map(|v| self.bind(literal_value(v))).collect();
+                let not = if *negated { "NOT " } else { "" };
+                format!("{col} {not}IN ({})", list.join(", "))
+            }
+            Expr::Like { column, pattern, negated } => {
+                self.like(column, pattern.clone(), *negated)?
+            }
+            Expr::Text { column, mode, text } => {
+                let escaped = escape_like(text);
+                let pattern = match mode {
+                    TextMatch::Contains => format!("%{escaped}%"),
+                    TextMatch::StartsWith => format!("{escaped}%"),
+                    TextMatch::EndsWith => format!("%{escaped}"),
+                };
+                self.like(column, pattern, false)?
+            }
+            Expr::IsNull { column, negated } => {
+                let col = self.quoted(column)?;
+                let not = if *negated { "NOT " } else { "" };
+                format!("{col} IS {not}NULL")
+            }
+            Expr::Between { column, low, high, negated } => {
+                let col = self.quoted(column)?;
+                let lo = self.bind(literal_value(low));
+                let hi = self.bind(literal_value(high));
+                let not = if *negated { "NOT " } else { "" };
+                format!("{col} {not}BETWEEN {lo} AND {hi}")
+            }
+        })
+    }
+
+    /// `col LIKE ? ESCAPE '\'`. SQLite compares any value as text under LIKE; Postgres has no
+    /// LIKE for numbers, dates, uuids etc., so there non-text columns are cast to TEXT first.
+    /// (SQLite's LIKE ignores ASCII case; Postgres' LIKE does not.)
+    fn like(&mut self, column: &str, pattern: String, negated: bool) -> Result<String, SqlError> {
+        let col = self.column(column)?;
+        let quoted = self.d.quote_ident(&col.name);
+        let lhs = match self.d {
+            Dialect::Postgres if !is_text_type(&col.data_type) => format!("CAST({quoted} AS TEXT)"),
+            _ => quoted,
+        };
+        let p = self.bind(SqlValue::Text(pattern));
+        let not = if negated { "NOT " } else { "" };
+        Ok(format!("{lhs} {not}LIKE {p} ESCAPE '\\'"))
+    }
+
+    fn ids(&mut self, ids: &[Json], nested: bool) -> Result<String, SqlError> {
+        let table = self.table;
+        if ids.is_empty() {
+            return Err(SqlError::new("ids is empty; give at least one id"));
+        }
+        let pk = table.primary_key();
+        match pk.as_slice() {
+            [] => Err(SqlError::new(format!(
+                "table \"{}\" has no primary key; use filter",
+                table.name
+            ))),
+            [key] => {
+                let col = self.d.quote_ident(&key.name);
+                let mut list = Vec::with_capacity(ids.len());
+                for id in ids {
+                    let value = match id {
+                        Json::Object(map) => match object_key(map, &key.name) {
+                            Some(v) => v,
+                            None => {
+                                return Err(SqlError::new(format!(
+                                    "id {id} has no value for primary key column \"{}\" of table \
+                                     \"{}\"; give ids as plain values, e.g. [1, 2]",
+                                    key.name, table.name
+                                )))
+                            }
+                        },
+                        other => other,
+                    };
+                    list.push(self.bind(id_value(value, &key.name, &table.name)?));
+                }
+                Ok(format!("{col} IN ({})", list.join(", ")))
+            }
+            keys => {
+                let names: Vec<&str> = keys.iter().map(|k| k.name.as_str()).collect();
+                let example: Vec<String> =
+                    names.iter().enumerate().map(|(i, n)| format!("\"{n}\": {}", i + 1)).collect();
+                let mut alternatives = Vec::with_capacity(ids.len());
+                for id in ids {
+                    let Json::Object(map) = id else {
+                        return Err(SqlError::new(format!(
+                            "table \"{}\" has a composite primary key ({}); give each id as an \
+                             object with every key column, e.g. {{{}}}, not {id}",
+                            table.name,
+                            names.join(", "),
+                            example.join(", ")
+                        )));
+                    };
+                    let mut terms = Vec::with_capacity(keys.len());
+                    for key in keys {
+                        let Some(value) = object_key(map, &key.name) else {
+                            return Err(SqlError::new(format!(
+                                "id {id} lacks primary key column \"{}\"; table \"{}\" has a \
+                                 composite primary key ({}), e.g. {{{}}}",
+                                key.name,
+                                table.name,
+                                names.join(", "),
+                                example.join(", ")
+                            )));
+                        };
+                        let col = self.d.quote_ident(&key.name);
+                        let p = self.bind(id_value(value, &key.name, &table.name)?);
+                        terms.push(format!("{col} = {p}"));
+                    }
+                    alternatives.push(format!("({})", terms.join(" AND ")));
+                }
+                let joined = alternatives.join(" OR ");
+                if nested && alternatives.len() > 1 {
+                    Ok(format!("({joined})"))
+                } else {
+                    Ok(joined)
+                }
+            }
+        }
+    }
+
+    fn column_in(&mut self, column: &str, values: &[Json]) -> Result<String, SqlError> {
+        let col = self.quoted(column)?;
+        let mut list = Vec::with_capacity(values.len());
+        for value in values.iter().filter(|v| !v.is_null()) {
+            list.push(self.bind(SqlValue::from_json(value)));
+        }
+        if list.is_empty() {
+            return Ok("1 = 0".to_string());
+        }
+        Ok(format!("{col} IN ({})", list.join(", ")))
+    }
+}
+
+/// The value for `key` in an id object: exact key first, then case-insensitive.
+fn object_key<'m>(map: &'m Map<String, Json>, key: &str) -> Option<&'m Json> {
+    map.get(key).or_else(|| {
+        map.iter().find(|(k, _)| k.to_lowercase() == key.to_lowercase()).map(|(_, v)| v)
+    })
+}
+
+fn id_value(value: &Json, column: &str, table: &str) -> Result<SqlValue, SqlError> {
+    match value {
+        Json::Null => Err(SqlError::new(format!(
+            "an id for primary key column \"{column}\" of table \"{table}\" is null; ids must be values"
+        ))),
+        Json::Object(_) | Json::Array(_) => Err(SqlError::new(format!(
+            "an id for primary key column \"{column}\" of table \"{table}\" is {value}; ids must be \
+             strings or numbers"
+        ))),
+        scalar => Ok(SqlValue::from_json(scalar)),
+    }
+}
+
+fn refuse_unrestricted(rows: &RowFilter, action: &str, table: &Table) -> Result<(), SqlError> {
+    if rows.is_unrestricted() {
+        return Err(SqlError::new(format!(
+            "refusing to {action} every row of table \"{}\": give ids or a filter",
+            table.name
+        )));
+    }
+    Ok(())
+}
+
+fn all_columns(table: &Table) -> Result<Vec<&Column>, SqlError> {
+    if table.columns.is_empty() {
+        return Err(SqlError::new(format!("table \"{}\" has no columns", table.name)));
+    }
+    Ok(table.columns.iter().collect())
+}
+
+/// `SELECT <fields> FROM t [WHERE ...] [ORDER BY ...] [LIMIT ? [OFFSET ?]]`.
+pub fn select(d: Dialect, table: &Table, spec: &SelectSpec) -> Result<Statement, SqlError> {
+    let mut names = match &spec.fields {
+        Some(fields) => resolve_fields(fields, table)?,
+        None => Vec::new(),
+    };
+    if names.is_empty() {
+        names = all_columns(table)?.iter().map(|c| c.name.clone()).collect();
+    }
+    let mut b = Builder::new(d, table);
+    let list: Vec<String> = names.iter().map(|n| select_column(d, n)).collect();
+    let mut sql = format!("SELECT {} FROM {}", list.join(", "), b.table_ref());
+    sql.push_str(&b.where_clause(&spec.rows)?);
+    if !spec.order.is_empty() {
+        // Qualified with the table: in SQLite a bare name in ORDER BY means the select-list alias,
+        // which for big integers is the text form and would sort wrongly.
+        let mut items = Vec::with_capacity(spec.order.len());
+        for o in &spec.order {
+            let col = b.quoted(&o.column)?;
+            let dir = match o.direction {
+                Direction::Asc => "ASC",
+                Direction::Desc => "DESC",
+            };
+            items.push(format!("{}.{col} {dir}", b.table_ref()));
+        }
+        sql.push_str(" ORDER BY ");
+        sql.push_str(&items.join(", "));
+    }
+    let as_i64 = |n: u64| SqlValue::Integer(i64::try_from(n).unwrap_or(i64::MAX));
+    match (spec.limit, spec.offset) {
+        (Some(limit), 0) => {
+            let p = b.bind(as_i64(limit));
+            sql.push_str(&format!(" LIMIT {p}"));
+        }
+        (Some(limit), offset) => {
+            let p = b.bind(as_i64(limit));
+            let o = b.bind(as_i64(offset));
+            sql.push_str(&format!(" LIMIT {p} OFFSET {o}"));
+        }
+        (None, 0) => {}
+        (None, offset) => {
+            let o = b.bind(as_i64(offset));
+            match d {
+                // SQLite has no OFFSET without LIMIT; -1 is "no limit".
+                Dialect::Sqlite => sql.push_str(&format!(" LIMIT -1 OFFSET {o}")),
+                Dialect::Postgres => sql.push_str(&format!(" OFFSET {o}")),
+            }
+        }
+    }
+    b.finish(sql)
+}
+
+/// `SELECT COUNT(*) AS "count" FROM t [WHERE ...]`.
+pub fn count(d: Dialect, table: &Table, rows: &RowFilter) -> Result<Statement, SqlError> {
+    let mut b = Builder::new(d, table);
+    let mut sql = format!("SELECT COUNT(*) AS {} FROM {}", d.quote_ident("count"), b.table_ref());
+    sql.push_str(&b.where_clause(rows)?);
+    b.finish(sql)
+}
+
+/// Resolves the keys of a record or patch to real columns, refusing the same column twice.
+fn record_columns<'t>(
+    table: &'t Table,
+    record: &Map<String, Json>,
+) -> Result<Vec<(&'t Column, SqlValue)>, SqlError> {
+    let mut out: Vec<(&Column, SqlValue)> = Vec::with_capacity(record.len());
+    for (key, value) in record {
+        let col = resolve_column(table, key)?;
+        if out.iter().any(|(c, _)| c.name == col.name) {
+            return Err(SqlError::new(format!(
+                "column \"{}\" is given more than once (as \"{key}\" and with another spelling)",
+                col.name
+            )));
+        }
+        out.push((col, SqlValue::from_json(value)));
+    }
+    Ok(out)
+}
+
+/// `INSERT INTO t (...) VALUES (...) RETURNING <all columns>`; an empty record inserts
+/// `DEFAULT VALUES`.
+pub fn insert(d: Dialect, table: &Table, record: &Map<String, Json>) -> Result<Statement, SqlError> {
+    let values = record_columns(table, record)?;
+    let mut b = Builder::new(d, table);
+    let mut sql = format!("INSERT INTO {}", b.table_ref());
+    if values.is_empty() {
+        sql.push_str(" DEFAULT VALUES");
+    } else {
+        let mut cols = Vec::with_capacity(values.len());
+        let mut ps = Vec::with_capacity(values.len());
+        for (col, value) in values {
+            cols.push(d.quote_ident(&col.name));
+            ps.push(b.bind(value));
+        }
+        sql.push_str(&format!(" ({}) VALUES ({})", cols.join(", "), ps.join(", ")));
+    }
+    sql.push_str(&b.returning(&all_columns(table)?));
+    b.finish(sql)
+}
+
+/// `UPDATE t SET a = ?, ... WHERE <rows> RETURNING <all columns>`. Refuses an empty patch and
+/// an unrestricted row filter.
+pub fn update(
+    d: Dialect,
+    table: &Table,
+    patch: &Map<String, Json>,
+    rows: &RowFilter,
+) -> Result<Statement, SqlError> {
+    refuse_unrestricted(rows, "update", table)?;
+    if patch.is_empty() {
+        return Err(SqlError::new(format!(
+            "nothing to update: the patch for table \"{}\" has no columns",
+            table.name
+        )));
+    }
+    let values = record_columns(table, patch)?;
+    let mut b = Builder::new(d, table);
+    let mut sets = Vec::with_capacity(values.len());
+    for (col, value) in values {
+        let p = b.bind(value);
+        sets.push(format!("{} = {p}", d.quote_ident(&col.name)));
+    }
+    let mut sql = format!("UPDATE {} SET {}", b.table_ref(), sets.join(", "));
+    sql.push_str(&b.where_clause(rows)?);
+    sql.push_str(&b.returning(&all_columns(table)?));
+    b.finish(sql)
+}
+
+/// `DELETE FROM t WHERE <rows> RETURNING <primary key, or all columns without one>`. Refuses an
+/// unrestricted row filter: it never deletes everything.
+pub fn delete(d: Dialect, table: &Table, rows: &RowFilter) -> Result<Statement, SqlError> {
+    refuse_unrestricted(rows, "delete", table)?;
+    let mut b = Builder::new(d, table);
+    let mut sql = format!("DELETE FROM {}", b.table_ref());
+    sql.push_str(&b.where_clause(rows)?);
+    let pk = table.primary_key();
+    let returned = if pk.is_empty() { all_columns(table)? } else { pk };
+    sql.push_str(&b.returning(&returned));
+    b.finish(sql)
+}

@@ -1,0 +1,32 @@
+//! `call_stored_function`: call a stored function with named, bound arguments.
+
+use futures_util::future::LocalBoxFuture;
+use serde_json::{json, Value as Json};
+
+use super::routines::{self, CallInput, Routine};
+use super::{parse_args, Annotations, ToolContext, ToolResult, ToolSpec};
+
+pub const SPEC: ToolSpec = ToolSpec {
+    name: "call_stored_function",
+    title: "Call a stored function",
+    description: "Call a stored function by name with arguments given by parameter name (see \
+                  get_stored_functions). SQLite (D1) has none and says so.",
+    // Listed on read-only services too: the Postgres driver runs calls from read-only callers in
+    // a read-only transaction, so a routine that writes fails instead of writing.
+    writes: false,
+    annotations: Annotations { read_only: false, destructive: true, idempotent: false },
+    input_schema,
+    output_schema: routines::call_output_schema,
+    run,
+};
+
+fn input_schema() -> Json {
+    routines::call_input_schema("function")
+}
+
+fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResult> {
+    Box::pin(async move {
+        let _: CallInput = parse_args(args)?;
+        routines::call(ctx.db.dialect(), Routine::Function).map(|v| json!(v))
+    })
+}

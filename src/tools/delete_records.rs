@@ -1,0 +1,90 @@
+//! `delete_records`: delete rows chosen by ids and/or a filter; never everything.
+
+use futures_util::future::LocalBoxFuture;
+use serde::Deserialize;
+use serde_json::{json, Value as Json};
+
+use super::{object_schema, parse_args, table_param, Annotations, IdList, ToolContext, ToolError, ToolResult, ToolSpec};
+use crate::schema::TableKind;
+use crate::sql::{self, RowFilter};
+
+pub const SPEC: ToolSpec = ToolSpec {
+    name: "delete_records",
+    title: "Delete records",
+    description: "Delete rows chosen by `ids` (primary key values) and/or `filter`. Refuses to run with \
+                  neither, so it can never empty a table by accident. Returns the keys of the deleted rows.",
+    writes: true,
+    annotations: Annotations { read_only: false, destructive: true, idempotent: true },
+    input_schema,
+    output_schema,
+    run,
+};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Input {
+    table: String,
+    ids: Option<IdList>,
+    filter: Option<String>,
+}
+
+fn input_schema() -> Json {
+    json!({
+        "type": "object",
+        "properties": {
+            "table": table_param(),
+            "ids": { "description": "Primary key values of the rows to delete.", "anyOf": [ { "type": "array" }, { "type": "string" }, { "type": "integer" } ] },
+            "filter": { "type": "string", "description": "Filter choosing the rows to delete (same language as get_table_data)." }
+        },
+        "required": ["table"],
+        "additionalProperties": false
+    })
+}
+
+fn output_schema() -> Json {
+    object_schema(
+        json!({
+            "table": { "type": "string" },
+            "deleted": { "type": "integer" },
+            "keys": { "type": "array", "items": {} },
+            "truncated": { "type": "boolean" }
+        }),
+        &["table", "deleted", "keys"],
+    )
+}
+
+fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResult> {
+    Box::pin(async move {
+        let input: Input = parse_args(args)?;
+        let filter = match input.filter.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(crate::filter::parse(text)?),
+        };
+        let ids = input.ids.map(IdList::into_vec);
+        if filter.is_none() && ids.as_ref().is_none_or(Vec::is_empty) {
+            return Err(ToolError::new(
+                "delete_records needs ids or a filter; refusing to delete every row of the table",
+            ));
+        }
+        let (schema, index) = ctx.table(&input.table).await?;
+        let table = &schema.tables[index];
+        if table.kind == TableKind::View {
+            return Err(ToolError::new(format!("{:?} is a view; only tables have rows to delete", table.name)));
+        }
+        let rows = RowFilter { filter, ids, column_in: None };
+        let statement = sql::delete(ctx.db.dialect(), table, &rows)?;
+        let deleted = ctx.db.query(&statement).await?.into_objects();
+        let count = deleted.len();
+        let pk: Vec<String> = table.primary_key().iter().map(|c| c.name.clone()).collect();
+        let cap = ctx.service.max_rows as usize;
+        let keys: Vec<Json> = deleted
+            .into_iter()
+            .take(cap)
+            .map(|row| match pk.as_slice() {
+                [only] => row.get(only).cloned().unwrap_or(Json::Null),
+                _ => Json::Object(row),
+            })
+            .collect();
+        Ok(json!({ "table": table.name, "deleted": count, "keys": keys, "truncated": count > cap }))
+    })
+}

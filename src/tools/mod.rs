@@ -1,0 +1,263 @@
+//! The MCP tool catalog: one tool per file, each with its typed input, its schemas, its
+//! annotations and its run function against the [`Database`] trait.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value as Json};
+
+use crate::config::ServiceConfig;
+use crate::db::{Database, DbError};
+use crate::schema::{Schema, Table};
+
+mod call_stored_function;
+mod call_stored_procedure;
+mod create_records;
+mod delete_records;
+mod get_database_resources;
+mod get_stored_functions;
+mod get_stored_procedures;
+mod get_table_data;
+mod get_table_fields;
+mod get_table_relationships;
+mod get_table_schema;
+mod get_tables;
+mod list_tools;
+mod update_records;
+mod related;
+mod routines;
+pub mod values;
+
+pub type ToolResult = Result<Json, ToolError>;
+
+/// A failure the model can act on; it becomes an `isError` tool result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolError(pub String);
+
+impl ToolError {
+    pub fn new(message: impl Into<String>) -> Self {
+        ToolError(message.into())
+    }
+}
+
+impl From<DbError> for ToolError {
+    fn from(e: DbError) -> Self {
+        ToolError(format!("database error: {e}"))
+    }
+}
+
+impl From<crate::sql::SqlError> for ToolError {
+    fn from(e: crate::sql::SqlError) -> Self {
+        ToolError(e.message)
+    }
+}
+
+impl From<crate::filter::FilterError> for ToolError {
+    fn from(e: crate::filter::FilterError) -> Self {
+        ToolError(e.to_string())
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Annotations {
+    pub read_only: bool,
+    pub destructive: bool,
+    pub idempotent: bool,
+}
+
+pub type RunFn = for<'a> fn(&'a ToolContext<'a>, Json) -> LocalBoxFuture<'a, ToolResult>;
+
+/// Everything the catalog knows about one tool.
+pub struct ToolSpec {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    /// Write tools are neither listed nor run on read-only services or for read-only credentials.
+    pub writes: bool,
+    pub annotations: Annotations,
+    pub input_schema: fn() -> Json,
+    pub output_schema: fn() -> Json,
+    pub run: RunFn,
+}
+
+impl ToolSpec {
+    /// The `Tool` object of `tools/list`.
+    pub fn to_json(&self) -> Json {
+        json!({
+            "name": self.name,
+            "title": self.title,
+            "description": self.description,
+            "inputSchema": (self.input_schema)(),
+            "outputSchema": (self.output_schema)(),
+            "annotations": {
+                "title": self.title,
+                "readOnlyHint": self.annotations.read_only,
+                "destructiveHint": self.annotations.destructive,
+                "idempotentHint": self.annotations.idempotent,
+                "openWorldHint": false,
+            },
+        })
+    }
+}
+
+/// The whole catalog, in the order `tools/list` shows it.
+pub fn catalog() -> &'static [ToolSpec] {
+    static CATALOG: [ToolSpec; 14] = [
+        get_tables::SPEC,
+        get_table_schema::SPEC,
+        get_table_fields::SPEC,
+        get_table_relationships::SPEC,
+        get_table_data::SPEC,
+        create_records::SPEC,
+        update_records::SPEC,
+        delete_records::SPEC,
+        get_database_resources::SPEC,
+        get_stored_procedures::SPEC,
+        call_stored_procedure::SPEC,
+        get_stored_functions::SPEC,
+        call_stored_function::SPEC,
+        list_tools::SPEC,
+    ];
+    &CATALOG
+}
+
+pub fn find(name: &str) -> Option<&'static ToolSpec> {
+    catalog().iter().find(|t| t.name == name)
+}
+
+/// Tools a caller may see and call: write tools only when the service and the credential allow.
+pub fn visible(can_write: bool) -> impl Iterator<Item = &'static ToolSpec> {
+    catalog().iter().filter(move |t| can_write || !t.writes)
+}
+
+/// Records one write call may carry.
+pub const MAX_RECORDS_PER_WRITE: usize = 100;
+
+/// How long a loaded schema is reused before it is read again.
+pub const SCHEMA_TTL_MS: u64 = 30_000;
+
+/// Schemas per service, reused across requests within one isolate for [`SCHEMA_TTL_MS`].
+#[derive(Default)]
+pub struct SchemaCache {
+    entries: RefCell<HashMap<String, (u64, Rc<Schema>)>>,
+}
+
+impl SchemaCache {
+    pub fn forget(&self, service: &str) {
+        self.entries.borrow_mut().remove(service);
+    }
+}
+
+pub struct ToolContext<'a> {
+    pub db: &'a dyn Database,
+    pub service: &'a ServiceConfig,
+    pub schema_cache: &'a SchemaCache,
+    pub now_ms: u64,
+    /// Whether write tools may run (service writable and credential allows it).
+    pub can_write: bool,
+}
+
+impl<'a> ToolContext<'a> {
+    /// The service's schema (hidden tables removed), from the cache when fresh.
+    pub async fn schema(&self) -> Result<Rc<Schema>, ToolError> {
+        if let Some((loaded_at, schema)) = self.schema_cache.entries.borrow().get(&self.service.name) {
+            if self.now_ms.saturating_sub(*loaded_at) < SCHEMA_TTL_MS {
+                return Ok(schema.clone());
+            }
+        }
+        let schema = crate::introspect::load_schema(self.db)
+            .await
+            .map_err(|e| ToolError(format!("could not read the database schema: {e}")))?
+            .without(&self.service.hidden_tables);
+        let schema = Rc::new(schema);
+        self.schema_cache
+            .entries
+            .borrow_mut()
+            .insert(self.service.name.clone(), (self.now_ms, schema.clone()));
+        Ok(schema)
+    }
+
+    /// Looks a table up by the name the model gave, with a message listing the real ones.
+    pub async fn table(&self, name: &str) -> Result<(Rc<Schema>, usize), ToolError> {
+        let schema = self.schema().await?;
+        match schema.tables.iter().position(|t| t.name == name).or_else(|| {
+            schema.tables.iter().position(|t| t.name.eq_ignore_ascii_case(name))
+        }) {
+            Some(index) => Ok((schema, index)),
+            None => Err(unknown_table(&schema, name)),
+        }
+    }
+}
+
+pub fn unknown_table(schema: &Schema, name: &str) -> ToolError {
+    let names: Vec<&str> = schema.tables.iter().map(|t| t.name.as_str()).collect();
+    ToolError(format!("unknown table {name:?}; tables are: {}", names.join(", ")))
+}
+
+/// Deserializes a tool's arguments, turning serde's message into one a model can act on.
+pub fn parse_args<T: DeserializeOwned>(args: Json) -> Result<T, ToolError> {
+    let args = if args.is_null() { json!({}) } else { args };
+    serde_json::from_value(args).map_err(|e| ToolError(format!("invalid arguments: {e}")))
+}
+
+/// A list given either as a JSON array or as one comma-separated string ("id, name").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum NameList {
+    Many(Vec<String>),
+    One(String),
+}
+
+impl NameList {
+    pub fn into_vec(self) -> Vec<String> {
+        match self {
+            NameList::Many(v) => v.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+            NameList::One(s) => s.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+        }
+    }
+}
+
+/// Ids given either as a JSON array or as one comma-separated string ("1,2,3").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum IdList {
+    Many(Vec<Json>),
+    One(String),
+    Single(i64),
+}
+
+impl IdList {
+    pub fn into_vec(self) -> Vec<Json> {
+        match self {
+            IdList::Many(v) => v,
+            IdList::Single(n) => vec![json!(n)],
+            IdList::One(s) => s
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| match s.parse::<i64>() {
+                    Ok(n) => json!(n),
+                    Err(_) => json!(s),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Input schema fragment for a table argument.
+pub fn table_param() -> Json {
+    json!({ "type": "string", "description": "Table or view name, as listed by get_tables." })
+}
+
+/// The schema of a plain object result.
+pub fn object_schema(properties: Json, required: &[&str]) -> Json {
+    json!({ "type": "object", "properties": properties, "required": required })
+}
+
+pub fn table_ref(schema: &Schema, index: usize) -> &Table {
+    &schema.tables[index]
+}
