@@ -36,7 +36,7 @@ impl D1 {
 
     fn prepare(&self, statement: &Statement) -> Result<worker::D1PreparedStatement, DbError> {
         let params: Vec<JsValue> = statement.params.iter().map(to_js).collect();
-        self.db.prepare(statement.sql.as_str()).bind(&params).map_err(|e| db_error(&e.to_string()))
+        self.db.prepare(statement.sql.as_str()).bind(&params).map_err(|e| worker_error(&e))
     }
 }
 
@@ -56,12 +56,16 @@ fn to_js(value: &SqlValue) -> JsValue {
 
 /// D1 messages look like `D1_ERROR: UNIQUE constraint failed: customers.email: SQLITE_CONSTRAINT`.
 fn db_error(message: &str) -> DbError {
-    let mut text = message.trim();
+    // Only the first line: the rest is a JS stack trace.
+    let mut text = message.lines().next().unwrap_or_default().trim();
     for prefix in ["Error: ", "D1_ERROR: ", "D1_EXEC_ERROR: "] {
         text = text.strip_prefix(prefix).unwrap_or(text);
     }
-    let (text, code) = match text.rsplit_once(": SQLITE_") {
-        Some((rest, code)) => (rest, Some(format!("SQLITE_{code}"))),
+    let (text, code) = match text.split_once(": SQLITE_") {
+        Some((rest, code)) => {
+            let code: String = code.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+            (rest, Some(format!("SQLITE_{code}")))
+        }
         None => (text, None),
     };
     DbError { message: text.to_string(), code, hint: None }
@@ -110,7 +114,7 @@ impl Database for D1 {
             return Ok(vec![]);
         }
         let prepared = statements.iter().map(|s| self.prepare(s)).collect::<Result<Vec<_>, _>>()?;
-        let results = self.db.batch(prepared).await.map_err(|e| db_error(&e.to_string()))?;
+        let results = self.db.batch(prepared).await.map_err(|e| worker_error(&e))?;
         results
             .into_iter()
             .map(|result| {
@@ -125,6 +129,14 @@ impl Database for D1 {
                 Ok(QueryResult { columns, rows, rows_affected })
             })
             .collect()
+    }
+}
+
+fn worker_error(error: &worker::Error) -> DbError {
+    match error {
+        worker::Error::D1(e) => db_error(&e.cause()),
+        worker::Error::JsError(message) => db_error(message),
+        other => db_error(&other.to_string()),
     }
 }
 

@@ -7,7 +7,10 @@ pub(crate) enum Tok {
     /// A bare word: a column name or a keyword (keywords are recognised by the parser).
     Word(String),
     /// A quoted identifier; `quote` is the opening character (`"`, `` ` `` or `[`).
-    QuotedIdent { name: String, quote: char },
+    QuotedIdent {
+        name: String,
+        quote: char,
+    },
     /// A single-quoted string, unescaped.
     Str(String),
     /// A number as written (sign, digits, fraction, exponent).
@@ -78,7 +81,10 @@ fn is_ident_continue(c: char) -> bool {
 }
 
 fn err(position: usize, message: impl Into<String>) -> FilterError {
-    FilterError { position, message: message.into() }
+    FilterError {
+        position,
+        message: message.into(),
+    }
 }
 
 pub(crate) fn tokenize(input: &str) -> Result<Vec<Token>, FilterError> {
@@ -112,13 +118,19 @@ pub(crate) fn tokenize(input: &str) -> Result<Vec<Token>, FilterError> {
             '|' => return Err(err(start, "unexpected character '|'; use OR or ||")),
             '\'' => {
                 let (s, end) = string(&chars, start)?;
-                tokens.push(Token { tok: Tok::Str(s), pos: start });
+                tokens.push(Token {
+                    tok: Tok::Str(s),
+                    pos: start,
+                });
                 i = end;
                 continue;
             }
             '"' | '`' | '[' => {
                 let (name, end) = quoted_ident(&chars, start)?;
-                tokens.push(Token { tok: Tok::QuotedIdent { name, quote: c }, pos: start });
+                tokens.push(Token {
+                    tok: Tok::QuotedIdent { name, quote: c },
+                    pos: start,
+                });
                 i = end;
                 continue;
             }
@@ -126,7 +138,10 @@ pub(crate) fn tokenize(input: &str) -> Result<Vec<Token>, FilterError> {
                 || ((c == '-' || c == '+' || c == '.') && starts_number(&chars, i)) =>
             {
                 let (n, end) = number(&chars, start)?;
-                tokens.push(Token { tok: Tok::Number(n), pos: start });
+                tokens.push(Token {
+                    tok: Tok::Number(n),
+                    pos: start,
+                });
                 i = end;
                 continue;
             }
@@ -136,7 +151,10 @@ pub(crate) fn tokenize(input: &str) -> Result<Vec<Token>, FilterError> {
                     end += 1;
                 }
                 let word: String = chars[start..end].iter().collect();
-                tokens.push(Token { tok: Tok::Word(word), pos: start });
+                tokens.push(Token {
+                    tok: Tok::Word(word),
+                    pos: start,
+                });
                 i = end;
                 continue;
             }
@@ -156,7 +174,10 @@ pub(crate) fn tokenize(input: &str) -> Result<Vec<Token>, FilterError> {
         tokens.push(Token { tok, pos: start });
         i += len;
     }
-    tokens.push(Token { tok: Tok::End, pos: chars.len() });
+    tokens.push(Token {
+        tok: Tok::End,
+        pos: chars.len(),
+    });
     Ok(tokens)
 }
 
@@ -204,11 +225,17 @@ fn number(chars: &[char], start: usize) -> Result<(String, usize), FilterError> 
             i = exp_end;
         } else {
             let text: String = chars[start..exp_end.max(i + 1)].iter().collect();
-            return Err(err(start, format!("invalid number '{text}': the exponent has no digits")));
+            return Err(err(
+                start,
+                format!("invalid number '{text}': the exponent has no digits"),
+            ));
         }
     }
     // A number glued to letters ("5abc", "1.2.3") is a typo, not two tokens.
-    if chars.get(i).is_some_and(|&c| is_ident_continue(c) || c == '.') {
+    if chars
+        .get(i)
+        .is_some_and(|&c| is_ident_continue(c) || c == '.')
+    {
         let mut end = i;
         while end < chars.len() && (is_ident_continue(chars[end]) || chars[end] == '.') {
             end += 1;

@@ -43,7 +43,11 @@ pub struct FilterError {
 
 impl fmt::Display for FilterError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "filter error at position {}: {}", self.position, self.message)
+        write!(
+            f,
+            "filter error at position {}: {}",
+            self.position, self.message
+        )
     }
 }
 
@@ -54,14 +58,38 @@ pub enum Expr {
     And(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
     Not(Box<Expr>),
-    Compare { column: String, op: CompareOp, value: Literal },
-    In { column: String, values: Vec<Literal>, negated: bool },
+    Compare {
+        column: String,
+        op: CompareOp,
+        value: Literal,
+    },
+    In {
+        column: String,
+        values: Vec<Literal>,
+        negated: bool,
+    },
     /// `LIKE 'J%'`: the pattern as the user wrote it (wildcards are theirs).
-    Like { column: String, pattern: String, negated: bool },
+    Like {
+        column: String,
+        pattern: String,
+        negated: bool,
+    },
     /// CONTAINS / STARTS WITH / ENDS WITH: `text` is literal, wildcards in it match themselves.
-    Text { column: String, mode: TextMatch, text: String },
-    IsNull { column: String, negated: bool },
-    Between { column: String, low: Literal, high: Literal, negated: bool },
+    Text {
+        column: String,
+        mode: TextMatch,
+        text: String,
+    },
+    IsNull {
+        column: String,
+        negated: bool,
+    },
+    Between {
+        column: String,
+        low: Literal,
+        high: Literal,
+        negated: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,7 +148,10 @@ impl Expr {
 /// Parses a DreamFactory filter string.
 pub fn parse(input: &str) -> Result<Expr, FilterError> {
     if input.trim().is_empty() {
-        return Err(FilterError { position: 0, message: "filter is empty".into() });
+        return Err(FilterError {
+            position: 0,
+            message: "filter is empty".into(),
+        });
     }
     let tokens = lexer::tokenize(input)?;
     parser::Parser::new(tokens).parse_filter()

@@ -16,12 +16,20 @@ pub(crate) struct Parser {
 }
 
 fn err(position: usize, message: impl Into<String>) -> FilterError {
-    FilterError { position, message: message.into() }
+    FilterError {
+        position,
+        message: message.into(),
+    }
 }
 
 impl Parser {
     pub(crate) fn new(tokens: Vec<Token>) -> Self {
-        Parser { tokens, at: 0, depth: 0, conditions: 0 }
+        Parser {
+            tokens,
+            at: 0,
+            depth: 0,
+            conditions: 0,
+        }
     }
 
     fn peek(&self) -> &Token {
@@ -111,7 +119,10 @@ impl Parser {
             Tok::LParen => {
                 self.enter(t.pos)?;
                 if self.peek().tok == Tok::RParen {
-                    return Err(err(self.peek().pos, "empty parentheses: expected a condition inside '(' ')'"));
+                    return Err(err(
+                        self.peek().pos,
+                        "empty parentheses: expected a condition inside '(' ')'",
+                    ));
                 }
                 let inner = self.parse_or()?;
                 self.depth -= 1;
@@ -211,7 +222,11 @@ impl Parser {
                     format!("cannot compare column \"{column}\" with null using {op_text}; {suggestion}"),
                 ));
             }
-            return Ok(Expr::Compare { column, op, value: value.1 });
+            return Ok(Expr::Compare {
+                column,
+                op,
+                value: value.1,
+            });
         }
         let Tok::Word(word) = &t.tok else {
             return Err(self.expected_operator(&column, &t));
@@ -318,7 +333,11 @@ impl Parser {
     }
 
     /// Parses one literal value; returns its position and value.
-    fn parse_value(&mut self, after: &str, after_pos: usize) -> Result<(usize, Literal), FilterError> {
+    fn parse_value(
+        &mut self,
+        after: &str,
+        after_pos: usize,
+    ) -> Result<(usize, Literal), FilterError> {
         let t = self.advance();
         let value = match t.tok {
             Tok::Str(s) => Literal::Text(s),
@@ -331,22 +350,25 @@ impl Parser {
                     return Err(err(
                         t.pos,
                         format!(
-                            "expected a value after {after} (at position {after_pos}): {VALUE_KINDS}; \
+                        "expected a value after {after} (at position {after_pos}): {VALUE_KINDS}; \
                              found '{w}'. Text values go in single quotes: '{w}' (comparing two \
                              columns is not supported)"
-                        ),
+                    ),
                     ))
                 }
             },
-            Tok::QuotedIdent { ref name, quote: '"' } => {
+            Tok::QuotedIdent {
+                ref name,
+                quote: '"',
+            } => {
                 return Err(err(
                     t.pos,
                     format!(
-                        "expected a value after {after} (at position {after_pos}), found \"{name}\"; \
+                    "expected a value after {after} (at position {after_pos}), found \"{name}\"; \
                          double quotes are for column names, write text values in single quotes: \
                          '{}'",
-                        name.replace('\'', "''")
-                    ),
+                    name.replace('\'', "''")
+                ),
                 ))
             }
             Tok::End => {
@@ -434,21 +456,34 @@ impl Parser {
                     return Err(err(
                         t.pos,
                         format!(
-                            "expected ',' or ')' in the {name} list opened at position {}, found {}",
-                            open.pos,
-                            other.describe()
-                        ),
+                        "expected ',' or ')' in the {name} list opened at position {}, found {}",
+                        open.pos,
+                        other.describe()
+                    ),
                     ))
                 }
             }
         }
-        Ok(Expr::In { column, values, negated })
+        Ok(Expr::In {
+            column,
+            values,
+            negated,
+        })
     }
 
-    fn parse_like(&mut self, column: String, negated: bool, kw: &Token) -> Result<Expr, FilterError> {
+    fn parse_like(
+        &mut self,
+        column: String,
+        negated: bool,
+        kw: &Token,
+    ) -> Result<Expr, FilterError> {
         let name = if negated { "NOT LIKE" } else { "LIKE" };
         let pattern = self.parse_string(name, kw.pos)?;
-        Ok(Expr::Like { column, pattern, negated })
+        Ok(Expr::Like {
+            column,
+            pattern,
+            negated,
+        })
     }
 
     fn parse_text(
@@ -462,7 +497,12 @@ impl Parser {
         Ok(Expr::Text { column, mode, text })
     }
 
-    fn parse_between(&mut self, column: String, negated: bool, kw: &Token) -> Result<Expr, FilterError> {
+    fn parse_between(
+        &mut self,
+        column: String,
+        negated: bool,
+        kw: &Token,
+    ) -> Result<Expr, FilterError> {
         let name = if negated { "NOT BETWEEN" } else { "BETWEEN" };
         let (low_pos, low) = self.parse_value(name, kw.pos)?;
         let and = self.advance();
@@ -479,10 +519,18 @@ impl Parser {
         let (high_pos, high) = self.parse_value(&format!("AND of {name}"), and.pos)?;
         for (pos, v) in [(low_pos, &low), (high_pos, &high)] {
             if *v == Literal::Null {
-                return Err(err(pos, format!("null is not allowed in {name}; use IS NULL")));
+                return Err(err(
+                    pos,
+                    format!("null is not allowed in {name}; use IS NULL"),
+                ));
             }
         }
-        Ok(Expr::Between { column, low, high, negated })
+        Ok(Expr::Between {
+            column,
+            low,
+            high,
+            negated,
+        })
     }
 }
 
@@ -492,7 +540,9 @@ fn is_word(tok: &Tok, kw: &str) -> bool {
 
 /// Words that cannot be bare column names because they would be ambiguous.
 fn is_reserved(word: &str) -> bool {
-    ["AND", "OR", "NOT"].iter().any(|k| word.eq_ignore_ascii_case(k))
+    ["AND", "OR", "NOT"]
+        .iter()
+        .any(|k| word.eq_ignore_ascii_case(k))
 }
 
 fn op_text(tok: &Tok) -> String {

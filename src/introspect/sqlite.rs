@@ -13,7 +13,7 @@ const INTERNAL_FILTER: &str = "m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
 
 fn columns_sql() -> String {
     format!(
-        "SELECT m.name AS tbl, m.type AS kind, p.name AS col, p.type AS type, p.\"notnull\" AS notnull, \
+        "SELECT m.name AS tbl, m.type AS kind, p.name AS col, p.type AS type, p.\"notnull\" AS not_null, \
          p.dflt_value AS dflt, p.pk AS pk \
          FROM sqlite_schema AS m JOIN pragma_table_info(m.name) AS p \
          WHERE m.type IN ('table', 'view') AND {INTERNAL_FILTER} ORDER BY m.name, p.cid"
@@ -83,7 +83,7 @@ fn assemble(columns: QueryResult, foreign_keys: QueryResult, indexes: QueryResul
         table.columns.push(Column {
             name: text(row.get("col")).unwrap_or_default(),
             data_type: text(row.get("type")).unwrap_or_default(),
-            nullable: int(row.get("notnull")) == 0,
+            nullable: int(row.get("not_null")) == 0,
             default: text(row.get("dflt")),
             primary_key: int(row.get("pk")).max(0) as u32,
             comment: None,

@@ -1,0 +1,103 @@
+// Starts the built worker (build/index.js) in Miniflare with real D1, KV and Durable Objects,
+// the demo database migrated in, and returns its URL. Used by every end-to-end test.
+//
+//   const w = await startWorker({ services: {...}, persistDir, idleSeconds });
+//   ... fetch(`${w.url}/mcp/demo`) ...
+//   await w.stop();
+
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Miniflare } from 'miniflare';
+import { applyD1Migrations } from './migrations.mjs';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
+
+export const DEFAULT_SERVICES = {
+  demo: {
+    label: 'Demo store',
+    description: 'Test copy of the demo store',
+    database: { kind: 'd1', binding: 'DB' },
+    read_only: false,
+    max_rows: 100,
+  },
+  readonly: {
+    label: 'Read-only store',
+    database: { kind: 'd1', binding: 'DB' },
+    read_only: true,
+    max_rows: 25,
+    hidden_tables: ['big_numbers'],
+  },
+  open: {
+    label: 'Open store (no auth)',
+    database: { kind: 'd1', binding: 'DB' },
+    read_only: false,
+    auth: 'none',
+  },
+};
+
+export function tempDir(prefix = 'dbmcp-') {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/**
+ * @param {object} [options]
+ * @param {object|string} [options.services] SERVICES binding (object, or raw JSON string)
+ * @param {string} [options.persistDir] keep D1/KV/DO state here (survives restarts)
+ * @param {number} [options.idleSeconds] SESSION_IDLE_SECONDS
+ * @param {string} [options.allowedOrigins] ALLOWED_ORIGINS
+ * @param {boolean} [options.migrate] apply migrations (default true; skipped if already applied)
+ */
+export async function startWorker(options = {}) {
+  const script = join(ROOT, 'build/index.js');
+  if (!existsSync(script)) throw new Error('build/index.js is missing: run `npm run build` first');
+  const persist = options.persistDir;
+  const bindings = {
+    SERVICES: options.services ?? DEFAULT_SERVICES,
+    SESSION_IDLE_SECONDS: String(options.idleSeconds ?? 3600),
+    ALLOWED_ORIGINS: options.allowedOrigins ?? 'https://allowed.example.com',
+  };
+  if (options.adminToken !== null) bindings.ADMIN_TOKEN = options.adminToken ?? ADMIN_TOKEN;
+  const mf = new Miniflare({
+    host: '127.0.0.1',
+    port: 0,
+    compatibilityDate: '2025-09-01',
+    modules: true,
+    scriptPath: script,
+    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true }],
+    d1Databases: options.d1Databases ?? ['DB'],
+    kvNamespaces: ['DBMCP_KV'],
+    durableObjects: { MCP_SESSIONS: { className: 'McpSession', useSQLite: true } },
+    bindings,
+    d1Persist: persist ? join(persist, 'd1') : false,
+    kvPersist: persist ? join(persist, 'kv') : false,
+    durableObjectsPersist: persist ? join(persist, 'do') : false,
+  });
+  const url = (await mf.ready).toString().replace(/\/$/, '');
+  if (options.migrate !== false && (options.d1Databases ?? ['DB']).includes('DB')) {
+    const db = await mf.getD1Database('DB');
+    const applied = await db
+      .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name = 'order_items'")
+      .first();
+    if (!applied) await applyD1Migrations(db);
+  }
+  return {
+    mf,
+    url,
+    mcpUrl: (service = 'demo') => `${url}/mcp/${service}`,
+    stop: () => mf.dispose(),
+  };
+}
+
+/** Creates an API key through the admin API. */
+export async function createKey(url, service = 'demo', body = {}) {
+  const res = await fetch(`${url}/admin/services/${service}/keys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (res.status !== 201) throw new Error(`creating a key failed: ${res.status} ${await res.text()}`);
+  return res.json();
+}
