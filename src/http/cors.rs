@@ -25,10 +25,13 @@ fn is_loopback(host: &str) -> bool {
 pub fn check_origin(request: &HttpRequest, config: Option<&Config>) -> Result<Option<String>, HttpResponse> {
     let Some(origin) = request.header("origin") else { return Ok(None) };
     let origin = origin.trim().to_ascii_lowercase();
-    let allowed = origin == request.origin.to_ascii_lowercase()
+    let served_at = request.origin.to_ascii_lowercase();
+    // Same origin counts only over https. Over plain http (local dev) a page on a rebound name
+    // (evil.example -> 127.0.0.1) is "same origin" with the Host it sends, so there only
+    // loopback pages are trusted.
+    let allowed = (origin == served_at && served_at.starts_with("https://"))
         || config.is_some_and(|c| c.allowed_origins.iter().any(|o| *o == origin))
-        // Local development: a worker served on loopback accepts pages served on loopback.
-        || (is_loopback(host_of(&request.origin)) && is_loopback(host_of(&origin)));
+        || (is_loopback(host_of(&served_at)) && is_loopback(host_of(&origin)));
     if allowed {
         Ok(Some(origin))
     } else {
@@ -86,6 +89,9 @@ mod tests {
         let r = check_origin(&request(Some("http://localhost:6274"), "https://db.example.com"), None).unwrap_err();
         assert_eq!(r.status, 403);
         let r = check_origin(&request(Some("http://127.0.0.1.evil.com"), "http://127.0.0.1:8787"), None).unwrap_err();
+        assert_eq!(r.status, 403);
+        // DNS rebinding: the page and the Host header both say evil.example, over plain http.
+        let r = check_origin(&request(Some("http://evil.example.com"), "http://evil.example.com"), None).unwrap_err();
         assert_eq!(r.status, 403);
     }
 }

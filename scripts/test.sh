@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# `npm test`: everything, in order: toolchain, native Rust tests, wasm build, end-to-end tests in
+# Miniflare (real D1, KV, Durable Objects; the official MCP SDK client), MCP conformance suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export WRANGLER_SEND_METRICS=false
+NODE="$PWD/node_modules/.bin/node"
+
+bash scripts/bootstrap.sh
+
+echo "== cargo test (native core)"
+cargo test --locked
+
+echo "== build (wasm)"
+bash scripts/build.sh
+
+echo "== end-to-end (Miniflare)"
+"$NODE" --test --test-concurrency=1 --test-timeout=120000 tests/e2e/
+
+echo "== MCP conformance (server, 2025-11-25)"
+"$NODE" scripts/conformance.mjs
