@@ -5,6 +5,8 @@
 #  5. once /health answers: the MCP URL and how to get an API key, or the configuration errors.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Node 22 from node_modules (wrangler and miniflare need it) ahead of the system Node.
+export PATH="$PWD/node_modules/.bin:$PATH"
 export WRANGLER_SEND_METRICS=false
 PORT="${PORT:-8787}"
 WRANGLER="$PWD/node_modules/.bin/wrangler"

@@ -3,6 +3,8 @@
 # Miniflare (real D1, KV, Durable Objects; the official MCP SDK client), MCP conformance suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Node 22 from node_modules (wrangler and miniflare need it) ahead of the system Node.
+export PATH="$PWD/node_modules/.bin:$PATH"
 export WRANGLER_SEND_METRICS=false
 NODE="$PWD/node_modules/.bin/node"
 

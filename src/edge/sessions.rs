@@ -23,6 +23,11 @@ enum Command {
     Delete,
 }
 
+/// How stale `last_seen_ms` may get before a touch writes it again.
+fn touch_resolution(idle_ms: u64) -> u64 {
+    (idle_ms / 10).min(60_000)
+}
+
 #[durable_object]
 pub struct McpSession {
     state: State,
@@ -64,8 +69,13 @@ impl DurableObject for McpSession {
             }
             Command::Touch => match self.load().await? {
                 Some((mut session, idle_ms)) if now.saturating_sub(session.last_seen_ms) < idle_ms => {
-                    session.last_seen_ms = now;
-                    storage.put(SESSION_KEY, &session).await?;
+                    // Writing last-seen on every request would cost a storage write per call;
+                    // a coarse stamp (at most a tenth of the idle time, or a minute, old) is
+                    // enough to keep an active session alive.
+                    if now.saturating_sub(session.last_seen_ms) >= touch_resolution(idle_ms) {
+                        session.last_seen_ms = now;
+                        storage.put(SESSION_KEY, &session).await?;
+                    }
                     Response::from_json(&session)
                 }
                 Some(_) => {
