@@ -15,10 +15,24 @@ pub const HARD_MAX_ROWS: u64 = 1000;
 /// Idle time after which a session expires, when `SESSION_IDLE_SECONDS` is not set.
 pub const DEFAULT_SESSION_IDLE_SECONDS: u64 = 3600;
 
+/// Default per-query timeout for PostgreSQL services.
+pub const DEFAULT_PG_TIMEOUT_MS: u64 = 10_000;
+/// Default cap on one PostgreSQL response body.
+pub const DEFAULT_PG_MAX_RESPONSE_BYTES: u64 = 10 * 1024 * 1024;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatabaseConfig {
     /// A D1 database, by its binding name in wrangler.toml.
     D1 { binding: String },
+    /// PostgreSQL over Neon's SQL-over-HTTP protocol.
+    Postgres {
+        /// Name of the secret (or variable) holding the connection string.
+        connection_string_secret: String,
+        /// `https://.../sql`; derived from the connection string's host as Neon does when absent.
+        endpoint: Option<String>,
+        timeout_ms: u64,
+        max_response_bytes: u64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +103,10 @@ struct RawService {
 struct RawDatabase {
     kind: String,
     binding: Option<String>,
+    connection_string_secret: Option<String>,
+    endpoint: Option<String>,
+    timeout_ms: Option<i64>,
+    max_response_bytes: Option<i64>,
 }
 
 pub fn parse(raw: RawConfig) -> Result<Config, ConfigErrors> {
@@ -144,6 +162,40 @@ pub fn parse(raw: RawConfig) -> Result<Config, ConfigErrors> {
     }
 }
 
+fn parse_postgres(db: RawDatabase, at: &dyn Fn(&str) -> String, errors: &mut Vec<String>) -> Option<DatabaseConfig> {
+    let before = errors.len();
+    let secret = db.connection_string_secret.filter(|s| !s.trim().is_empty());
+    if secret.is_none() {
+        errors.push(format!(
+            "{}: missing; name the secret holding the connection string (wrangler secret put <NAME>)",
+            at("database.connection_string_secret")
+        ));
+    }
+    if db.binding.is_some() {
+        errors.push(format!("{}: only for kind \"d1\"; postgres uses connection_string_secret", at("database.binding")));
+    }
+    if let Some(endpoint) = &db.endpoint {
+        if !(endpoint.starts_with("https://") || endpoint.starts_with("http://")) {
+            errors.push(format!("{}: must be an http(s) URL, got {endpoint:?}", at("database.endpoint")));
+        }
+    }
+    let mut bounded = |field: &str, value: Option<i64>, default: u64, max: u64| match value {
+        None => default,
+        Some(n) if n >= 1 && n as u64 <= max => n as u64,
+        Some(n) => {
+            errors.push(format!("{}: must be between 1 and {max}, got {n}", at(field)));
+            default
+        }
+    };
+    let timeout_ms = bounded("database.timeout_ms", db.timeout_ms, DEFAULT_PG_TIMEOUT_MS, 300_000);
+    let max_response_bytes =
+        bounded("database.max_response_bytes", db.max_response_bytes, DEFAULT_PG_MAX_RESPONSE_BYTES, 100 * 1024 * 1024);
+    if errors.len() > before {
+        return None;
+    }
+    Some(DatabaseConfig::Postgres { connection_string_secret: secret?, endpoint: db.endpoint, timeout_ms, max_response_bytes })
+}
+
 fn is_valid_service_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
@@ -180,8 +232,12 @@ fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<S
                     None
                 }
             },
+            "postgres" => parse_postgres(db, &at, errors),
             other => {
-                errors.push(format!("{}: unsupported database kind {other:?}; supported: \"d1\"", at("database.kind")));
+                errors.push(format!(
+                    "{}: unsupported database kind {other:?}; supported: \"d1\", \"postgres\"",
+                    at("database.kind")
+                ));
                 None
             }
         },
@@ -270,6 +326,34 @@ mod tests {
         assert!(text.contains("SERVICES.noauth.auth: must be \"required\" or \"none\""), "{text}");
         assert!(text.contains("SERVICES.nodb.database: missing"), "{text}");
         assert_eq!(err.0.len(), 6);
+    }
+
+    #[test]
+    fn parses_postgres_services_with_defaults_and_limits() {
+        let config = parse_services(json!({
+            "pg": { "database": { "kind": "postgres", "connection_string_secret": "PG_URL" } },
+            "pg2": { "database": { "kind": "postgres", "connection_string_secret": "PG2",
+                                   "endpoint": "http://127.0.0.1:4444/sql", "timeout_ms": 2000, "max_response_bytes": 1000 } }
+        }))
+        .unwrap();
+        assert_eq!(
+            config.service("pg").unwrap().database,
+            DatabaseConfig::Postgres {
+                connection_string_secret: "PG_URL".into(),
+                endpoint: None,
+                timeout_ms: DEFAULT_PG_TIMEOUT_MS,
+                max_response_bytes: DEFAULT_PG_MAX_RESPONSE_BYTES
+            }
+        );
+        assert!(matches!(config.service("pg2").unwrap().database, DatabaseConfig::Postgres { timeout_ms: 2000, .. }));
+        let err = parse_services(json!({
+            "pg": { "database": { "kind": "postgres", "timeout_ms": 0, "endpoint": "ftp://x" } }
+        }))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("SERVICES.pg.database.connection_string_secret: missing"), "{err}");
+        assert!(err.contains("SERVICES.pg.database.timeout_ms: must be between 1 and 300000, got 0"), "{err}");
+        assert!(err.contains("SERVICES.pg.database.endpoint: must be an http(s) URL"), "{err}");
     }
 
     #[test]

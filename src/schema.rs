@@ -54,6 +54,8 @@ pub struct Table {
     /// Schema (namespace) the table lives in; `None` for engines without one (SQLite's `main`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schema: Option<String>,
+    /// The name clients use: bare for the default schema (`customers`), qualified elsewhere
+    /// (`reporting.daily_sales`). The SQL builder quotes schema and table separately.
     pub name: String,
     pub kind: TableKind,
     pub columns: Vec<Column>,

@@ -46,7 +46,7 @@ fn to_js(value: &SqlValue) -> JsValue {
         SqlValue::Bool(b) => JsValue::from(*b as i32),
         // Beyond 2^53 a JS number would round; SQLite turns the text back into an integer for
         // columns of INTEGER affinity and compares it numerically.
-        SqlValue::Integer(i) if i.abs() <= MAX_SAFE_INTEGER => JsValue::from_f64(*i as f64),
+        SqlValue::Integer(i) if i.unsigned_abs() <= MAX_SAFE_INTEGER as u64 => JsValue::from_f64(*i as f64),
         SqlValue::Integer(i) => JsValue::from_str(&i.to_string()),
         SqlValue::Real(f) => JsValue::from_f64(*f),
         SqlValue::Text(s) => JsValue::from_str(s),

@@ -3,6 +3,7 @@
 
 mod d1;
 mod kv;
+mod neon;
 mod sessions;
 
 use std::rc::Rc;
@@ -48,13 +49,29 @@ struct Databases<'a> {
 }
 
 impl DatabaseOpener for Databases<'_> {
-    fn open(&self, service: &ServiceConfig) -> Result<Rc<dyn Database>, String> {
+    fn open(&self, service: &ServiceConfig, read_only: bool) -> Result<Rc<dyn Database>, String> {
         match &service.database {
             DatabaseConfig::D1 { binding } => self
                 .env
                 .d1(binding)
                 .map(|db| Rc::new(d1::D1::new(db)) as Rc<dyn Database>)
                 .map_err(|_| format!("no D1 binding named {binding:?}; add it under [[d1_databases]] in wrangler.toml")),
+            DatabaseConfig::Postgres { connection_string_secret, endpoint, timeout_ms, max_response_bytes } => {
+                let connection_string = string_var(self.env, connection_string_secret).ok_or_else(|| {
+                    format!("the secret {connection_string_secret:?} holding the connection string is not set (wrangler secret put {connection_string_secret})")
+                })?;
+                let endpoint = match endpoint {
+                    Some(endpoint) => endpoint.clone(),
+                    None => crate::postgres::derive_endpoint(&connection_string)?,
+                };
+                Ok(Rc::new(neon::Neon {
+                    endpoint,
+                    connection_string,
+                    timeout_ms: *timeout_ms,
+                    max_response_bytes: *max_response_bytes,
+                    read_only,
+                }))
+            }
         }
     }
 }

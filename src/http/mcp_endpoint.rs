@@ -149,7 +149,7 @@ async fn post(request: &HttpRequest, service: &ServiceConfig, config: &Config, e
     }
 
     let can_write = !service.read_only && principal.may_write();
-    let database = match env.databases.open(service) {
+    let database = match env.databases.open(service, !can_write) {
         Ok(db) => db,
         Err(e) => return HttpResponse::error(503, "database_unavailable", e),
     };

@@ -82,9 +82,10 @@ pub trait SessionStore {
     async fn delete(&self, id: &str) -> Result<(), String>;
 }
 
-/// Opens the database of a service (the edge looks the binding up).
+/// Opens the database of a service (the edge looks the binding up). With `read_only`, engines
+/// that can (PostgreSQL) run every statement in a read-only transaction.
 pub trait DatabaseOpener {
-    fn open(&self, service: &ServiceConfig) -> Result<Rc<dyn Database>, String>;
+    fn open(&self, service: &ServiceConfig, read_only: bool) -> Result<Rc<dyn Database>, String>;
 }
 
 /// Everything a request may use besides itself.

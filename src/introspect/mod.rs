@@ -1,5 +1,6 @@
 //! Reads the real schema of a database, per dialect.
 
+pub mod postgres;
 mod sqlite;
 
 use crate::db::{Database, DbError};
@@ -9,6 +10,6 @@ use crate::sql::Dialect;
 pub async fn load_schema(db: &dyn Database) -> Result<Schema, DbError> {
     match db.dialect() {
         Dialect::Sqlite => sqlite::load(db).await,
-        Dialect::Postgres => Err(DbError::new("PostgreSQL introspection is not available in this build")),
+        Dialect::Postgres => postgres::load(db).await,
     }
 }

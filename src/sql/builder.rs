@@ -99,10 +99,14 @@ pub fn select_column(d: Dialect, name: &str) -> String {
     }
 }
 
-/// The quoted table reference, schema-qualified when the table has a schema.
+/// The quoted table reference, schema-qualified when the table has a schema. A table outside the
+/// default schema is named `schema.table` to clients, so that prefix is dropped here.
 fn table_ref(d: Dialect, table: &Table) -> String {
     match &table.schema {
-        Some(schema) => format!("{}.{}", d.quote_ident(schema), d.quote_ident(&table.name)),
+        Some(schema) => {
+            let bare = table.name.strip_prefix(&format!("{schema}.")).unwrap_or(&table.name);
+            format!("{}.{}", d.quote_ident(schema), d.quote_ident(bare))
+        }
         None => d.quote_ident(&table.name),
     }
 }

@@ -1,9 +1,9 @@
 //! `call_stored_function`: call a stored function with named, bound arguments.
 
 use futures_util::future::LocalBoxFuture;
-use serde_json::{json, Value as Json};
+use serde_json::Value as Json;
 
-use super::routines::{self, CallInput, Routine};
+use super::routines::{self, CallInput, Kind};
 use super::{parse_args, Annotations, ToolContext, ToolResult, ToolSpec};
 
 pub const SPEC: ToolSpec = ToolSpec {
@@ -26,7 +26,7 @@ fn input_schema() -> Json {
 
 fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResult> {
     Box::pin(async move {
-        let _: CallInput = parse_args(args)?;
-        routines::call(ctx.db.dialect(), Routine::Function).map(|v| json!(v))
+        let input: CallInput = parse_args(args)?;
+        routines::call(ctx, Kind::Function, input).await
     })
 }

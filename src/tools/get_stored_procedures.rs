@@ -3,7 +3,7 @@
 use futures_util::future::LocalBoxFuture;
 use serde_json::Value as Json;
 
-use super::routines::{self, NoInput, Routine};
+use super::routines::{self, Kind, NoInput};
 use super::{parse_args, Annotations, ToolContext, ToolResult, ToolSpec};
 
 pub const SPEC: ToolSpec = ToolSpec {
@@ -21,6 +21,6 @@ pub const SPEC: ToolSpec = ToolSpec {
 fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResult> {
     Box::pin(async move {
         let _: NoInput = parse_args(args)?;
-        routines::list(ctx.db.dialect(), Routine::Procedure)
+        routines::list(ctx, Kind::Procedure).await
     })
 }
