@@ -17,7 +17,7 @@ echo "== build (wasm)"
 bash scripts/build.sh
 
 echo "== end-to-end (Miniflare)"
-"$NODE" --test --test-concurrency=1 --test-timeout=120000 tests/e2e/
+"$NODE" --test --test-concurrency=1 --test-timeout=120000 'tests/e2e/*.test.mjs'
 
 echo "== MCP conformance (server, 2025-11-25)"
 "$NODE" scripts/conformance.mjs

@@ -113,3 +113,25 @@ pub trait Database {
     /// Runs statements as one atomic unit: either every statement takes effect or none does.
     async fn batch(&self, statements: &[Statement]) -> Result<Vec<QueryResult>, DbError>;
 }
+
+/// Stands in for a database that could not be opened (a missing binding or secret), so the
+/// session keeps working and every tool that needs data says why it cannot have it.
+pub struct Unavailable {
+    pub dialect: Dialect,
+    pub reason: String,
+}
+
+#[async_trait(?Send)]
+impl Database for Unavailable {
+    fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    async fn query(&self, _: &Statement) -> Result<QueryResult, DbError> {
+        Err(DbError::new(format!("the database is unavailable: {}", self.reason)))
+    }
+
+    async fn batch(&self, _: &[Statement]) -> Result<Vec<QueryResult>, DbError> {
+        Err(DbError::new(format!("the database is unavailable: {}", self.reason)))
+    }
+}

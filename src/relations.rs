@@ -61,8 +61,11 @@ pub fn relations_of(schema: &Schema, table: &Table) -> Vec<Relation> {
     }
     for other in &schema.tables {
         for fk in other.foreign_keys.iter().filter(|fk| fk.ref_table == table.name) {
+            // A self-reference (categories.parent_id -> categories.id) would give both
+            // directions the same name; the rows pointing back are the children.
+            let prefix = if other.name == table.name { "child_" } else { "" };
             relations.push(Relation {
-                name: format!("{}_by_{}", other.name, fk.columns.join("_")),
+                name: format!("{prefix}{}_by_{}", other.name, fk.columns.join("_")),
                 kind: RelationKind::HasMany,
                 columns: fk.ref_columns.clone(),
                 ref_table: other.name.clone(),

@@ -7,7 +7,11 @@ use serde_json::Value as Json;
 
 use super::{Env, HttpRequest, HttpResponse, MAX_BODY_BYTES};
 use crate::auth::{self, AuthError, Principal};
-use crate::config::{AuthMode, Config, ServiceConfig};
+use std::rc::Rc;
+
+use crate::config::{AuthMode, Config, DatabaseConfig, ServiceConfig};
+use crate::db::{Database, Unavailable};
+use crate::sql::Dialect;
 use crate::mcp::jsonrpc::{self, Message, Request, RequestId, RpcError, INVALID_REQUEST, PARSE_ERROR};
 use crate::mcp::server::{self, InitializeParams};
 use crate::mcp::session::{is_supported, Session};
@@ -149,10 +153,13 @@ async fn post(request: &HttpRequest, service: &ServiceConfig, config: &Config, e
     }
 
     let can_write = !service.read_only && principal.may_write();
-    let database = match env.databases.open(service, !can_write) {
-        Ok(db) => db,
-        Err(e) => return HttpResponse::error(503, "database_unavailable", e),
-    };
+    let database = env.databases.open(service, !can_write).unwrap_or_else(|reason| {
+        let dialect = match service.database {
+            DatabaseConfig::D1 { .. } => Dialect::Sqlite,
+            DatabaseConfig::Postgres { .. } => Dialect::Postgres,
+        };
+        Rc::new(Unavailable { dialect, reason }) as Rc<dyn Database>
+    });
     let ctx = ToolContext { db: database.as_ref(), service, schema_cache: env.schema_cache, now_ms: env.now_ms, can_write };
     let before = session.clone();
 
@@ -213,8 +220,8 @@ async fn process(item: Json, session: &mut Session, ctx: &ToolContext<'_>) -> Op
             }
             None
         }
-        Ok(Message::Request(Request { method, .. })) if method == "initialize" => Some(jsonrpc::error(
-            None,
+        Ok(Message::Request(Request { id, method, .. })) if method == "initialize" => Some(jsonrpc::error(
+            Some(&id),
             &RpcError::invalid_request("initialize must be sent alone, not inside a batch"),
         )),
         Ok(Message::Request(request)) => Some(match server::handle(&request, session, ctx).await {
