@@ -18,14 +18,15 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknow
   rustup target add wasm32-unknown-unknown
 fi
 
-if [ "$(worker-build --version 2>/dev/null | awk '{print $2}')" != "$WORKER_BUILD_VERSION" ]; then
+# `worker-build --version` prints the bare version; older releases printed "worker-build X".
+if [ "$(worker-build --version 2>/dev/null | awk '{print $NF}')" != "$WORKER_BUILD_VERSION" ]; then
   say "installing worker-build $WORKER_BUILD_VERSION (about 12 minutes on 2 cores)"
   cargo install worker-build --version "$WORKER_BUILD_VERSION" --locked
 fi
 
 # The CLI must match the wasm-bindgen crate in Cargo.lock exactly.
 BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
-if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$BINDGEN_VERSION" ]; then
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $NF}')" != "$BINDGEN_VERSION" ]; then
   say "installing wasm-bindgen-cli $BINDGEN_VERSION (about 5 minutes)"
   # Not --locked: its lockfile wants a webpki-roots version the registry no longer has.
   cargo install wasm-bindgen-cli --version "$BINDGEN_VERSION"

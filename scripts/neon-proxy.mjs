@@ -384,7 +384,7 @@ class ProxyQuery extends pg.Query {
     // Size estimate of this row in the response (exact for raw array mode).
     let bytes = 2 + cells.length;
     for (const c of cells) bytes += c === null ? 4 : Buffer.byteLength(c) + 2;
-    if (!this.budget.consume(bytes + this.budget.rowOverhead)) {
+    if (!this.budget.consume(bytes)) {
       this.tooLarge = true;
       this.rawRows = [];
       this.emit('too-large');
@@ -417,7 +417,6 @@ class Budget {
   constructor(max) {
     this.max = max;
     this.used = 0;
-    this.rowOverhead = 0;
   }
 
   consume(n) {

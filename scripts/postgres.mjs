@@ -16,7 +16,6 @@
 // Running as root (as on CI machines) needs a non-root account: the `postgres` user is created
 // if missing (`createPostgresUser`), and owns the data directory.
 
-import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -272,11 +271,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     process.exit(2);
   }
   if (opts.reset) rmSync(opts.dataDir, { recursive: true, force: true });
-  if (process.getuid?.() === 0) {
-    // Every ancestor of the data directory must be traversable by the `postgres` user.
-    const probe = spawnSync('id', ['-u', 'postgres']);
-    if (probe.status === 0) mkdirSync(opts.dataDir, { recursive: true });
-  }
   console.log(`Starting PostgreSQL (data: ${opts.dataDir}, port ${opts.port}) ...`);
   const server = await startPostgres({ dataDir: opts.dataDir, port: opts.port });
   let proxy = null;
