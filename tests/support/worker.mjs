@@ -49,6 +49,7 @@ export function tempDir(prefix = 'dbmcp-') {
  * @param {number} [options.idleSeconds] SESSION_IDLE_SECONDS
  * @param {string} [options.allowedOrigins] ALLOWED_ORIGINS
  * @param {boolean} [options.migrate] apply migrations (default true; skipped if already applied)
+ * @param {object} [options.bindings] extra bindings (variables/secrets) merged over the defaults
  */
 export async function startWorker(options = {}) {
   const script = join(ROOT, 'build/index.js');
@@ -60,6 +61,8 @@ export async function startWorker(options = {}) {
     ALLOWED_ORIGINS: options.allowedOrigins ?? 'https://allowed.example.com',
   };
   if (options.adminToken !== null) bindings.ADMIN_TOKEN = options.adminToken ?? ADMIN_TOKEN;
+  // Extra variables and secrets, e.g. a Postgres connection string named by a service.
+  Object.assign(bindings, options.bindings ?? {});
   const mf = new Miniflare({
     host: '127.0.0.1',
     port: 0,
