@@ -31,10 +31,12 @@ fn string_var(env: &Env, name: &str) -> Option<String> {
 
 fn load_config(env: &Env) -> Result<Config, ConfigErrors> {
     // SERVICES is a table in wrangler.toml; a JSON string (e.g. from a secret) works too.
-    let services: Option<Json> = env.object_var::<Json>("SERVICES").ok().map(|value| match value {
-        Json::String(text) => serde_json::from_str(&text).unwrap_or(Json::String(text)),
-        other => other,
-    });
+    let services: Option<Json> = match env.object_var::<Json>("SERVICES") {
+        Ok(Json::String(text)) => Some(serde_json::from_str(&text).unwrap_or(Json::String(text))),
+        Ok(other) => Some(other),
+        // A plain string (wrangler dev --var, or a secret) is not an object binding.
+        Err(_) => string_var(env, "SERVICES").map(|text| serde_json::from_str(&text).unwrap_or(Json::String(text))),
+    };
     let idle = string_var(env, "SESSION_IDLE_SECONDS");
     let origins = string_var(env, "ALLOWED_ORIGINS");
     config::parse(RawConfig {
