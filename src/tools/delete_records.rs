@@ -4,7 +4,7 @@ use futures_util::future::LocalBoxFuture;
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
-use super::{object_schema, parse_args, table_param, Annotations, IdList, ToolContext, ToolError, ToolResult, ToolSpec};
+use super::{parse_filter, object_schema, parse_args, table_param, Annotations, IdList, ToolContext, ToolError, ToolResult, ToolSpec};
 use crate::schema::TableKind;
 use crate::sql::{self, RowFilter};
 
@@ -56,10 +56,7 @@ fn output_schema() -> Json {
 fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResult> {
     Box::pin(async move {
         let input: Input = parse_args(args)?;
-        let filter = match input.filter.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(text) => Some(crate::filter::parse(text)?),
-        };
+        let filter = parse_filter(input.filter.as_deref())?;
         let ids = input.ids.map(IdList::into_vec);
         if filter.is_none() && ids.as_ref().is_none_or(Vec::is_empty) {
             return Err(ToolError::new(

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value as Json};
 
 use super::related::attach_related;
-use super::{object_schema, parse_args, table_param, Annotations, IdList, NameList, ToolContext, ToolError, ToolResult, ToolSpec};
+use super::{parse_filter, object_schema, parse_args, table_param, Annotations, IdList, NameList, ToolContext, ToolError, ToolResult, ToolSpec};
 use crate::sql::{self, RowFilter, SelectSpec};
 
 pub const SPEC: ToolSpec = ToolSpec {
@@ -93,10 +93,7 @@ fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResul
         let table = &schema.tables[index];
         let dialect = ctx.db.dialect();
 
-        let filter = match input.filter.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(text) => Some(crate::filter::parse(text)?),
-        };
+        let filter = parse_filter(input.filter.as_deref())?;
         let ids = input.ids.map(IdList::into_vec);
         if ids.as_ref().is_some_and(Vec::is_empty) {
             return Err(ToolError::new("ids is empty; give at least one primary key value or leave ids out"));

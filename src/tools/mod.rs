@@ -248,6 +248,14 @@ impl IdList {
     }
 }
 
+/// Parses an optional filter; a blank one means no filter.
+pub fn parse_filter(filter: Option<&str>) -> Result<Option<crate::filter::Expr>, ToolError> {
+    match filter.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => Ok(Some(crate::filter::parse(text)?)),
+    }
+}
+
 /// Input schema fragment for a table argument.
 pub fn table_param() -> Json {
     json!({ "type": "string", "description": "Table or view name, as listed by get_tables." })

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value as Json};
 
 use super::values::check_record;
-use super::{object_schema, parse_args, table_param, Annotations, IdList, ToolContext, ToolError, ToolResult, ToolSpec, MAX_RECORDS_PER_WRITE};
+use super::{parse_filter, object_schema, parse_args, table_param, Annotations, IdList, ToolContext, ToolError, ToolResult, ToolSpec, MAX_RECORDS_PER_WRITE};
 use crate::schema::{Table, TableKind};
 use crate::sql::{self, RowFilter};
 
@@ -94,10 +94,7 @@ async fn update_matching(
         return Err(ToolError::new("patch is empty; give at least one column to change"));
     }
     let patch = check_record(ctx.db.dialect(), table, &patch).map_err(ToolError::new)?;
-    let filter = match filter.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(text) => Some(crate::filter::parse(text)?),
-    };
+    let filter = parse_filter(filter.as_deref())?;
     let ids = ids.map(IdList::into_vec);
     if filter.is_none() && ids.as_ref().is_none_or(Vec::is_empty) {
         return Err(ToolError::new("update_records needs ids or a filter to choose rows; refusing to update every row"));
