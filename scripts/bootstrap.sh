@@ -33,7 +33,9 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $NF}')" != "$BINDGEN_VE
 fi
 
 if [ ! -x node_modules/.bin/wrangler ] || [ ! -x node_modules/.bin/wasm-opt ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  say "installing npm packages"
-  npm ci --no-audit --no-fund
+  say "installing npm packages (as pinned by package-lock.json)"
+  # Not `npm ci`: it rejects this lockfile over the other platforms' optional workerd binaries
+  # nested under wrangler (an npm bug); `npm install` follows the lockfile and leaves it as is.
+  npm install --no-audit --no-fund
 fi
 say "toolchain ready"
