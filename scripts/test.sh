@@ -1,23 +1,36 @@
 #!/usr/bin/env bash
 # `npm test`: everything, in order: toolchain, native Rust tests, wasm build, end-to-end tests in
-# Miniflare (real D1, KV, Durable Objects; the official MCP SDK client), MCP conformance suite.
+# Miniflare (real D1, KV, Durable Objects, real PostgreSQL; the official MCP SDK client), MCP
+# conformance suite. Ends with one summary line counting every test that ran.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Node 22 from node_modules (wrangler and miniflare need it) ahead of the system Node.
 export PATH="$PWD/node_modules/.bin:$PATH"
 export WRANGLER_SEND_METRICS=false
 NODE="$PWD/node_modules/.bin/node"
+LOG_DIR=$(mktemp -d)
+trap 'rm -rf "$LOG_DIR"' EXIT
 
 bash scripts/bootstrap.sh
 
 echo "== cargo test (native core)"
-cargo test --locked
+cargo test --locked 2>&1 | tee "$LOG_DIR/cargo.log"
 
 echo "== build (wasm)"
 bash scripts/build.sh
 
 echo "== end-to-end (Miniflare)"
-"$NODE" --test --test-concurrency=1 --test-timeout=120000 'tests/e2e/*.test.mjs'
+"$NODE" --test --test-concurrency=1 --test-timeout=120000 'tests/e2e/*.test.mjs' 2>&1 | tee "$LOG_DIR/e2e.log"
 
 echo "== MCP conformance (server, 2025-11-25)"
-"$NODE" scripts/conformance.mjs
+"$NODE" scripts/conformance.mjs 2>&1 | tee "$LOG_DIR/conformance.log"
+
+# pipefail has already stopped the script on any failure above; count what passed.
+rust_passed=$(awk '/^test result: /{ for (i = 1; i < NF; i++) if ($(i+1) ~ /^passed/) n += $i } END { print n + 0 }' "$LOG_DIR/cargo.log")
+rust_failed=$(awk '/^test result: /{ for (i = 1; i < NF; i++) if ($(i+1) ~ /^failed/) n += $i } END { print n + 0 }' "$LOG_DIR/cargo.log")
+e2e_passed=$(grep -E '^# pass ' "$LOG_DIR/e2e.log" | awk '{print $3}')
+e2e_failed=$(grep -E '^# fail ' "$LOG_DIR/e2e.log" | awk '{print $3}')
+conf_passed=$(grep -E '^Total: ' "$LOG_DIR/conformance.log" | sed -E 's/Total: ([0-9]+) passed.*/\1/')
+echo
+echo "cargo test: $rust_passed passed, $rust_failed failed; end-to-end: $e2e_passed passed, $e2e_failed failed; conformance checks: $conf_passed passed (fixture-only scenarios listed in conformance/expected-failures.yml)"
+echo "total: $((rust_passed + e2e_passed)) passed, $((rust_failed + e2e_failed)) failed"
