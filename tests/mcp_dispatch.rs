@@ -77,10 +77,10 @@ fn initialize_inside_a_session_is_an_invalid_request() {
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-fn tools_list_shows_all_fourteen_tools_when_writing_is_allowed() {
+fn tools_list_shows_all_sixteen_tools_when_writing_is_allowed() {
     let fx = Fixture::new();
     let tools = listed_tools(&fx, true);
-    assert_eq!(tools.len(), 14);
+    assert_eq!(tools.len(), 16);
     let expected: Vec<String> = tools::catalog().iter().map(|t| t.name.to_string()).collect();
     assert_eq!(names(&tools), expected);
     for write_tool in WRITE_TOOLS {
@@ -92,7 +92,7 @@ fn tools_list_shows_all_fourteen_tools_when_writing_is_allowed() {
 fn tools_list_hides_write_tools_when_writing_is_not_allowed() {
     let fx = Fixture::new();
     let tools = names(&listed_tools(&fx, false));
-    assert_eq!(tools.len(), 11);
+    assert_eq!(tools.len(), 13);
     for write_tool in WRITE_TOOLS {
         assert!(!tools.iter().any(|n| n == write_tool), "{write_tool} listed: {tools:?}");
     }
@@ -104,7 +104,7 @@ fn tools_list_on_a_read_only_service_hides_write_tools() {
     let fx = Fixture::read_only();
     let result = handle(&fx.ctx(), "tools/list", json!({})).unwrap();
     let tools = names(result["tools"].as_array().unwrap());
-    assert_eq!(tools.len(), 11);
+    assert_eq!(tools.len(), 13);
     assert!(!tools.iter().any(|n| WRITE_TOOLS.contains(&n.as_str())), "{tools:?}");
 }
 
@@ -127,7 +127,16 @@ fn read_tools_are_annotated_read_only_and_write_tools_are_not() {
     let fx = Fixture::new();
     let tools = listed_tools(&fx, true);
     let annotations = |name: &str| tools.iter().find(|t| t["name"] == name).unwrap()["annotations"].clone();
-    for read in ["get_tables", "get_table_schema", "get_table_fields", "get_table_relationships", "get_table_data", "list_tools"] {
+    for read in [
+        "get_data_model",
+        "get_tables",
+        "get_table_schema",
+        "get_table_fields",
+        "get_table_relationships",
+        "get_table_data",
+        "aggregate_table_data",
+        "list_tools",
+    ] {
         assert_eq!(annotations(read)["readOnlyHint"], true, "{read}");
         assert_eq!(annotations(read)["destructiveHint"], false, "{read}");
     }
@@ -223,12 +232,14 @@ fn a_failing_tool_call_is_a_result_with_is_error_and_text_content() {
 /// One successful call per tool that can succeed on SQLite (the routine calls cannot).
 fn successful_calls() -> Vec<(&'static str, Json)> {
     vec![
+        ("get_data_model", json!({})),
         ("get_tables", json!({ "include_counts": true })),
         ("get_table_schema", json!({ "table": "orders" })),
         ("get_table_fields", json!({ "table": "customers" })),
         ("get_table_relationships", json!({ "table": "products" })),
         ("get_table_data", json!({ "table": "orders", "limit": 3, "include_count": true, "related": "customers_by_customer_id" })),
         ("get_table_data", json!({ "table": "big_numbers" })),
+        ("aggregate_table_data", json!({ "table": "orders", "aggregates": [{ "function": "count" }], "group_by": "status" })),
         ("create_records", json!({ "table": "categories", "records": [{ "name": "Garden", "parent_id": 6 }] })),
         ("create_records", json!({ "table": "categories", "atomic": false, "records": [{ "name": "Tools" }] })),
         ("update_records", json!({ "table": "customers", "ids": [5], "patch": { "city": "Cork" } })),

@@ -1496,14 +1496,14 @@ fn listed_tool_names(result: &Json) -> Vec<String> {
 }
 
 #[test]
-fn list_tools_lists_all_fourteen_tools_when_writing_is_allowed() {
+fn list_tools_lists_all_sixteen_tools_when_writing_is_allowed() {
     let fx = Fixture::new();
     let result = fx.call("list_tools", json!({}));
     assert_eq!(
         listed_tool_names(&result),
         [
-            "get_tables", "get_table_schema", "get_table_fields", "get_table_relationships", "get_table_data",
-            "create_records", "update_records", "delete_records", "get_database_resources",
+            "get_data_model", "get_tables", "get_table_schema", "get_table_fields", "get_table_relationships",
+            "get_table_data", "aggregate_table_data", "create_records", "update_records", "delete_records", "get_database_resources",
             "get_stored_procedures", "call_stored_procedure", "get_stored_functions", "call_stored_function", "list_tools",
         ]
     );
@@ -1521,7 +1521,7 @@ fn list_tools_leaves_out_write_tools_for_a_read_only_caller() {
     let fx = Fixture::new();
     let result = call_tool(&fx.ctx_with_write(false), "list_tools", json!({}));
     let names = listed_tool_names(&result);
-    assert_eq!(names.len(), 11);
+    assert_eq!(names.len(), 13);
     for write_tool in ["create_records", "update_records", "delete_records"] {
         assert!(!names.iter().any(|n| n == write_tool), "{write_tool} listed: {names:?}");
     }
@@ -1598,4 +1598,118 @@ fn related_child_rows_of_a_self_reference_are_reachable() {
         .collect();
     assert_eq!(children, vec![2, 4, 5]);
     assert_eq!(record["categories_by_parent_id"], Json::Null, "Electronics has no parent");
+}
+
+// ---------------------------------------------------------------------------------------------
+// aggregate_table_data and get_data_model
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn aggregate_counts_and_sums_per_group_in_order() {
+    let fx = Fixture::new();
+    let result = fx.call(
+        "aggregate_table_data",
+        json!({
+            "table": "orders",
+            "aggregates": [{ "function": "count" }, { "function": "sum", "column": "total", "alias": "revenue" }],
+            "group_by": "status",
+            "order": "count DESC"
+        }),
+    );
+    let out = ok(&result);
+    let rows = out["rows"].as_array().unwrap();
+    let counts: Vec<(String, i64)> =
+        rows.iter().map(|r| (r["status"].as_str().unwrap().to_string(), r["count"].as_i64().unwrap())).collect();
+    assert_eq!(
+        counts,
+        vec![
+            ("delivered".into(), 2034),
+            ("cancelled".into(), 444),
+            ("paid".into(), 194),
+            ("shipped".into(), 193),
+            ("pending".into(), 135)
+        ]
+    );
+    assert!(rows.iter().all(|r| r["revenue"].as_f64().unwrap() > 0.0));
+    assert_eq!(out["returned"], 5);
+    assert_eq!(out["truncated"], false);
+}
+
+#[test]
+fn aggregate_without_groups_over_a_filter() {
+    let fx = Fixture::new();
+    let result = fx.call(
+        "aggregate_table_data",
+        json!({
+            "table": "order_items",
+            "aggregates": [
+                { "function": "count" },
+                { "function": "min", "column": "quantity" },
+                { "function": "max", "column": "quantity" },
+                { "function": "count_distinct", "column": "order_id", "alias": "orders" }
+            ],
+            "filter": "order_id IN (1, 3)"
+        }),
+    );
+    let rows = ok(&result)["rows"].as_array().unwrap().clone();
+    assert_eq!(rows, vec![json!({ "count": 4, "min_quantity": 1, "max_quantity": 3, "orders": 2 })]);
+}
+
+#[test]
+fn aggregate_keeps_big_integer_sums_exact() {
+    let fx = Fixture::new();
+    let result = fx.call(
+        "aggregate_table_data",
+        json!({ "table": "big_numbers", "aggregates": [{ "function": "max", "column": "value" }] }),
+    );
+    assert_eq!(ok(&result)["rows"][0]["max_value"], json!("9223372036854775807"));
+}
+
+#[test]
+fn aggregate_refuses_bad_requests_with_reasons() {
+    let fx = Fixture::new();
+    let text = err(&fx.call("aggregate_table_data", json!({ "table": "customers", "aggregates": [{ "function": "sum", "column": "name" }] })));
+    assert_mentions(&text, &["sum", "name", "text"]);
+    let text = err(&fx.call("aggregate_table_data", json!({ "table": "orders", "aggregates": [{ "function": "median", "column": "total" }] })));
+    assert_mentions(&text, &["unknown function", "median"]);
+    let text = err(&fx.call("aggregate_table_data", json!({ "table": "orders", "aggregates": [{ "function": "sum" }] })));
+    assert_mentions(&text, &["sum needs a column"]);
+    let text = err(&fx.call(
+        "aggregate_table_data",
+        json!({ "table": "orders", "aggregates": [{ "function": "count" }], "group_by": "status", "order": "total DESC" }),
+    ));
+    assert_mentions(&text, &["cannot order by", "total"]);
+    let text = err(&fx.call("aggregate_table_data", json!({ "table": "orders", "aggregates": [] })));
+    assert_mentions(&text, &["between 1 and 20"]);
+}
+
+#[test]
+fn aggregate_groups_are_capped_like_rows() {
+    let fx = Fixture::new();
+    let result = fx.call(
+        "aggregate_table_data",
+        json!({ "table": "order_items", "aggregates": [{ "function": "count" }], "group_by": ["order_id"] }),
+    );
+    let out = ok(&result);
+    assert_eq!(out["returned"], 100);
+    assert_eq!(out["truncated"], true);
+    assert_eq!(out["next_offset"], 100);
+}
+
+#[test]
+fn data_model_lists_every_table_with_keys_references_and_counts() {
+    let fx = Fixture::new();
+    let result = fx.call("get_data_model", json!({}));
+    let tables = ok(&result)["tables"].as_array().unwrap().clone();
+    let find = |name: &str| tables.iter().find(|t| t["name"] == name).unwrap().clone();
+    let orders = find("orders");
+    assert_eq!(orders["row_count"], 3000);
+    assert_eq!(orders["references"], json!(["customer_id -> customers.id"]));
+    assert_eq!(orders["primary_key"], json!(["id"]));
+    assert!(orders["columns"].as_array().unwrap().contains(&json!("status TEXT not null")));
+    assert_eq!(find("product_categories")["junction"], true);
+    assert_eq!(find("customers")["junction"], false);
+    assert_eq!(find("order_summaries")["type"], "view");
+    let without_counts = fx.call("get_data_model", json!({ "include_counts": false }));
+    assert!(ok(&without_counts)["tables"][0].get("row_count").is_none());
 }

@@ -10,8 +10,11 @@ use crate::db::{SqlValue, Statement};
 use crate::filter::{CompareOp, Expr, Literal, TextMatch};
 use crate::schema::{Column, Table};
 
+mod aggregate;
 #[cfg(test)]
 mod tests;
+
+pub use aggregate::*;
 
 /// D1 accepts at most this many bound parameters in one statement.
 pub const MAX_BOUND_PARAMS: usize = 100;

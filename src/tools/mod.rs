@@ -14,10 +14,12 @@ use crate::config::ServiceConfig;
 use crate::db::{Database, DbError};
 use crate::schema::{Schema, Table};
 
+mod aggregate_table_data;
 mod call_stored_function;
 mod call_stored_procedure;
 mod create_records;
 mod delete_records;
+mod get_data_model;
 mod get_database_resources;
 mod get_stored_functions;
 mod get_stored_procedures;
@@ -106,12 +108,14 @@ impl ToolSpec {
 
 /// The whole catalog, in the order `tools/list` shows it.
 pub fn catalog() -> &'static [ToolSpec] {
-    static CATALOG: [ToolSpec; 14] = [
+    static CATALOG: [ToolSpec; 16] = [
+        get_data_model::SPEC,
         get_tables::SPEC,
         get_table_schema::SPEC,
         get_table_fields::SPEC,
         get_table_relationships::SPEC,
         get_table_data::SPEC,
+        aggregate_table_data::SPEC,
         create_records::SPEC,
         update_records::SPEC,
         delete_records::SPEC,

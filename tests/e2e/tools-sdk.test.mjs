@@ -10,11 +10,13 @@ import { connectClient } from '../support/mcp.mjs';
 import { BACKENDS } from '../support/backends.mjs';
 
 const ALL_TOOLS = [
+  'get_data_model',
   'get_tables',
   'get_table_schema',
   'get_table_fields',
   'get_table_relationships',
   'get_table_data',
+  'aggregate_table_data',
   'create_records',
   'update_records',
   'delete_records',
@@ -85,7 +87,7 @@ describe(`on ${each.name}`, () => {
   });
 
   describe('tools/list', () => {
-    test('lists the 14 tools with titles and annotations', async () => {
+    test('lists the 16 tools with titles and annotations', async () => {
       const { tools } = await client.listTools();
       assert.deepEqual(tools.map((t) => t.name), ALL_TOOLS);
       for (const tool of tools) {
@@ -245,6 +247,37 @@ describe(`on ${each.name}`, () => {
     test('integers beyond 2^53 come back exact, as strings', async () => {
       const out = await callOk('get_table_data', { table: 'big_numbers', order: 'id' });
       assert.deepEqual(out.records.map((r) => r.value), ['9007199254740993', '-9007199254740993', '9223372036854775807', 42]);
+    });
+
+    test('aggregate_table_data counts and sums per group, computed by the database', async () => {
+      const out = await callOk('aggregate_table_data', {
+        table: 'orders',
+        aggregates: [{ function: 'count' }, { function: 'sum', column: 'total', alias: 'revenue' }],
+        group_by: 'status',
+        order: 'count DESC',
+      });
+      assert.deepEqual(out.rows.map((r) => [r.status, r.count]), [
+        ['delivered', 2034],
+        ['cancelled', 444],
+        ['paid', 194],
+        ['shipped', 193],
+        ['pending', 135],
+      ]);
+      const revenue = out.rows.reduce((sum, r) => sum + r.revenue, 0);
+      const whole = await callOk('aggregate_table_data', { table: 'orders', aggregates: [{ function: 'sum', column: 'total' }] });
+      assert.ok(Math.abs(revenue - whole.rows[0].sum_total) < 0.01, `${revenue} vs ${whole.rows[0].sum_total}`);
+      const big = await callOk('aggregate_table_data', { table: 'big_numbers', aggregates: [{ function: 'max', column: 'value' }] });
+      assert.equal(big.rows[0].max_value, '9223372036854775807');
+    });
+
+    test('get_data_model shows every table with keys, references and row counts', async () => {
+      const out = await callOk('get_data_model');
+      const byName = Object.fromEntries(out.tables.map((t) => [t.name, t]));
+      assert.deepEqual(Object.keys(byName).sort(), [...backend.tables, 'order_summaries'].sort());
+      assert.equal(byName.order_items.row_count, 10540);
+      assert.deepEqual(byName.orders.references, ['customer_id -> customers.id']);
+      assert.equal(byName.product_categories.junction, true);
+      assert.equal(byName.order_summaries.type, 'view');
     });
 
     test('get_database_resources describes the service', async () => {
@@ -508,7 +541,7 @@ describe(`on ${each.name}`, () => {
       try {
         assert.equal(open.getServerVersion().name, 'dbmcp');
         const { tools } = await open.listTools();
-        assert.equal(tools.length, 14);
+        assert.equal(tools.length, 16);
         const out = await open.callTool({ name: 'get_table_data', arguments: { table: 'customers', ids: 4 } });
         assert.equal(out.isError, false);
         assert.equal(out.structuredContent.records[0].name, '山田 太郎');
