@@ -38,4 +38,13 @@ if [ ! -x node_modules/.bin/wrangler ] || [ ! -x node_modules/.bin/wasm-opt ] ||
   # nested under wrangler (an npm bug); `npm install` follows the lockfile and leaves it as is.
   npm install --no-audit --no-fund
 fi
+# A real browser for the sign-in tests (Debian's chromium; browser downloads are not possible).
+if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
+    say "installing chromium (Debian package) for the browser tests"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    say "chromium is missing: install it (e.g. sudo apt-get install chromium) or set CHROMIUM_PATH"
+  fi
+fi
 say "toolchain ready"

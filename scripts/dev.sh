@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm run dev`: set up everything and serve the worker at http://127.0.0.1:8787.
-#  1. toolchain (skipped when present)   2. .dev.vars with a random ADMIN_TOKEN (when missing)
+#  1. toolchain (skipped when present)   2. .dev.vars with a random ADMIN_TOKEN and OAUTH_SIGNING_KEY (when missing)
 #  3. local D1 migrations (demo data)    4. wrangler dev (builds the wasm first)
 #  5. once /health answers: the MCP URL and how to get an API key, or the configuration errors.
 # `npm run dev:postgres` (this script with --postgres) also starts a real PostgreSQL with the demo
@@ -21,6 +21,11 @@ if [ ! -f .dev.vars ] || ! grep -q '^ADMIN_TOKEN=' .dev.vars; then
   token=$("$NODE" -e "console.log(require('crypto').randomBytes(24).toString('base64url'))")
   echo "ADMIN_TOKEN=$token" >> .dev.vars
   echo "[dev] created .dev.vars with a random ADMIN_TOKEN"
+fi
+if ! grep -q '^OAUTH_SIGNING_KEY=' .dev.vars; then
+  key=$("$NODE" -e "console.log('k1:' + require('crypto').randomBytes(32).toString('base64url'))")
+  echo "OAUTH_SIGNING_KEY=$key" >> .dev.vars
+  echo "[dev] added a random OAUTH_SIGNING_KEY (Ed25519 seed for OAuth access tokens) to .dev.vars"
 fi
 ADMIN_TOKEN=$(grep '^ADMIN_TOKEN=' .dev.vars | head -1 | cut -d= -f2-)
 

@@ -22,15 +22,18 @@ bash scripts/build.sh
 echo "== end-to-end (Miniflare)"
 "$NODE" --test --test-concurrency=1 --test-timeout=120000 'tests/e2e/*.test.mjs' 2>&1 | tee "$LOG_DIR/e2e.log"
 
+echo "== browser (headless Chromium: sign-in and consent)"
+"$NODE" --test --test-concurrency=1 --test-timeout=120000 'tests/browser/*.test.mjs' 2>&1 | tee "$LOG_DIR/browser.log"
+
 echo "== MCP conformance (server, 2025-11-25)"
 "$NODE" scripts/conformance.mjs 2>&1 | tee "$LOG_DIR/conformance.log"
 
 # pipefail has already stopped the script on any failure above; count what passed.
 rust_passed=$(awk '/^test result: /{ for (i = 1; i < NF; i++) if ($(i+1) ~ /^passed/) n += $i } END { print n + 0 }' "$LOG_DIR/cargo.log")
 rust_failed=$(awk '/^test result: /{ for (i = 1; i < NF; i++) if ($(i+1) ~ /^failed/) n += $i } END { print n + 0 }' "$LOG_DIR/cargo.log")
-e2e_passed=$(grep -E '^# pass ' "$LOG_DIR/e2e.log" | awk '{print $3}')
-e2e_failed=$(grep -E '^# fail ' "$LOG_DIR/e2e.log" | awk '{print $3}')
+e2e_passed=$(cat "$LOG_DIR/e2e.log" "$LOG_DIR/browser.log" | awk '/^# pass /{ n += $3 } END { print n + 0 }')
+e2e_failed=$(cat "$LOG_DIR/e2e.log" "$LOG_DIR/browser.log" | awk '/^# fail /{ n += $3 } END { print n + 0 }')
 conf_passed=$(grep -E '^Total: ' "$LOG_DIR/conformance.log" | sed -E 's/Total: ([0-9]+) passed.*/\1/')
 echo
-echo "cargo test: $rust_passed passed, $rust_failed failed; end-to-end: $e2e_passed passed, $e2e_failed failed; conformance checks: $conf_passed passed (fixture-only scenarios listed in conformance/expected-failures.yml)"
+echo "cargo test: $rust_passed passed, $rust_failed failed; end-to-end and browser: $e2e_passed passed, $e2e_failed failed; conformance checks: $conf_passed passed (fixture-only scenarios listed in conformance/expected-failures.yml)"
 echo "total: $((rust_passed + e2e_passed)) passed, $((rust_failed + e2e_failed)) failed"

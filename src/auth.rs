@@ -1,5 +1,5 @@
-//! Credentials: API keys today (stored only as SHA-256 hashes in KV), with room for OAuth access
-//! tokens beside them. Whatever the credential, authentication yields a [`Principal`].
+//! Credentials: API keys (stored only as SHA-256 hashes in KV) and, beside them, OAuth access
+//! tokens (see `crate::oauth`). Whatever the credential, authentication yields a [`Principal`].
 
 use async_trait::async_trait;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -29,6 +29,10 @@ impl Principal {
     pub fn may_write(&self) -> bool {
         self.scopes.iter().any(|s| s == SCOPE_WRITE)
     }
+    /// An OAuth access token (`oauth:<client>:<user>`), whose holder can step up its scopes.
+    pub fn is_oauth(&self) -> bool {
+        self.id.starts_with("oauth:")
+    }
 }
 
 /// A key-value store (Workers KV at the edge).
@@ -39,6 +43,12 @@ pub trait KvStore {
     async fn delete(&self, key: &str) -> Result<(), String>;
     /// Every key under `prefix` with its metadata.
     async fn list(&self, prefix: &str) -> Result<Vec<(String, Option<Json>)>, String>;
+}
+
+/// KV writes that expire (Workers KV `expirationTtl`, at least 60 s): unused OAuth clients.
+#[async_trait(?Send)]
+pub trait ExpiringKv {
+    async fn put_expiring(&self, key: &str, value: &str, metadata: Option<Json>, ttl_seconds: Option<u64>) -> Result<(), String>;
 }
 
 /// What `apikey:<hash>` holds.

@@ -10,6 +10,7 @@ pub mod filter;
 pub mod http;
 pub mod introspect;
 pub mod mcp;
+pub mod oauth;
 pub mod postgres;
 pub mod relations;
 pub mod schema;

@@ -2,8 +2,10 @@
 //! every decision is made in the core, which `cargo test` covers natively.
 
 mod d1;
+mod grants;
 mod kv;
 mod neon;
+mod oauth_support;
 mod sessions;
 
 use std::rc::Rc;
@@ -88,7 +90,7 @@ async fn to_core_request(mut req: Request) -> worker::Result<Result<HttpRequest,
     }
     let method = req.method().to_string();
     let body = if method == "GET" || method == "HEAD" || method == "OPTIONS" { vec![] } else { req.bytes().await.unwrap_or_default() };
-    Ok(Ok(HttpRequest { method, origin, path: url.path().to_string(), headers, body }))
+    Ok(Ok(HttpRequest { method, origin, path: url.path().to_string(), query: url.query().unwrap_or("").to_string(), headers, body }))
 }
 
 fn to_worker_response(response: HttpResponse) -> worker::Result<Response> {
@@ -113,6 +115,19 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     let kv = kv::Kv::new(env.kv("DBMCP_KV"));
     let sessions = sessions::DurableSessions::new(env.durable_object("MCP_SESSIONS"));
     let schema_cache = SCHEMA_CACHE.with(Rc::clone);
+    let grants = grants::DurableGrants::new(env.durable_object("OAUTH_GRANTS"));
+    let oauth_kv = oauth_support::OAuthKv::new(env.kv("DBMCP_KV"));
+    let oauth = http::OAuthEnv {
+        keys: string_var(&env, "OAUTH_SIGNING_KEY")
+            .ok_or_else(|| "the OAUTH_SIGNING_KEY secret is not set".to_string())
+            .and_then(|secret| crate::oauth::tokens::SigningKeys::parse(&secret)),
+        grants: &grants,
+        hasher: &oauth_support::WebCryptoHasher,
+        expiring_kv: &oauth_kv,
+        registrations_per_hour: string_var(&env, "OAUTH_REGISTRATIONS_PER_HOUR")
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(http::oauth::DEFAULT_REGISTRATIONS_PER_HOUR),
+    };
     let env_core = http::Env {
         config: config.as_ref(),
         sessions: &sessions,
@@ -121,6 +136,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         schema_cache: &schema_cache,
         admin_token: string_var(&env, "ADMIN_TOKEN"),
         now_ms: now_ms(),
+        oauth: Some(&oauth),
     };
     to_worker_response(http::handle(request, &env_core).await)
 }

@@ -3,6 +3,8 @@
 //! - `POST   /admin/services/<name>/keys`        `{"label"?, "scopes"?}` -> 201 `{"id", "key", ...}`
 //! - `GET    /admin/services/<name>/keys`        -> 200 `{"keys": [...]}` (never the key itself)
 //! - `DELETE /admin/services/<name>/keys/<id>`   -> 204, or 404 for an unknown id
+//!
+//! OAuth users, clients and custom login URLs: see `oauth_admin`.
 
 use serde::Deserialize;
 use serde_json::json;
@@ -42,10 +44,13 @@ pub async fn handle(request: &HttpRequest, rest: &[&str], config: &Config, env: 
     if let Err(response) = check_admin(request, env) {
         return response;
     }
+    if let Some(response) = super::oauth_admin::handle(request, rest, config, env).await {
+        return response;
+    }
     let (service, key_id) = match rest {
         ["services", service, "keys"] => (*service, None),
         ["services", service, "keys", id] if !id.is_empty() => (*service, Some(*id)),
-        _ => return HttpResponse::error(404, "not_found", "admin routes: /admin/services/<name>/keys[/<id>]"),
+        _ => return HttpResponse::error(404, "not_found", "admin routes: /admin/services/<name>/{keys,users,clients,login}[/<id>], /admin/clients/<id>"),
     };
     if config.service(service).is_none() {
         return HttpResponse::error(404, "unknown_service", format!("no service named {service:?}"));

@@ -43,6 +43,19 @@ pub fn check_origin(request: &HttpRequest, config: Option<&Config>) -> Result<Op
     }
 }
 
+/// The authorization server's machine endpoints take no cookies and no ambient credentials, so any
+/// web page may call them (MCP Inspector and other browser clients run on their own origins).
+pub fn is_public_oauth_path(path: &str) -> bool {
+    path.starts_with("/.well-known/") || matches!(path, "/register" | "/token" | "/revoke")
+}
+
+/// CORS for [`is_public_oauth_path`]: every origin, on every answer (errors included).
+pub fn decorate_public(response: HttpResponse) -> HttpResponse {
+    response
+        .with_header("access-control-allow-origin", "*")
+        .with_header("access-control-expose-headers", EXPOSE_HEADERS)
+}
+
 pub fn preflight() -> HttpResponse {
     HttpResponse::new(204)
         .with_header("access-control-allow-methods", "GET, POST, DELETE, OPTIONS")
@@ -69,6 +82,7 @@ mod tests {
             method: "POST".into(),
             origin: served_at.into(),
             path: "/mcp/demo".into(),
+            query: String::new(),
             headers: origin.map(|o| vec![("origin".to_string(), o.to_string())]).unwrap_or_default(),
             body: vec![],
         }
@@ -80,6 +94,15 @@ mod tests {
         assert!(check_origin(&request(Some("https://db.example.com"), "https://db.example.com"), None).is_ok());
         assert!(check_origin(&request(Some("http://localhost:6274"), "http://127.0.0.1:8787"), None).is_ok());
         assert!(check_origin(&request(Some("http://[::1]:3000"), "http://localhost:8787"), None).is_ok());
+    }
+
+    #[test]
+    fn oauth_endpoints_are_public() {
+        assert!(is_public_oauth_path("/.well-known/oauth-authorization-server"));
+        assert!(is_public_oauth_path("/token"));
+        assert!(!is_public_oauth_path("/authorize"));
+        assert!(!is_public_oauth_path("/mcp/demo"));
+        assert_eq!(decorate_public(HttpResponse::new(400)).header("access-control-allow-origin"), Some("*"));
     }
 
     #[test]

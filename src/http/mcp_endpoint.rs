@@ -5,8 +5,9 @@
 
 use serde_json::Value as Json;
 
-use super::{Env, HttpRequest, HttpResponse, MAX_BODY_BYTES};
+use super::{oauth, Env, HttpRequest, HttpResponse, MAX_BODY_BYTES};
 use crate::auth::{self, AuthError, Principal};
+use crate::oauth::{metadata, scope};
 use std::rc::Rc;
 
 use crate::config::{AuthMode, Config, DatabaseConfig, ServiceConfig};
@@ -33,12 +34,32 @@ pub async fn handle(request: &HttpRequest, service: &ServiceConfig, config: &Con
     }
 }
 
-fn unauthorized(error: Option<&str>, description: &str) -> HttpResponse {
-    let challenge = match error {
-        Some(code) => format!("Bearer realm=\"dbmcp\", error=\"{code}\", error_description=\"{description}\""),
-        None => "Bearer realm=\"dbmcp\"".to_string(),
-    };
+/// The Bearer challenge: where the protected resource metadata is (when OAuth is set up), the
+/// scopes to ask for, and the error (absent when no credential was sent, per RFC 6750 3.1).
+fn challenge(request: &HttpRequest, service: &ServiceConfig, env: &Env<'_>, error: Option<(&str, &str)>) -> String {
+    let mut parts = Vec::new();
+    if oauth::ready(env).is_ok() {
+        parts.push(format!("resource_metadata=\"{}\"", metadata::resource_metadata_url(&request.origin, &service.name)));
+        parts.push(format!("scope=\"{}\"", scope::SUPPORTED.join(" ")));
+    } else {
+        parts.push("realm=\"dbmcp\"".to_string());
+    }
+    if let Some((code, description)) = error {
+        parts.push(format!("error=\"{code}\""));
+        // Quoted-string: no quotes or backslashes inside.
+        parts.push(format!("error_description=\"{}\"", description.replace(['"', '\\'], "'")));
+    }
+    format!("Bearer {}", parts.join(", "))
+}
+
+fn unauthorized(request: &HttpRequest, service: &ServiceConfig, env: &Env<'_>, error: Option<&str>, description: &str) -> HttpResponse {
+    let challenge = challenge(request, service, env, error.map(|code| (code, description)));
     HttpResponse::error(401, error.unwrap_or("unauthorized"), description).with_header("www-authenticate", challenge)
+}
+
+/// A JWT (three base64url parts) rather than an API key.
+fn looks_like_jwt(token: &str) -> bool {
+    token.starts_with("eyJ") && token.split('.').count() == 3
 }
 
 async fn authenticate(request: &HttpRequest, service: &ServiceConfig, env: &Env<'_>) -> Result<Principal, HttpResponse> {
@@ -46,20 +67,53 @@ async fn authenticate(request: &HttpRequest, service: &ServiceConfig, env: &Env<
         return Ok(Principal::anonymous());
     }
     let Some(header) = request.header("authorization") else {
-        return Err(unauthorized(None, "this service needs a credential: send Authorization: Bearer <API key>"));
+        return Err(unauthorized(request, service, env, None, "this service needs a credential: sign in with OAuth, or send Authorization: Bearer <API key>"));
     };
     let token = match header.split_once(' ') {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => token.trim(),
-        _ => return Err(unauthorized(Some("invalid_request"), "the Authorization header must be: Bearer <credential>")),
+        _ => return Err(unauthorized(request, service, env, Some("invalid_request"), "the Authorization header must be: Bearer <credential>")),
     };
+    if looks_like_jwt(token) {
+        // Access tokens are verified from their signature alone: no storage read.
+        let Ok((_, keys)) = oauth::ready(env) else {
+            return Err(unauthorized(request, service, env, Some("invalid_token"), "this server does not accept OAuth access tokens (OAuth is not configured)"));
+        };
+        let audience = metadata::resource_url(&request.origin, &service.name);
+        return match keys.verify_access(token, &metadata::issuer(&request.origin), Some(&audience), env.now_ms / 1000, false) {
+            Ok(claims) => Ok(Principal { id: format!("oauth:{}:{}", claims.client_id, claims.sub), scopes: scope::split(&claims.scope) }),
+            Err(why) => Err(unauthorized(request, service, env, Some("invalid_token"), &why)),
+        };
+    }
     match auth::authenticate_key(env.kv, &service.name, token, env.now_ms).await {
         Ok(principal) => Ok(principal),
-        Err(AuthError::Missing) => Err(unauthorized(None, "a credential is required")),
-        Err(AuthError::Invalid(why)) => Err(unauthorized(Some("invalid_token"), &why)),
+        Err(AuthError::Missing) => Err(unauthorized(request, service, env, None, "a credential is required")),
+        Err(AuthError::Invalid(why)) => Err(unauthorized(request, service, env, Some("invalid_token"), &why)),
         Err(AuthError::Unavailable(why)) => {
             Err(HttpResponse::error(503, "temporarily_unavailable", format!("could not check the credential: {why}")))
         }
     }
+}
+
+/// An OAuth token without `mcp:write` calling a write tool: HTTP 403 `insufficient_scope`, so the
+/// client can step up (ask the user for more). API keys cannot step up, so they keep getting the
+/// JSON-RPC error from dispatch; so does a read-only service, where no scope would help.
+fn insufficient_scope(request: &HttpRequest, service: &ServiceConfig, principal: &Principal, body: &Json) -> Option<HttpResponse> {
+    if !principal.is_oauth() || principal.may_write() || service.read_only {
+        return None;
+    }
+    let is_call = body.get("method").and_then(Json::as_str) == Some("tools/call");
+    let name = body.get("params").and_then(|p| p.get("name")).and_then(Json::as_str)?;
+    let writes = crate::tools::find(name).is_some_and(|t| t.writes);
+    if !(is_call && writes) {
+        return None;
+    }
+    let description = format!("the tool {name:?} needs the scope mcp:write");
+    let metadata_url = metadata::resource_metadata_url(&request.origin, &service.name);
+    let challenge = format!(
+        "Bearer error=\"insufficient_scope\", scope=\"{}\", resource_metadata=\"{metadata_url}\", error_description=\"{description}\"",
+        scope::SUPPORTED.join(" ")
+    );
+    Some(HttpResponse::error(403, "insufficient_scope", description.replace('"', "'")).with_header("www-authenticate", challenge))
 }
 
 /// How the client wants answers: JSON, or one SSE event when it accepts only event streams.
@@ -130,6 +184,9 @@ async fn post(request: &HttpRequest, service: &ServiceConfig, config: &Config, e
         Ok(session) => session,
         Err(response) => return response,
     };
+    if let Some(response) = insufficient_scope(request, service, principal, &body) {
+        return response;
+    }
     if let Some(version) = request.header("mcp-protocol-version") {
         if !is_supported(version) {
             return rpc_error_response(

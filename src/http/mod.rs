@@ -3,8 +3,14 @@
 
 mod admin;
 mod cors;
+mod login;
 mod mcp_endpoint;
+pub mod oauth;
+mod oauth_admin;
+mod oauth_authorize;
 mod pages;
+
+pub use oauth::OAuthEnv;
 
 use std::rc::Rc;
 
@@ -26,6 +32,8 @@ pub struct HttpRequest {
     /// `scheme://host[:port]` of the URL the request was sent to.
     pub origin: String,
     pub path: String,
+    /// The query string without `?` (`""` when absent).
+    pub query: String,
     /// Header names lower-cased.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
@@ -97,9 +105,15 @@ pub struct Env<'a> {
     pub schema_cache: &'a SchemaCache,
     pub admin_token: Option<String>,
     pub now_ms: u64,
+    /// The authorization server's storage and keys; `None` where OAuth is not wired (then only
+    /// API keys authenticate and the OAuth routes answer 503).
+    pub oauth: Option<&'a OAuthEnv<'a>>,
 }
 
 pub async fn handle(request: HttpRequest, env: &Env<'_>) -> HttpResponse {
+    if cors::is_public_oauth_path(&request.path) {
+        return cors::decorate_public(route(&request, env).await);
+    }
     let allowed_origin = match cors::check_origin(&request, env.config.ok()) {
         Ok(origin) => origin,
         Err(response) => return response,
@@ -132,6 +146,8 @@ async fn route(request: &HttpRequest, env: &Env<'_>) -> HttpResponse {
             None => unknown_service(name, config),
         },
         ["admin", rest @ ..] => admin::handle(request, rest, config, env).await,
+        [".well-known", ..] | ["register"] | ["token"] | ["revoke"] => oauth::handle(request, &segments, config, env).await,
+        ["authorize", ..] => oauth_authorize::handle(request, &segments, config, env).await,
         _ => HttpResponse::error(404, "not_found", format!("nothing at {path}; MCP endpoints are at /mcp/<service>")),
     }
 }

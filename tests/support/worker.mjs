@@ -14,6 +14,8 @@ import { applyD1Migrations } from './migrations.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
+/** OAUTH_SIGNING_KEY of test workers: `kid:seed` (32 bytes 0..31, base64url). Tests may forge tokens with it. */
+export const OAUTH_SIGNING_KEY = 'k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8';
 
 export const DEFAULT_SERVICES = {
   demo: {
@@ -61,6 +63,8 @@ export async function startWorker(options = {}) {
     ALLOWED_ORIGINS: options.allowedOrigins ?? 'https://allowed.example.com',
   };
   if (options.adminToken !== null) bindings.ADMIN_TOKEN = options.adminToken ?? ADMIN_TOKEN;
+  if (options.oauthSigningKey !== null) bindings.OAUTH_SIGNING_KEY = options.oauthSigningKey ?? OAUTH_SIGNING_KEY;
+  bindings.OAUTH_REGISTRATIONS_PER_HOUR = String(options.registrationsPerHour ?? 1000);
   // Extra variables and secrets, e.g. a Postgres connection string named by a service.
   Object.assign(bindings, options.bindings ?? {});
   const mf = new Miniflare({
@@ -72,7 +76,10 @@ export async function startWorker(options = {}) {
     modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true }],
     d1Databases: options.d1Databases ?? ['DB'],
     kvNamespaces: ['DBMCP_KV'],
-    durableObjects: { MCP_SESSIONS: { className: 'McpSession', useSQLite: true } },
+    durableObjects: {
+      MCP_SESSIONS: { className: 'McpSession', useSQLite: true },
+      OAUTH_GRANTS: { className: 'OAuthGrants', useSQLite: true },
+    },
     bindings,
     d1Persist: persist ? join(persist, 'd1') : false,
     kvPersist: persist ? join(persist, 'kv') : false,

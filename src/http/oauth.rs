@@ -1,0 +1,259 @@
+//! The authorization server's machine-facing endpoints: discovery (`/.well-known/*`),
+//! registration (`/register`), tokens (`/token`), revocation (`/revoke`). The browser-facing
+//! `/authorize` pages are in `oauth_authorize`.
+
+use serde_json::{json, Value as Json};
+
+use super::{Env, HttpRequest, HttpResponse};
+use crate::auth::{random_token, sha256_hex, ExpiringKv};
+use crate::config::{AuthMode, Config};
+use crate::oauth::client::{self, ClientRecord};
+use crate::oauth::form::Params;
+use crate::oauth::grants::{Command, GrantStore, Reply, GLOBAL_SHARD};
+use crate::oauth::password::PasswordHasher;
+use crate::oauth::tokens::{AccessClaims, SigningKeys};
+use crate::oauth::{self, metadata, registration, service_of_token, OAuthError, ACCESS_TOKEN_SECONDS, CODE_PREFIX, REFRESH_TOKEN_PREFIX};
+
+/// Registrations allowed per caller IP and hour unless `OAUTH_REGISTRATIONS_PER_HOUR` says otherwise.
+pub const DEFAULT_REGISTRATIONS_PER_HOUR: u32 = 60;
+/// A client's `last_used_ms` (and KV expiry) is refreshed at most this often.
+const CLIENT_TOUCH_MS: u64 = 24 * 3600 * 1000;
+
+/// What the authorization server needs besides the request.
+pub struct OAuthEnv<'a> {
+    /// Parsed `OAUTH_SIGNING_KEY`, or why it is unusable.
+    pub keys: Result<SigningKeys, String>,
+    pub grants: &'a dyn GrantStore,
+    pub hasher: &'a dyn PasswordHasher,
+    pub expiring_kv: &'a dyn ExpiringKv,
+    pub registrations_per_hour: u32,
+}
+
+impl OAuthEnv<'_> {
+    pub fn keys(&self) -> Result<&SigningKeys, String> {
+        self.keys.as_ref().map_err(|e| format!("OAuth is not configured: {e} (set the OAUTH_SIGNING_KEY secret; see README)"))
+    }
+}
+
+/// The OAuth environment with usable keys, or the 503 to answer.
+pub fn ready<'e>(env: &'e Env<'_>) -> Result<(&'e OAuthEnv<'e>, &'e SigningKeys), String> {
+    let oauth = env.oauth.ok_or_else(|| "OAuth is not available in this deployment".to_string())?;
+    let keys = oauth.keys()?;
+    Ok((oauth, keys))
+}
+
+pub fn oauth_error(e: &OAuthError) -> HttpResponse {
+    let mut response = HttpResponse::error(e.status, e.code, e.description.clone()).with_header("cache-control", "no-store");
+    if e.status == 401 {
+        response = response.with_header("www-authenticate", "Basic realm=\"dbmcp\"");
+    }
+    response
+}
+
+fn unavailable(why: impl Into<String>) -> OAuthError {
+    OAuthError::new(503, "temporarily_unavailable", why)
+}
+
+/// The caller's address (for rate limits).
+pub fn client_ip(request: &HttpRequest) -> String {
+    request.header("cf-connecting-ip").unwrap_or("unknown").to_string()
+}
+
+pub async fn load_client(env: &Env<'_>, client_id: &str) -> Result<Option<ClientRecord>, String> {
+    if client_id.is_empty() || client_id.len() > 128 {
+        return Ok(None);
+    }
+    Ok(env.kv.get(&client::record_key(client_id)).await?.and_then(|text| serde_json::from_str(&text).ok()))
+}
+
+/// Stores a client; dynamic ones expire after a period without use.
+pub async fn store_client(oauth: &OAuthEnv<'_>, record: &ClientRecord) -> Result<(), String> {
+    let ttl = record.dynamic.then_some(oauth::DYNAMIC_CLIENT_IDLE_SECONDS);
+    let text = serde_json::to_string(record).map_err(|e| e.to_string())?;
+    oauth.expiring_kv.put_expiring(&client::record_key(&record.client_id), &text, None, ttl).await
+}
+
+pub async fn handle(request: &HttpRequest, segments: &[&str], config: &Config, env: &Env<'_>) -> HttpResponse {
+    match (request.method.as_str(), segments) {
+        ("GET" | "HEAD", [".well-known", "oauth-protected-resource", "mcp", service]) => match config.service(service) {
+            Some(s) if s.auth == AuthMode::Required => cacheable(HttpResponse::json(200, &metadata::protected_resource(&request.origin, &s.name, &s.label))),
+            Some(_) => HttpResponse::error(404, "not_found", format!("service {service:?} is open: it needs no authorization")),
+            None => HttpResponse::error(404, "unknown_service", format!("no service named {service:?}")),
+        },
+        ("GET" | "HEAD", [".well-known", "oauth-protected-resource"]) => {
+            // Each service is its own protected resource; there is none at the origin.
+            let urls: Vec<String> = config.services.keys().map(|s| metadata::resource_metadata_url(&request.origin, s)).collect();
+            HttpResponse::json(404, &json!({"error": "not_found", "error_description": "each MCP endpoint has its own metadata", "resource_metadata": urls}))
+        }
+        ("GET" | "HEAD", [".well-known", "oauth-authorization-server"]) => cacheable(HttpResponse::json(200, &metadata::authorization_server(&request.origin))),
+        ("GET" | "HEAD", [".well-known", "openid-configuration"]) => HttpResponse::json(
+            404,
+            &json!({"error": "not_found", "error_description": "this is an OAuth 2.1 authorization server, not an OpenID Provider",
+                    "authorization_server_metadata": format!("{}/.well-known/oauth-authorization-server", metadata::issuer(&request.origin))}),
+        ),
+        ("GET" | "HEAD", [".well-known", "jwks.json"]) => match ready(env) {
+            Ok((_, keys)) => cacheable(HttpResponse::json(200, &keys.jwks())),
+            Err(why) => oauth_error(&unavailable(why)),
+        },
+        ("POST", ["register"]) => register(request, env).await.unwrap_or_else(|e| oauth_error(&e)),
+        ("POST", ["token"]) => token(request, config, env).await.unwrap_or_else(|e| oauth_error(&e)),
+        ("POST", ["revoke"]) => revoke(request, config, env).await.unwrap_or_else(|e| oauth_error(&e)),
+        (_, [".well-known", ..]) if request.method != "GET" => HttpResponse::error(405, "method_not_allowed", "use GET").with_header("allow", "GET"),
+        (_, ["register" | "token" | "revoke"]) => HttpResponse::error(405, "method_not_allowed", "use POST").with_header("allow", "POST"),
+        _ => HttpResponse::error(404, "not_found", format!("nothing at {}", request.path)),
+    }
+}
+
+fn cacheable(response: HttpResponse) -> HttpResponse {
+    response.with_header("cache-control", "public, max-age=300")
+}
+
+async fn register(request: &HttpRequest, env: &Env<'_>) -> Result<HttpResponse, OAuthError> {
+    let (oauth, _) = ready(env).map_err(unavailable)?;
+    let bucket = format!("register:{}", client_ip(request));
+    let limit = Command::Hit { bucket, limit: oauth.registrations_per_hour, window_ms: 3600 * 1000 };
+    if let Reply::Limited { allowed: false, retry_after_s } = oauth.grants.run(GLOBAL_SHARD, &limit).await.map_err(unavailable)? {
+        return Ok(oauth_error(&OAuthError::new(429, "too_many_requests", "too many client registrations from this address; try again later"))
+            .with_header("retry-after", retry_after_s.to_string()));
+    }
+    let body: Json = serde_json::from_slice(&request.body)
+        .map_err(|e| OAuthError::new(400, "invalid_client_metadata", format!("the body must be a JSON object: {e}")))?;
+    let (record, secret) = registration::register(&body, env.now_ms)?;
+    store_client(oauth, &record).await.map_err(unavailable)?;
+    Ok(HttpResponse::json(201, &registration::response(&record, secret.as_deref())).with_header("cache-control", "no-store"))
+}
+
+fn form_of(request: &HttpRequest) -> Result<Params, OAuthError> {
+    if let Some(ct) = request.header("content-type") {
+        if !ct.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") {
+            return Err(OAuthError::invalid_request("the body must be application/x-www-form-urlencoded"));
+        }
+    }
+    let text = std::str::from_utf8(&request.body).map_err(|_| OAuthError::invalid_request("the body is not UTF-8"))?;
+    Ok(Params::from_text(text))
+}
+
+/// The authenticated client of a token or revocation request.
+async fn authenticated_client(request: &HttpRequest, form: &Params, env: &Env<'_>) -> Result<ClientRecord, OAuthError> {
+    let presented = client::presented(request.header("authorization"), form)?;
+    let record = load_client(env, &presented.client_id).await.map_err(unavailable)?;
+    client::authenticate(record.as_ref(), &presented)?;
+    Ok(record.expect("authenticated"))
+}
+
+fn param<'p>(form: &'p Params, name: &str) -> Result<Option<&'p str>, OAuthError> {
+    form.get(name).map_err(OAuthError::invalid_request)
+}
+
+fn required<'p>(form: &'p Params, name: &str) -> Result<&'p str, OAuthError> {
+    param(form, name)?.ok_or_else(|| OAuthError::invalid_request(format!("{name} is required")))
+}
+
+fn refused(reply: Reply) -> OAuthError {
+    match reply {
+        Reply::Refused { error, description } => {
+            let code = match error.as_str() {
+                "invalid_target" => "invalid_target",
+                "invalid_scope" => "invalid_scope",
+                _ => "invalid_grant",
+            };
+            OAuthError::new(400, code, description)
+        }
+        other => unavailable(format!("unexpected answer from the grant store: {other:?}")),
+    }
+}
+
+async fn token(request: &HttpRequest, config: &Config, env: &Env<'_>) -> Result<HttpResponse, OAuthError> {
+    let (oauth, keys) = ready(env).map_err(unavailable)?;
+    let form = form_of(request)?;
+    let grant_type = required(&form, "grant_type")?;
+    if grant_type != "authorization_code" && grant_type != "refresh_token" {
+        return Err(OAuthError::new(400, "unsupported_grant_type", format!("grant_type {grant_type:?} is not supported; use authorization_code or refresh_token")));
+    }
+    let client = authenticated_client(request, &form, env).await?;
+    let service_exists = |s: &str| config.service(s).is_some_and(|s| s.auth == AuthMode::Required);
+    let new_refresh = format!("{REFRESH_TOKEN_PREFIX}.{{service}}.{}", random_token(32).map_err(unavailable)?);
+
+    let (service, reply, refresh_token) = if grant_type == "authorization_code" {
+        let code = required(&form, "code")?;
+        let verifier = required(&form, "code_verifier")?;
+        let service = service_of_token(code, CODE_PREFIX).filter(|s| service_exists(s)).ok_or_else(|| OAuthError::invalid_grant("the authorization code is unknown or expired"))?;
+        let refresh_token = new_refresh.replace("{service}", service);
+        let command = Command::ExchangeCode {
+            code_hash: sha256_hex(code),
+            client_id: client.client_id.clone(),
+            redirect_uri: param(&form, "redirect_uri")?.map(str::to_string),
+            code_verifier: verifier.to_string(),
+            resource: param(&form, "resource")?.map(str::to_string),
+            refresh_hash: sha256_hex(&refresh_token),
+        };
+        (service, oauth.grants.run(service, &command).await.map_err(unavailable)?, refresh_token)
+    } else {
+        if !client.allows_refresh() {
+            return Err(OAuthError::new(400, "unauthorized_client", "this client did not register the refresh_token grant type"));
+        }
+        let old = required(&form, "refresh_token")?;
+        let service = service_of_token(old, REFRESH_TOKEN_PREFIX).filter(|s| service_exists(s)).ok_or_else(|| OAuthError::invalid_grant("the refresh token is unknown, expired or revoked"))?;
+        let refresh_token = new_refresh.replace("{service}", service);
+        let command = Command::Refresh {
+            refresh_hash: sha256_hex(old),
+            client_id: client.client_id.clone(),
+            new_refresh_hash: sha256_hex(&refresh_token),
+            scope: param(&form, "scope")?.map(str::to_string),
+            resource: param(&form, "resource")?.map(str::to_string),
+        };
+        (service, oauth.grants.run(service, &command).await.map_err(unavailable)?, refresh_token)
+    };
+    let Reply::Granted { grant_id, client_id, sub, scope, resource } = reply else { return Err(refused(reply)) };
+    let now_s = env.now_ms / 1000;
+    let claims = AccessClaims {
+        iss: metadata::issuer(&request.origin),
+        sub,
+        aud: resource,
+        client_id,
+        scope: scope.clone(),
+        jti: random_token(16).map_err(unavailable)?,
+        gid: grant_id,
+        exp: now_s + ACCESS_TOKEN_SECONDS,
+    };
+    debug_assert!(claims.aud.ends_with(&format!("/mcp/{service}")));
+    let access_token = keys.issue_access(&claims, now_s).map_err(unavailable)?;
+    let allows_refresh = client.allows_refresh();
+    touch_client(oauth, client, env.now_ms).await;
+    let mut body = json!({ "access_token": access_token, "token_type": "Bearer", "expires_in": ACCESS_TOKEN_SECONDS, "scope": scope });
+    if allows_refresh {
+        body["refresh_token"] = json!(refresh_token);
+    }
+    Ok(HttpResponse::json(200, &body).with_header("cache-control", "no-store").with_header("pragma", "no-cache"))
+}
+
+/// Keeps a used dynamic client from expiring (coarsely: KV allows few writes per key).
+async fn touch_client(oauth: &OAuthEnv<'_>, mut client: ClientRecord, now_ms: u64) {
+    if client.last_used_ms.is_none_or(|t| now_ms.saturating_sub(t) >= CLIENT_TOUCH_MS) {
+        client.last_used_ms = Some(now_ms);
+        // Best effort: bookkeeping must not fail a token request.
+        let _ = store_client(oauth, &client).await;
+    }
+}
+
+async fn revoke(request: &HttpRequest, config: &Config, env: &Env<'_>) -> Result<HttpResponse, OAuthError> {
+    let (oauth, keys) = ready(env).map_err(unavailable)?;
+    let form = form_of(request)?;
+    let token = required(&form, "token")?;
+    let client = authenticated_client(request, &form, env).await?;
+    let issuer = metadata::issuer(&request.origin);
+    // RFC 7009 2.2: unknown, invalid or foreign tokens get the same 200.
+    if let Some(service) = service_of_token(token, REFRESH_TOKEN_PREFIX).filter(|s| config.service(s).is_some()) {
+        let command = Command::RevokeRefresh { refresh_hash: sha256_hex(token), client_id: client.client_id.clone() };
+        oauth.grants.run(service, &command).await.map_err(unavailable)?;
+    } else if let Ok(claims) = keys.verify_access(token, &issuer, None, env.now_ms / 1000, true) {
+        // An access token cannot be recalled (it is checked without storage); its grant ends,
+        // so it is not renewed, and it dies within its lifetime.
+        let service = crate::oauth::authorize::service_of_resource(&issuer, &claims.aud).map(str::to_string);
+        if let Some(service) = service.filter(|s| config.service(s).is_some()) {
+            let command = Command::RevokeGrant { grant_id: claims.gid, client_id: client.client_id.clone() };
+            oauth.grants.run(&service, &command).await.map_err(unavailable)?;
+        }
+    }
+    Ok(HttpResponse::new(200).with_header("cache-control", "no-store"))
+}

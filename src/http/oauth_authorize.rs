@@ -1,0 +1,246 @@
+//! `/authorize` and its pages: the request is checked, the person signs in (our form, or the
+//! service's own login page), approves, and the browser goes back to the client with a code.
+//!
+//! - `GET  /authorize`            check the request; sign-in page (or redirect to the custom login URL)
+//! - `POST /authorize/login`      username + password -> consent page
+//! - `GET  /authorize/callback`   back from a custom login page with a signed assertion -> consent page
+//! - `POST /authorize/consent`    approve -> redirect with `code`, `state`, `iss`; deny -> `access_denied`
+
+use super::login::{self, ConsentView, LoginView};
+use super::oauth::{client_ip, load_client, ready};
+use super::{Env, HttpRequest, HttpResponse};
+use crate::auth::{random_token, sha256_hex};
+use crate::config::{AuthMode, Config};
+use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeError};
+use crate::oauth::custom_login::{self, LoginConfig, LoginRequest};
+use crate::oauth::flow::{self, Flow, Stage};
+use crate::oauth::form::Params;
+use crate::oauth::grants::{Command, Reply};
+use crate::oauth::password::{self, UserRecord};
+use crate::oauth::tokens::SigningKeys;
+use crate::oauth::{metadata, redirect, scope, CODE_PREFIX};
+
+/// Failed sign-ins per username, and per address, in [`LOGIN_WINDOW_MS`].
+pub const LOGIN_ATTEMPTS_PER_USER: u32 = 10;
+pub const LOGIN_ATTEMPTS_PER_IP: u32 = 100;
+pub const LOGIN_WINDOW_MS: u64 = 15 * 60 * 1000;
+
+pub async fn handle(request: &HttpRequest, segments: &[&str], config: &Config, env: &Env<'_>) -> HttpResponse {
+    let result = match (request.method.as_str(), segments) {
+        ("GET", ["authorize"]) => start(request, config, env).await,
+        ("POST", ["authorize", "login"]) => sign_in(request, config, env).await,
+        ("GET", ["authorize", "callback"]) => custom_login_return(request, config, env).await,
+        ("POST", ["authorize", "consent"]) => consent(request, config, env).await,
+        (_, ["authorize"] | ["authorize", "login" | "callback" | "consent"]) => {
+            Err(login::error_page(405, "This page does not accept that method.").with_header("allow", "GET, POST"))
+        }
+        _ => Err(HttpResponse::error(404, "not_found", format!("nothing at {}", request.path))),
+    };
+    result.unwrap_or_else(|response| response)
+}
+
+type Page = Result<HttpResponse, HttpResponse>;
+
+fn unavailable(why: impl AsRef<str>) -> HttpResponse {
+    login::error_page(503, &format!("Sign-in is unavailable: {}", why.as_ref()))
+}
+
+fn redirect_to(location: &str) -> HttpResponse {
+    HttpResponse::new(302).with_header("location", location).with_header("cache-control", "no-store")
+}
+
+fn label_of<'c>(config: &'c Config, service: &'c str) -> &'c str {
+    config.service(service).map(|s| s.label.as_str()).unwrap_or(service)
+}
+
+async fn start(request: &HttpRequest, config: &Config, env: &Env<'_>) -> Page {
+    let (oauth, keys) = ready(env).map_err(unavailable)?;
+    let params = Params::from_text(&request.query);
+    let client_id = params.get("client_id").ok().flatten().unwrap_or_default();
+    let client = load_client(env, client_id).await.map_err(unavailable)?;
+    let issuer = metadata::issuer(&request.origin);
+    let service_ok = |name: &str| match config.service(name) {
+        Some(s) if s.auth == AuthMode::Required => Ok(()),
+        Some(_) => Err(format!("the service {name:?} is open and needs no authorization")),
+        None => Err(format!("there is no service {name:?} on this server")),
+    };
+    let checked = match authorize::validate(&params, client.as_ref(), &issuer, &service_ok) {
+        Ok(checked) => checked,
+        Err(AuthorizeError::Page(message)) => return Err(login::error_page(400, &message)),
+        Err(AuthorizeError::Redirect { redirect_uri, state, error, description }) => {
+            return Ok(redirect_to(&authorize::error_redirect(&redirect_uri, state.as_deref(), error, &description, &issuer)))
+        }
+    };
+    let client = client.expect("validated");
+    let nonce = random_token(24).map_err(unavailable)?;
+    let now_s = env.now_ms / 1000;
+    let flow = Flow { request: checked, nonce: nonce.clone(), stage: Stage::Login, sub: None, jti: random_token(16).map_err(unavailable)? };
+    let sealed = flow::seal(keys, &flow, now_s).map_err(unavailable)?;
+
+    // A service with its own login page gets the person there, with a signed request handle.
+    if let Some(login_config) = login_config(env, &flow.request.service).await.map_err(unavailable)? {
+        let secret = custom_login::secret(keys, &flow.request.service, &login_config).ok_or_else(|| unavailable("the custom login secret's key is no longer configured"))?;
+        let handle = LoginRequest {
+            iss: issuer.clone(),
+            aud: flow.request.service.clone(),
+            jti: flow.jti.clone(),
+            typ: custom_login::REQUEST_TYPE.into(),
+            client_name: client.display_name().to_string(),
+            scope: scope::join(&flow.request.scope),
+            return_to: format!("{issuer}/authorize/callback"),
+            flow: sealed,
+        };
+        let handle = custom_login::sign_request(&secret, &handle, now_s).map_err(unavailable)?;
+        let separator = if login_config.url.contains('?') { '&' } else { '?' };
+        let _ = oauth;
+        return Ok(redirect_to(&format!("{}{separator}request={}", login_config.url, handle)).with_header("set-cookie", flow::set_cookie(&nonce)));
+    }
+    let csrf = flow::csrf_token(keys, &nonce).map_err(unavailable)?;
+    let view = LoginView { client_name: client.display_name(), service_label: label_of(config, &flow.request.service), flow: &sealed, csrf: &csrf, username: "", error: None };
+    Ok(login::login_page(200, &view).with_header("set-cookie", flow::set_cookie(&nonce)))
+}
+
+async fn login_config(env: &Env<'_>, service: &str) -> Result<Option<LoginConfig>, String> {
+    Ok(env.kv.get(&custom_login::config_key(service)).await?.and_then(|t| serde_json::from_str(&t).ok()))
+}
+
+/// The posted form, the flow it carries (at `stage`), after the cookie and CSRF checks.
+fn posted_flow(request: &HttpRequest, keys: &SigningKeys, stage: Stage, now_s: u64) -> Result<(Params, Flow), HttpResponse> {
+    let text = std::str::from_utf8(&request.body).map_err(|_| login::error_page(400, "The form could not be read."))?;
+    let form = Params::from_text(text);
+    let handle = form.get("flow").ok().flatten().ok_or_else(|| login::error_page(400, "The form is incomplete; start again from the application."))?;
+    let (flow, _) = flow::open(keys, handle, now_s).map_err(|e| login::error_page(400, &e))?;
+    if flow.stage != stage {
+        return Err(login::error_page(400, "This form is out of order; start again from the application."));
+    }
+    let cookie = flow::cookie(request.header("cookie"), flow::COOKIE);
+    flow::check_post(keys, &flow, cookie.as_deref(), form.get("csrf").ok().flatten()).map_err(|e| login::error_page(403, &e))?;
+    Ok((form, flow))
+}
+
+/// Checks (`count = false`) or counts a failure in a sign-in bucket; `true` when over the limit.
+async fn limited(env: &Env<'_>, service: &str, bucket: String, limit: u32, count: bool) -> Result<bool, HttpResponse> {
+    let (oauth, _) = ready(env).map_err(unavailable)?;
+    let command = if count { Command::Hit { bucket, limit, window_ms: LOGIN_WINDOW_MS } } else { Command::Check { bucket, limit } };
+    match oauth.grants.run(service, &command).await.map_err(unavailable)? {
+        Reply::Limited { allowed, .. } => Ok(!allowed),
+        other => Err(unavailable(format!("unexpected answer {other:?}"))),
+    }
+}
+
+async fn sign_in(request: &HttpRequest, config: &Config, env: &Env<'_>) -> Page {
+    let (oauth, keys) = ready(env).map_err(unavailable)?;
+    let now_s = env.now_ms / 1000;
+    let (form, flow) = posted_flow(request, keys, Stage::Login, now_s)?;
+    let service = flow.request.service.clone();
+    let client = load_client(env, &flow.request.client_id).await.map_err(unavailable)?.ok_or_else(|| login::error_page(400, "The application is no longer registered."))?;
+    let typed = form.get("username").ok().flatten().unwrap_or_default().to_string();
+    let password = form.get("password").ok().flatten().unwrap_or_default().to_string();
+    let handle = form.get("flow").ok().flatten().unwrap_or_default().to_string();
+    let csrf = form.get("csrf").ok().flatten().unwrap_or_default().to_string();
+    let again = |status: u16, error: &str| {
+        let view = LoginView { client_name: client.display_name(), service_label: label_of(config, &service), flow: &handle, csrf: &csrf, username: &typed, error: Some(error) };
+        login::login_page(status, &view)
+    };
+    let Ok(username) = password::normalize_username(&typed) else {
+        return Err(again(401, "Wrong username or password."));
+    };
+    // Checked before the slow hash, so a blocked flood costs no hashing.
+    let user_bucket = format!("login_user:{username}");
+    let ip_bucket = format!("login_ip:{}", client_ip(request));
+    if limited(env, &service, user_bucket.clone(), LOGIN_ATTEMPTS_PER_USER, false).await?
+        || limited(env, &service, ip_bucket.clone(), LOGIN_ATTEMPTS_PER_IP, false).await?
+    {
+        return Err(again(429, "Too many sign-in attempts. Wait a few minutes and try again.").with_header("retry-after", "900"));
+    }
+    let user: Option<UserRecord> = env
+        .kv
+        .get(&password::user_key(&service, &username))
+        .await
+        .map_err(unavailable)?
+        .and_then(|t| serde_json::from_str(&t).ok());
+    let stored = user.as_ref().filter(|u| !u.disabled).map(|u| u.password.as_str());
+    let ok = password::verify(oauth.hasher, stored, &password).await.map_err(unavailable)?;
+    if !ok {
+        limited(env, &service, user_bucket, LOGIN_ATTEMPTS_PER_USER, true).await?;
+        limited(env, &service, ip_bucket, LOGIN_ATTEMPTS_PER_IP, true).await?;
+        return Err(again(401, "Wrong username or password."));
+    }
+    consent_for(keys, config, &client, flow, username, now_s)
+}
+
+fn consent_for(keys: &SigningKeys, config: &Config, client: &crate::oauth::client::ClientRecord, flow: Flow, user: String, now_s: u64) -> Page {
+    let next = Flow { stage: Stage::Consent, sub: Some(user.clone()), jti: random_token(16).map_err(unavailable)?, ..flow };
+    let sealed = flow::seal(keys, &next, now_s).map_err(unavailable)?;
+    let csrf = flow::csrf_token(keys, &next.nonce).map_err(unavailable)?;
+    let host = redirect::display_host(&next.request.redirect_uri);
+    Ok(login::consent_page(&ConsentView {
+        client_name: client.display_name(),
+        redirect_host: &host,
+        service_label: label_of(config, &next.request.service),
+        access: scope::describe(&next.request.scope),
+        user: &user,
+        flow: &sealed,
+        csrf: &csrf,
+    }))
+}
+
+async fn custom_login_return(request: &HttpRequest, config: &Config, env: &Env<'_>) -> Page {
+    let (oauth, keys) = ready(env).map_err(unavailable)?;
+    let now_s = env.now_ms / 1000;
+    let params = Params::from_text(&request.query);
+    let (Some(handle), Some(assertion)) = (params.get("request").ok().flatten(), params.get("assertion").ok().flatten()) else {
+        return Err(login::error_page(400, "The login page must send back request and assertion."));
+    };
+    let service = custom_login::claimed_service(handle).filter(|s| config.service(s).is_some()).ok_or_else(|| login::error_page(400, "The login request handle is not valid."))?;
+    let login_config = login_config(env, &service).await.map_err(unavailable)?.ok_or_else(|| login::error_page(400, "This service has no custom login page."))?;
+    let secret = custom_login::secret(keys, &service, &login_config).ok_or_else(|| unavailable("the custom login secret's key is no longer configured"))?;
+    let issuer = metadata::issuer(&request.origin);
+    let (login_request, user, exp) = custom_login::verify_return(&secret, &service, &issuer, handle, assertion, now_s).map_err(|e| login::error_page(400, &e))?;
+    let (flow, _) = flow::open(keys, &login_request.flow, now_s).map_err(|e| login::error_page(400, &e))?;
+    let cookie = flow::cookie(request.header("cookie"), flow::COOKIE);
+    if flow.stage != Stage::Login || flow.jti != login_request.jti || flow.request.service != service || cookie.as_deref() != Some(flow.nonce.as_str()) {
+        return Err(login::error_page(403, "This sign-in was started in another browser or is out of order; start again from the application."));
+    }
+    let once = Command::ConsumeOnce { id: format!("login:{}", login_request.jti), expires_ms: (exp + 60) * 1000 };
+    if oauth.grants.run(&service, &once).await.map_err(unavailable)? != (Reply::Consumed { first: true }) {
+        return Err(login::error_page(400, "This login was already used; start again from the application."));
+    }
+    let client = load_client(env, &flow.request.client_id).await.map_err(unavailable)?.ok_or_else(|| login::error_page(400, "The application is no longer registered."))?;
+    consent_for(keys, config, &client, flow, user, now_s)
+}
+
+async fn consent(request: &HttpRequest, _config: &Config, env: &Env<'_>) -> Page {
+    let (oauth, keys) = ready(env).map_err(unavailable)?;
+    let now_s = env.now_ms / 1000;
+    let (form, flow) = posted_flow(request, keys, Stage::Consent, now_s)?;
+    let issuer = metadata::issuer(&request.origin);
+    let req: &AuthorizationRequest = &flow.request;
+    let once = Command::ConsumeOnce { id: format!("consent:{}", flow.jti), expires_ms: env.now_ms + crate::oauth::FLOW_SECONDS * 1000 + 60_000 };
+    if oauth.grants.run(&req.service, &once).await.map_err(unavailable)? != (Reply::Consumed { first: true }) {
+        return Err(login::error_page(400, "This consent was already given; start again from the application."));
+    }
+    let done = |location: String| redirect_to(&location).with_header("set-cookie", flow::clear_cookie());
+    if form.get("decision").ok().flatten() != Some("approve") {
+        return Ok(done(authorize::error_redirect(&req.redirect_uri, req.state.as_deref(), "access_denied", "the user denied access", &issuer)));
+    }
+    if load_client(env, &req.client_id).await.map_err(unavailable)?.is_none() {
+        return Err(login::error_page(400, "The application is no longer registered."));
+    }
+    let code = format!("{CODE_PREFIX}.{}.{}", req.service, random_token(32).map_err(unavailable)?);
+    let command = Command::IssueCode {
+        code_hash: sha256_hex(&code),
+        grant_id: random_token(16).map_err(unavailable)?,
+        client_id: req.client_id.clone(),
+        sub: flow.sub.clone().unwrap_or_default(),
+        scope: scope::join(&req.scope),
+        resource: req.resource.clone(),
+        redirect_uri: req.redirect_uri.clone(),
+        code_challenge: req.code_challenge.clone(),
+    };
+    match oauth.grants.run(&req.service, &command).await.map_err(unavailable)? {
+        Reply::Done => Ok(done(authorize::success_redirect(req, &code, &issuer))),
+        Reply::Refused { description, .. } => Ok(done(authorize::error_redirect(&req.redirect_uri, req.state.as_deref(), "access_denied", &description, &issuer))),
+        other => Err(unavailable(format!("unexpected answer {other:?}"))),
+    }
+}
