@@ -105,6 +105,26 @@ fn to_worker_response(response: HttpResponse) -> worker::Result<Response> {
     }
 }
 
+thread_local! {
+    /// Deriving Ed25519 key pairs costs a scalar multiplication; do it once per isolate and secret.
+    static SIGNING_KEYS: std::cell::RefCell<Option<(String, crate::oauth::tokens::SigningKeys)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn signing_keys(secret: Option<String>) -> Result<crate::oauth::tokens::SigningKeys, String> {
+    let secret = secret.ok_or_else(|| "the OAUTH_SIGNING_KEY secret is not set".to_string())?;
+    SIGNING_KEYS.with(|cache| {
+        if let Some((cached_secret, keys)) = cache.borrow().as_ref() {
+            if *cached_secret == secret {
+                return Ok(keys.clone());
+            }
+        }
+        let keys = crate::oauth::tokens::SigningKeys::parse(&secret)?;
+        *cache.borrow_mut() = Some((secret, keys.clone()));
+        Ok(keys)
+    })
+}
+
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     let request = match to_core_request(req).await? {
@@ -118,9 +138,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     let grants = grants::DurableGrants::new(env.durable_object("OAUTH_GRANTS"));
     let oauth_kv = oauth_support::OAuthKv::new(env.kv("DBMCP_KV"));
     let oauth = http::OAuthEnv {
-        keys: string_var(&env, "OAUTH_SIGNING_KEY")
-            .ok_or_else(|| "the OAUTH_SIGNING_KEY secret is not set".to_string())
-            .and_then(|secret| crate::oauth::tokens::SigningKeys::parse(&secret)),
+        keys: signing_keys(string_var(&env, "OAUTH_SIGNING_KEY")),
         grants: &grants,
         hasher: &oauth_support::WebCryptoHasher,
         expiring_kv: &oauth_kv,

@@ -21,12 +21,14 @@ use sha2::Sha256;
 /// Clock skew tolerated between the worker's isolates.
 const LEEWAY_SECONDS: i64 = 30;
 
+#[derive(Clone)]
 pub struct SigningKey {
     pub kid: String,
     seed: [u8; 32],
     pair: KeyPair,
 }
 
+#[derive(Clone)]
 pub struct SigningKeys {
     keys: Vec<SigningKey>,
 }
