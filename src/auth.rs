@@ -48,7 +48,13 @@ pub trait KvStore {
 /// KV writes that expire (Workers KV `expirationTtl`, at least 60 s): unused OAuth clients.
 #[async_trait(?Send)]
 pub trait ExpiringKv {
-    async fn put_expiring(&self, key: &str, value: &str, metadata: Option<Json>, ttl_seconds: Option<u64>) -> Result<(), String>;
+    async fn put_expiring(
+        &self,
+        key: &str,
+        value: &str,
+        metadata: Option<Json>,
+        ttl_seconds: Option<u64>,
+    ) -> Result<(), String>;
 }
 
 /// What `apikey:<hash>` holds.
@@ -112,7 +118,15 @@ pub fn mint_key(service: &str, label: Option<String>, scopes: Vec<String>, now_m
     let id = random_token(9)?;
     let prefix: String = key.chars().take(12).collect();
     Ok(NewKey {
-        record: ApiKeyRecord { id, service: service.into(), label, prefix, scopes, created_ms: now_ms, last_used_ms: None },
+        record: ApiKeyRecord {
+            id,
+            service: service.into(),
+            label,
+            prefix,
+            scopes,
+            created_ms: now_ms,
+            last_used_ms: None,
+        },
         key,
     })
 }
@@ -186,7 +200,8 @@ async fn touch_key(kv: &dyn KvStore, hash: &str, mut record: ApiKeyRecord, now_m
         created_ms: record.created_ms,
         last_used_ms: Some(now_ms),
     };
-    kv.put(&index_key(&record.service, &record.id), hash, Some(serde_json::to_value(info).map_err(|e| e.to_string())?)).await
+    kv.put(&index_key(&record.service, &record.id), hash, Some(serde_json::to_value(info).map_err(|e| e.to_string())?))
+        .await
 }
 
 #[cfg(test)]

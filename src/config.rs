@@ -117,9 +117,7 @@ pub fn parse(raw: RawConfig) -> Result<Config, ConfigErrors> {
         Some(text) => match text.parse::<u64>() {
             Ok(n) if n >= 1 => n,
             _ => {
-                errors.push(format!(
-                    "SESSION_IDLE_SECONDS: must be a whole number of seconds >= 1, got {text:?}"
-                ));
+                errors.push(format!("SESSION_IDLE_SECONDS: must be a whole number of seconds >= 1, got {text:?}"));
                 DEFAULT_SESSION_IDLE_SECONDS
             }
         },
@@ -131,9 +129,7 @@ pub fn parse(raw: RawConfig) -> Result<Config, ConfigErrors> {
             continue;
         }
         if !(origin.starts_with("https://") || origin.starts_with("http://")) || origin.ends_with('/') {
-            errors.push(format!(
-                "ALLOWED_ORIGINS: {origin:?} is not an origin like https://app.example.com"
-            ));
+            errors.push(format!("ALLOWED_ORIGINS: {origin:?} is not an origin like https://app.example.com"));
         } else {
             allowed_origins.push(origin.to_ascii_lowercase());
         }
@@ -172,7 +168,8 @@ fn parse_postgres(db: RawDatabase, at: &dyn Fn(&str) -> String, errors: &mut Vec
         ));
     }
     if db.binding.is_some() {
-        errors.push(format!("{}: only for kind \"d1\"; postgres uses connection_string_secret", at("database.binding")));
+        errors
+            .push(format!("{}: only for kind \"d1\"; postgres uses connection_string_secret", at("database.binding")));
     }
     if let Some(endpoint) = &db.endpoint {
         if !(endpoint.starts_with("https://") || endpoint.starts_with("http://")) {
@@ -193,13 +190,16 @@ fn parse_postgres(db: RawDatabase, at: &dyn Fn(&str) -> String, errors: &mut Vec
     if errors.len() > before {
         return None;
     }
-    Some(DatabaseConfig::Postgres { connection_string_secret: secret?, endpoint: db.endpoint, timeout_ms, max_response_bytes })
+    Some(DatabaseConfig::Postgres {
+        connection_string_secret: secret?,
+        endpoint: db.endpoint,
+        timeout_ms,
+        max_response_bytes,
+    })
 }
 
 fn is_valid_service_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    !name.is_empty() && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
 fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<ServiceConfig> {
@@ -228,7 +228,10 @@ fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<S
             "d1" => match db.binding {
                 Some(binding) if !binding.trim().is_empty() => Some(DatabaseConfig::D1 { binding }),
                 _ => {
-                    errors.push(format!("{}: missing; name the D1 binding from [[d1_databases]]", at("database.binding")));
+                    errors.push(format!(
+                        "{}: missing; name the D1 binding from [[d1_databases]]",
+                        at("database.binding")
+                    ));
                     None
                 }
             },

@@ -67,10 +67,7 @@ impl QueryResult {
     /// Rows as JSON objects keyed by column name, in column order.
     pub fn into_objects(self) -> Vec<serde_json::Map<String, Json>> {
         let columns = self.columns;
-        self.rows
-            .into_iter()
-            .map(|row| columns.iter().cloned().zip(row).collect())
-            .collect()
+        self.rows.into_iter().map(|row| columns.iter().cloned().zip(row).collect()).collect()
     }
 }
 

@@ -123,7 +123,15 @@ mod tests {
     }
 
     fn table(name: &str, columns: Vec<Column>, fks: Vec<ForeignKey>) -> Table {
-        Table { schema: None, name: name.into(), kind: TableKind::Table, columns, foreign_keys: fks, indexes: vec![], comment: None }
+        Table {
+            schema: None,
+            name: name.into(),
+            kind: TableKind::Table,
+            columns,
+            foreign_keys: fks,
+            indexes: vec![],
+            comment: None,
+        }
     }
 
     #[test]
@@ -141,7 +149,9 @@ mod tests {
                 ),
             ],
         };
-        let names = |t: usize| -> Vec<String> { relations_of(&schema, &schema.tables[t]).into_iter().map(|r| r.name).collect() };
+        let names = |t: usize| -> Vec<String> {
+            relations_of(&schema, &schema.tables[t]).into_iter().map(|r| r.name).collect()
+        };
         assert_eq!(names(0), vec!["orders_by_customer_id"]);
         assert_eq!(names(1), vec!["customers_by_customer_id"]);
         assert_eq!(names(2), vec!["product_categories_by_product_id", "categories_by_product_categories"]);

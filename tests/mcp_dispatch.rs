@@ -188,8 +188,11 @@ fn tools_call_without_a_name_is_invalid_params() {
 fn tools_call_of_a_write_tool_for_a_read_only_credential_is_invalid_params() {
     let fx = Fixture::new();
     for tool in WRITE_TOOLS {
-        let (code, message) = rpc_error(&fx.ctx_with_write(false), "tools/call",
-            json!({ "name": tool, "arguments": { "table": "customers", "ids": [1] } }));
+        let (code, message) = rpc_error(
+            &fx.ctx_with_write(false),
+            "tools/call",
+            json!({ "name": tool, "arguments": { "table": "customers", "ids": [1] } }),
+        );
         assert_eq!(code, INVALID_PARAMS, "{tool}");
         assert_mentions(&message, &[tool, "this credential may only read"]);
     }
@@ -199,8 +202,11 @@ fn tools_call_of_a_write_tool_for_a_read_only_credential_is_invalid_params() {
 #[test]
 fn tools_call_of_a_write_tool_on_a_read_only_service_is_invalid_params() {
     let fx = Fixture::read_only();
-    let (code, message) = rpc_error(&fx.ctx(), "tools/call",
-        json!({ "name": "delete_records", "arguments": { "table": "order_items", "ids": [1] } }));
+    let (code, message) = rpc_error(
+        &fx.ctx(),
+        "tools/call",
+        json!({ "name": "delete_records", "arguments": { "table": "order_items", "ids": [1] } }),
+    );
     assert_eq!(code, INVALID_PARAMS);
     assert_mentions(&message, &["delete_records", "this service is read-only"]);
     assert_eq!(fx.db.count("order_items"), 10540);
@@ -237,9 +243,15 @@ fn successful_calls() -> Vec<(&'static str, Json)> {
         ("get_table_schema", json!({ "table": "orders" })),
         ("get_table_fields", json!({ "table": "customers" })),
         ("get_table_relationships", json!({ "table": "products" })),
-        ("get_table_data", json!({ "table": "orders", "limit": 3, "include_count": true, "related": "customers_by_customer_id" })),
+        (
+            "get_table_data",
+            json!({ "table": "orders", "limit": 3, "include_count": true, "related": "customers_by_customer_id" }),
+        ),
         ("get_table_data", json!({ "table": "big_numbers" })),
-        ("aggregate_table_data", json!({ "table": "orders", "aggregates": [{ "function": "count" }], "group_by": "status" })),
+        (
+            "aggregate_table_data",
+            json!({ "table": "orders", "aggregates": [{ "function": "count" }], "group_by": "status" }),
+        ),
         ("create_records", json!({ "table": "categories", "records": [{ "name": "Garden", "parent_id": 6 }] })),
         ("create_records", json!({ "table": "categories", "atomic": false, "records": [{ "name": "Tools" }] })),
         ("update_records", json!({ "table": "customers", "ids": [5], "patch": { "city": "Cork" } })),
@@ -434,7 +446,12 @@ fn prompts_list_has_explore_database_and_query_table() {
 #[test]
 fn prompts_get_explore_database_gives_one_user_message() {
     let fx = Fixture::new();
-    let result = handle(&fx.ctx(), "prompts/get", json!({ "name": "explore_database", "arguments": { "goal": "find top customers" } })).unwrap();
+    let result = handle(
+        &fx.ctx(),
+        "prompts/get",
+        json!({ "name": "explore_database", "arguments": { "goal": "find top customers" } }),
+    )
+    .unwrap();
     let messages = result["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 1);
     assert_eq!(messages[0]["role"], "user");
@@ -453,8 +470,13 @@ fn prompts_get_explore_database_needs_no_arguments() {
 #[test]
 fn prompts_get_query_table_names_the_table_column_and_question() {
     let fx = Fixture::new();
-    let result = handle(&fx.ctx(), "prompts/get", json!({ "name": "query_table",
-        "arguments": { "table": "orders", "column": "status", "question": "How many are pending?" } })).unwrap();
+    let result = handle(
+        &fx.ctx(),
+        "prompts/get",
+        json!({ "name": "query_table",
+        "arguments": { "table": "orders", "column": "status", "question": "How many are pending?" } }),
+    )
+    .unwrap();
     let text = result["messages"][0]["content"]["text"].as_str().unwrap();
     assert_mentions(text, &["\"orders\"", "\"status\"", "How many are pending?"]);
 }
@@ -465,14 +487,16 @@ fn prompts_get_query_table_without_table_is_invalid_params() {
     let (code, message) = rpc_error(&fx.ctx(), "prompts/get", json!({ "name": "query_table", "arguments": {} }));
     assert_eq!(code, INVALID_PARAMS);
     assert_mentions(&message, &["\"table\""]);
-    let (code, _) = rpc_error(&fx.ctx(), "prompts/get", json!({ "name": "query_table", "arguments": { "table": "  " } }));
+    let (code, _) =
+        rpc_error(&fx.ctx(), "prompts/get", json!({ "name": "query_table", "arguments": { "table": "  " } }));
     assert_eq!(code, INVALID_PARAMS);
 }
 
 #[test]
 fn prompts_get_query_table_with_an_unknown_table_is_invalid_params() {
     let fx = Fixture::new();
-    let (code, message) = rpc_error(&fx.ctx(), "prompts/get", json!({ "name": "query_table", "arguments": { "table": "clients" } }));
+    let (code, message) =
+        rpc_error(&fx.ctx(), "prompts/get", json!({ "name": "query_table", "arguments": { "table": "clients" } }));
     assert_eq!(code, INVALID_PARAMS);
     assert_mentions(&message, &["unknown table \"clients\""]);
 }
@@ -492,8 +516,11 @@ fn prompts_get_of_an_unknown_prompt_is_invalid_params() {
 #[test]
 fn completion_of_the_query_table_table_argument_matches_the_prefix() {
     let fx = Fixture::new();
-    let completion = complete(&fx, json!({ "ref": { "type": "ref/prompt", "name": "query_table" },
-                                            "argument": { "name": "table", "value": "ord" } }));
+    let completion = complete(
+        &fx,
+        json!({ "ref": { "type": "ref/prompt", "name": "query_table" },
+                                            "argument": { "name": "table", "value": "ord" } }),
+    );
     let mut values = completion_values(&completion);
     values.sort();
     assert_eq!(values, ["order_items", "order_summaries", "orders"]);
@@ -504,28 +531,40 @@ fn completion_of_the_query_table_table_argument_matches_the_prefix() {
 #[test]
 fn completion_of_the_table_argument_ignores_case_and_an_empty_prefix_gives_everything() {
     let fx = Fixture::new();
-    let completion = complete(&fx, json!({ "ref": { "type": "ref/prompt", "name": "query_table" },
-                                            "argument": { "name": "table", "value": "PROD" } }));
+    let completion = complete(
+        &fx,
+        json!({ "ref": { "type": "ref/prompt", "name": "query_table" },
+                                            "argument": { "name": "table", "value": "PROD" } }),
+    );
     assert_eq!(completion_values(&completion), ["product_categories", "products"]);
-    let everything = complete(&fx, json!({ "ref": { "type": "ref/prompt", "name": "query_table" },
-                                            "argument": { "name": "table", "value": "" } }));
+    let everything = complete(
+        &fx,
+        json!({ "ref": { "type": "ref/prompt", "name": "query_table" },
+                                            "argument": { "name": "table", "value": "" } }),
+    );
     assert_eq!(completion_values(&everything), ALL_NAMES);
 }
 
 #[test]
 fn completion_of_the_column_argument_uses_the_chosen_table() {
     let fx = Fixture::new();
-    let completion = complete(&fx, json!({ "ref": { "type": "ref/prompt", "name": "query_table" },
+    let completion = complete(
+        &fx,
+        json!({ "ref": { "type": "ref/prompt", "name": "query_table" },
                                             "argument": { "name": "column", "value": "c" },
-                                            "context": { "arguments": { "table": "customers" } } }));
+                                            "context": { "arguments": { "table": "customers" } } }),
+    );
     assert_eq!(completion_values(&completion), ["city", "country", "created_at"]);
 }
 
 #[test]
 fn completion_of_the_column_argument_without_a_table_is_empty() {
     let fx = Fixture::new();
-    let completion = complete(&fx, json!({ "ref": { "type": "ref/prompt", "name": "query_table" },
-                                            "argument": { "name": "column", "value": "c" } }));
+    let completion = complete(
+        &fx,
+        json!({ "ref": { "type": "ref/prompt", "name": "query_table" },
+                                            "argument": { "name": "column", "value": "c" } }),
+    );
     assert_eq!(completion_values(&completion), Vec::<String>::new());
     assert_eq!(completion["total"], 0);
 }
@@ -533,24 +572,34 @@ fn completion_of_the_column_argument_without_a_table_is_empty() {
 #[test]
 fn completion_of_the_resource_template_gives_table_names() {
     let fx = Fixture::new();
-    let completion = complete(&fx, json!({ "ref": { "type": "ref/resource", "uri": "dbmcp://demo/tables/{table}" },
-                                            "argument": { "name": "table", "value": "c" } }));
+    let completion = complete(
+        &fx,
+        json!({ "ref": { "type": "ref/resource", "uri": "dbmcp://demo/tables/{table}" },
+                                            "argument": { "name": "table", "value": "c" } }),
+    );
     assert_eq!(completion_values(&completion), ["categories", "customers"]);
 }
 
 #[test]
 fn completion_of_another_services_template_is_empty() {
     let fx = Fixture::new();
-    let completion = complete(&fx, json!({ "ref": { "type": "ref/resource", "uri": "dbmcp://other/tables/{table}" },
-                                            "argument": { "name": "table", "value": "c" } }));
+    let completion = complete(
+        &fx,
+        json!({ "ref": { "type": "ref/resource", "uri": "dbmcp://other/tables/{table}" },
+                                            "argument": { "name": "table", "value": "c" } }),
+    );
     assert_eq!(completion_values(&completion), Vec::<String>::new());
 }
 
 #[test]
 fn completion_for_an_unknown_prompt_is_invalid_params() {
     let fx = Fixture::new();
-    let (code, message) = rpc_error(&fx.ctx(), "completion/complete", json!({
-        "ref": { "type": "ref/prompt", "name": "nope" }, "argument": { "name": "table", "value": "" } }));
+    let (code, message) = rpc_error(
+        &fx.ctx(),
+        "completion/complete",
+        json!({
+        "ref": { "type": "ref/prompt", "name": "nope" }, "argument": { "name": "table", "value": "" } }),
+    );
     assert_eq!(code, INVALID_PARAMS);
     assert_mentions(&message, &["unknown prompt \"nope\""]);
 }

@@ -92,7 +92,16 @@ fn get_tables_lists_the_seven_tables_and_the_view_in_name_order() {
     let names: Vec<&str> = tables.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["big_numbers", "categories", "customers", "order_items", "order_summaries", "orders", "product_categories", "products"]
+        [
+            "big_numbers",
+            "categories",
+            "customers",
+            "order_items",
+            "order_summaries",
+            "orders",
+            "product_categories",
+            "products"
+        ]
     );
     for name in TABLES {
         assert_eq!(table_entry(tables, name)["type"], "table", "{name}");
@@ -456,10 +465,15 @@ fn get_table_data_keeps_nulls_and_reals() {
 #[test]
 fn get_table_data_orders_by_several_columns() {
     let fx = Fixture::new();
-    let result = get_data(&fx, json!({ "table": "orders", "order": "total DESC, id ASC", "limit": 3, "fields": "id,total" }));
+    let result =
+        get_data(&fx, json!({ "table": "orders", "order": "total DESC, id ASC", "limit": 3, "fields": "id,total" }));
     assert_eq!(
         records(&result),
-        &vec![json!({"id": 481, "total": 24157.76}), json!({"id": 1811, "total": 23229.84}), json!({"id": 138, "total": 22472.87})]
+        &vec![
+            json!({"id": 481, "total": 24157.76}),
+            json!({"id": 1811, "total": 23229.84}),
+            json!({"id": 138, "total": 22472.87})
+        ]
     );
 }
 
@@ -506,7 +520,9 @@ fn get_table_data_reads_the_view() {
     let result = get_data(&fx, json!({ "table": "order_summaries", "filter": "order_id = 1" }));
     assert_eq!(
         records(&result),
-        &vec![json!({ "order_id": 1, "customer_name": "Zoë O'Brien", "status": "delivered", "item_count": 2, "total": 139.48 })]
+        &vec![
+            json!({ "order_id": 1, "customer_name": "Zoë O'Brien", "status": "delivered", "item_count": 2, "total": 139.48 })
+        ]
     );
 }
 
@@ -627,7 +643,10 @@ fn filter_matches_non_ascii_text_and_doubled_quotes() {
     assert_eq!(column(rows, "id"), [json!(1), json!(467)]);
     assert_eq!(rows[0]["city"], "Łódź");
     assert_eq!(ids_where(&fx, "customers", "name = '山田 太郎'"), [4]);
-    assert_eq!(ids_where(&fx, "customers", "city = 'München'"), ids_where(&fx, "customers", "city STARTS WITH 'Münch'"));
+    assert_eq!(
+        ids_where(&fx, "customers", "city = 'München'"),
+        ids_where(&fx, "customers", "city STARTS WITH 'Münch'")
+    );
     assert_eq!(ids_where(&fx, "customers", "notes = 'Asked about \"bulk\" discounts'"), [3]);
 }
 
@@ -769,15 +788,19 @@ fn get_table_data_by_ids_array_string_and_single_integer() {
 #[test]
 fn get_table_data_by_ids_combines_with_a_filter() {
     let fx = Fixture::new();
-    let result = get_data(&fx, json!({ "table": "orders", "ids": [1, 2, 3], "filter": "status = 'pending'", "fields": "id" }));
+    let result =
+        get_data(&fx, json!({ "table": "orders", "ids": [1, 2, 3], "filter": "status = 'pending'", "fields": "id" }));
     assert_eq!(column(records(&result), "id"), [json!(2)]);
 }
 
 #[test]
 fn get_table_data_by_composite_ids() {
     let fx = Fixture::new();
-    let result = get_data(&fx, json!({ "table": "product_categories",
-        "ids": [{ "product_id": 1, "category_id": 2 }, { "product_id": 3, "category_id": 4 }] }));
+    let result = get_data(
+        &fx,
+        json!({ "table": "product_categories",
+        "ids": [{ "product_id": 1, "category_id": 2 }, { "product_id": 3, "category_id": 4 }] }),
+    );
     assert_eq!(
         records(&result),
         &vec![json!({"product_id": 1, "category_id": 2}), json!({"product_id": 3, "category_id": 4})]
@@ -808,7 +831,10 @@ fn get_table_data_refuses_empty_ids() {
 #[test]
 fn get_table_data_include_count_counts_every_match_not_just_the_page() {
     let fx = Fixture::new();
-    let result = get_data(&fx, json!({ "table": "orders", "filter": "customer_id = 1", "limit": 3, "include_count": true, "fields": "id" }));
+    let result = get_data(
+        &fx,
+        json!({ "table": "orders", "filter": "customer_id = 1", "limit": 3, "include_count": true, "fields": "id" }),
+    );
     let out = ok(&result);
     assert_eq!(out["count"], 11);
     assert_eq!(out["returned"], 3);
@@ -843,8 +869,11 @@ fn related_belongs_to_embeds_the_customer_of_each_order() {
 #[test]
 fn related_belongs_to_works_when_the_key_column_is_not_among_the_fields() {
     let fx = Fixture::new();
-    let result = get_data(&fx, json!({ "table": "orders", "ids": [3], "fields": "id,total",
-                                        "related": ["customers_by_customer_id"] }));
+    let result = get_data(
+        &fx,
+        json!({ "table": "orders", "ids": [3], "fields": "id,total",
+                                        "related": ["customers_by_customer_id"] }),
+    );
     let rows = records(&result);
     assert_eq!(keys(&rows[0]), ["id", "total", "customers_by_customer_id"]);
     assert_eq!(rows[0]["customers_by_customer_id"]["email"], "zoe.obrien@example.com");
@@ -862,7 +891,10 @@ fn related_has_many_embeds_the_orders_of_a_customer() {
 #[test]
 fn related_has_many_works_when_the_key_column_is_not_among_the_fields() {
     let fx = Fixture::new();
-    let result = get_data(&fx, json!({ "table": "customers", "ids": [2], "fields": "name", "related": "orders_by_customer_id" }));
+    let result = get_data(
+        &fx,
+        json!({ "table": "customers", "ids": [2], "fields": "name", "related": "orders_by_customer_id" }),
+    );
     let row = &records(&result)[0];
     assert_eq!(keys(row), ["name", "orders_by_customer_id"]);
     assert!(!row["orders_by_customer_id"].as_array().unwrap().is_empty());
@@ -881,7 +913,10 @@ fn related_on_a_page_of_many_records_matches_each_record() {
 #[test]
 fn related_has_many_gives_an_empty_list_for_a_customer_without_orders() {
     let fx = Fixture::new();
-    let created = fx.call("create_records", json!({ "table": "customers", "records": [customer_record("New", "new@example.com")] }));
+    let created = fx.call(
+        "create_records",
+        json!({ "table": "customers", "records": [customer_record("New", "new@example.com")] }),
+    );
     let id = ok(&created)["created"][0]["id"].clone();
     let result = get_data(&fx, json!({ "table": "customers", "ids": [id], "related": "orders_by_customer_id" }));
     assert_eq!(records(&result)[0]["orders_by_customer_id"], json!([]));
@@ -901,7 +936,8 @@ fn related_has_many_embeds_the_items_of_each_order() {
 #[test]
 fn related_many_many_embeds_the_categories_of_a_product() {
     let fx = Fixture::new();
-    let result = get_data(&fx, json!({ "table": "products", "ids": [1, 4], "related": "categories_by_product_categories" }));
+    let result =
+        get_data(&fx, json!({ "table": "products", "ids": [1, 4], "related": "categories_by_product_categories" }));
     let rows = records(&result);
     let names = |i: usize| {
         let mut n: Vec<String> = rows[i]["categories_by_product_categories"]
@@ -920,8 +956,11 @@ fn related_many_many_embeds_the_categories_of_a_product() {
 #[test]
 fn related_can_embed_several_relationships_at_once() {
     let fx = Fixture::new();
-    let result = get_data(&fx, json!({ "table": "orders", "ids": [2],
-        "related": "customers_by_customer_id, order_items_by_order_id" }));
+    let result = get_data(
+        &fx,
+        json!({ "table": "orders", "ids": [2],
+        "related": "customers_by_customer_id, order_items_by_order_id" }),
+    );
     let row = &records(&result)[0];
     assert_eq!(row["customers_by_customer_id"]["id"], 2);
     assert_eq!(sorted_i64(row["order_items_by_order_id"].as_array().unwrap(), "id"), [3]);
@@ -931,7 +970,10 @@ fn related_can_embed_several_relationships_at_once() {
 fn related_with_an_unknown_name_lists_the_relationships() {
     let fx = Fixture::new();
     let message = err(&get_data(&fx, json!({ "table": "orders", "related": "customer" })));
-    assert_mentions(&message, &["unknown relationship \"customer\"", "customers_by_customer_id", "order_items_by_order_id"]);
+    assert_mentions(
+        &message,
+        &["unknown relationship \"customer\"", "customers_by_customer_id", "order_items_by_order_id"],
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -969,7 +1011,10 @@ fn big_integers_filter_and_sort_numerically() {
 #[test]
 fn create_records_returns_the_created_row_with_its_id_and_defaults() {
     let fx = Fixture::new();
-    let result = fx.call("create_records", json!({ "table": "customers", "records": [customer_record("Test Person", "test@example.com")] }));
+    let result = fx.call(
+        "create_records",
+        json!({ "table": "customers", "records": [customer_record("Test Person", "test@example.com")] }),
+    );
     let out = ok(&result);
     assert_eq!(out["table"], "customers");
     assert_eq!(
@@ -984,9 +1029,12 @@ fn create_records_returns_the_created_row_with_its_id_and_defaults() {
 #[test]
 fn create_records_creates_several_rows_in_order() {
     let fx = Fixture::new();
-    let result = fx.call("create_records", json!({ "table": "categories", "records": [
+    let result = fx.call(
+        "create_records",
+        json!({ "table": "categories", "records": [
         { "name": "Garden", "parent_id": 6 }, { "name": "Tools", "parent_id": 6, "description": "Hand tools" }
-    ] }));
+    ] }),
+    );
     let created = ok(&result)["created"].as_array().unwrap().clone();
     assert_eq!(column(&created, "id"), [json!(13), json!(14)]);
     assert_eq!(column(&created, "name"), [json!("Garden"), json!("Tools")]);
@@ -997,7 +1045,10 @@ fn create_records_creates_several_rows_in_order() {
 fn create_records_stores_non_ascii_and_quotes_unchanged() {
     let fx = Fixture::new();
     let name = "Ñandú O'Hara \"the 2nd\" 東京";
-    let result = fx.call("create_records", json!({ "table": "customers", "records": [customer_record(name, "nandu@example.com")] }));
+    let result = fx.call(
+        "create_records",
+        json!({ "table": "customers", "records": [customer_record(name, "nandu@example.com")] }),
+    );
     let id = ok(&result)["created"][0]["id"].clone();
     let read = get_data(&fx, json!({ "table": "customers", "ids": [id], "fields": "name" }));
     assert_eq!(records(&read)[0]["name"], name);
@@ -1006,9 +1057,12 @@ fn create_records_stores_non_ascii_and_quotes_unchanged() {
 #[test]
 fn create_records_keeps_big_integers_exact() {
     let fx = Fixture::new();
-    let result = fx.call("create_records", json!({ "table": "big_numbers", "records": [
+    let result = fx.call(
+        "create_records",
+        json!({ "table": "big_numbers", "records": [
         { "label": "2^53 + 3", "value": "9007199254740995" }, { "label": "seven", "value": 7 }
-    ] }));
+    ] }),
+    );
     let created = ok(&result)["created"].as_array().unwrap().clone();
     assert_eq!(created[0]["value"], "9007199254740995");
     assert_eq!(created[1]["value"], 7);
@@ -1018,9 +1072,12 @@ fn create_records_keeps_big_integers_exact() {
 #[test]
 fn create_records_stores_booleans_as_integers_and_objects_as_json_text() {
     let fx = Fixture::new();
-    let result = fx.call("create_records", json!({ "table": "products", "records": [
+    let result = fx.call(
+        "create_records",
+        json!({ "table": "products", "records": [
         { "sku": "SKU-9001", "name": "Lamp", "price": 12.5, "discontinued": true, "created_at": "2024-01-01T00:00:00Z" }
-    ] }));
+    ] }),
+    );
     let created = &ok(&result)["created"][0];
     assert_eq!(created["id"], 201);
     assert_eq!(created["discontinued"], 1);
@@ -1036,18 +1093,24 @@ fn create_records_stores_booleans_as_integers_and_objects_as_json_text() {
 #[test]
 fn create_records_keeps_a_big_json_number_exact() {
     let fx = Fixture::new();
-    let result = fx.call("create_records", json!({ "table": "big_numbers", "records": [
+    let result = fx.call(
+        "create_records",
+        json!({ "table": "big_numbers", "records": [
         { "label": "2^53 + 5", "value": 9007199254740997_i64 }
-    ] }));
+    ] }),
+    );
     assert_eq!(ok(&result)["created"][0]["value"], "9007199254740997");
 }
 
 #[test]
 fn create_records_refuses_an_integer_beyond_64_bits() {
     let fx = Fixture::new();
-    let message = err(&fx.call("create_records", json!({ "table": "big_numbers", "records": [
+    let message = err(&fx.call(
+        "create_records",
+        json!({ "table": "big_numbers", "records": [
         { "label": "too big", "value": "99999999999999999999" }
-    ] })));
+    ] }),
+    ));
     assert_mentions(&message, &["column \"value\"", "expects an integer"]);
     assert_eq!(fx.db.count("big_numbers"), 4);
 }
@@ -1055,11 +1118,14 @@ fn create_records_refuses_an_integer_beyond_64_bits() {
 #[test]
 fn create_records_atomic_batch_with_one_failing_record_writes_nothing() {
     let fx = Fixture::new();
-    let result = fx.call("create_records", json!({ "table": "customers", "records": [
+    let result = fx.call(
+        "create_records",
+        json!({ "table": "customers", "records": [
         customer_record("First", "first@example.com"),
         customer_record("Duplicate", "zoe.obrien@example.com"),
         customer_record("Third", "third@example.com"),
-    ] }));
+    ] }),
+    );
     let message = err(&result);
     assert_mentions(&message, &["UNIQUE constraint failed", "customers.email", "Nothing was written"]);
     assert_eq!(fx.db.count("customers"), 500);
@@ -1069,14 +1135,20 @@ fn create_records_atomic_batch_with_one_failing_record_writes_nothing() {
 #[test]
 fn create_records_non_atomic_writes_the_good_records_and_reports_the_failures() {
     let fx = Fixture::new();
-    let result = fx.call("create_records", json!({ "table": "customers", "atomic": false, "records": [
+    let result = fx.call(
+        "create_records",
+        json!({ "table": "customers", "atomic": false, "records": [
         customer_record("First", "first@example.com"),
         customer_record("Duplicate", "zoe.obrien@example.com"),
         { "name": "No email", "created_at": "2024-01-01T00:00:00Z" },
         customer_record("Fourth", "fourth@example.com"),
-    ] }));
+    ] }),
+    );
     let out = ok(&result);
-    assert_eq!(column(out["created"].as_array().unwrap(), "email"), [json!("first@example.com"), json!("fourth@example.com")]);
+    assert_eq!(
+        column(out["created"].as_array().unwrap(), "email"),
+        [json!("first@example.com"), json!("fourth@example.com")]
+    );
     let failed = out["failed"].as_array().unwrap();
     let mut indexes: Vec<i64> = failed.iter().map(|f| f["index"].as_i64().unwrap()).collect();
     indexes.sort();
@@ -1090,8 +1162,11 @@ fn create_records_non_atomic_writes_the_good_records_and_reports_the_failures() 
 #[test]
 fn create_records_non_atomic_with_everything_good_reports_no_failures() {
     let fx = Fixture::new();
-    let result = fx.call("create_records", json!({ "table": "customers", "atomic": false,
-        "records": [customer_record("Only", "only@example.com")] }));
+    let result = fx.call(
+        "create_records",
+        json!({ "table": "customers", "atomic": false,
+        "records": [customer_record("Only", "only@example.com")] }),
+    );
     assert_eq!(ok(&result)["failed"], json!([]));
     assert_eq!(fx.db.count("customers"), 501);
 }
@@ -1099,21 +1174,30 @@ fn create_records_non_atomic_with_everything_good_reports_no_failures() {
 #[test]
 fn create_records_rejects_a_type_mismatch_before_writing() {
     let fx = Fixture::new();
-    let result = fx.call("create_records", json!({ "table": "products", "records": [
+    let result = fx.call(
+        "create_records",
+        json!({ "table": "products", "records": [
         { "sku": "SKU-9001", "name": "Fine", "price": 5, "created_at": "2024-01-01T00:00:00Z" },
         { "sku": "SKU-9002", "name": "Lamp", "price": "abc", "created_at": "2024-01-01T00:00:00Z" }
-    ] }));
+    ] }),
+    );
     let message = err(&result);
-    assert_mentions(&message, &["record 1", "column \"price\" (REAL) expects a number, got \"abc\"", "Nothing was written"]);
+    assert_mentions(
+        &message,
+        &["record 1", "column \"price\" (REAL) expects a number, got \"abc\"", "Nothing was written"],
+    );
     assert_eq!(fx.db.count("products"), 200);
 }
 
 #[test]
 fn create_records_rejects_text_in_an_integer_column() {
     let fx = Fixture::new();
-    let message = err(&fx.call("create_records", json!({ "table": "products", "records": [
+    let message = err(&fx.call(
+        "create_records",
+        json!({ "table": "products", "records": [
         { "sku": "SKU-9001", "name": "Fine", "price": 5, "stock": "lots", "created_at": "2024-01-01T00:00:00Z" }
-    ] })));
+    ] }),
+    ));
     assert_mentions(&message, &["column \"stock\"", "expects an integer"]);
 }
 
@@ -1146,9 +1230,12 @@ fn create_records_refuses_null_in_a_not_null_column() {
 #[test]
 fn create_records_enforces_foreign_keys() {
     let fx = Fixture::new();
-    let message = err(&fx.call("create_records", json!({ "table": "orders", "records": [
+    let message = err(&fx.call(
+        "create_records",
+        json!({ "table": "orders", "records": [
         { "customer_id": 99999, "status": "pending", "ordered_at": "2024-01-01T00:00:00Z" }
-    ] })));
+    ] }),
+    ));
     assert_mentions(&message, &["FOREIGN KEY constraint failed"]);
     assert_eq!(fx.db.count("orders"), 3000);
 }
@@ -1156,9 +1243,12 @@ fn create_records_enforces_foreign_keys() {
 #[test]
 fn create_records_reports_check_constraint_failures() {
     let fx = Fixture::new();
-    let message = err(&fx.call("create_records", json!({ "table": "orders", "records": [
+    let message = err(&fx.call(
+        "create_records",
+        json!({ "table": "orders", "records": [
         { "customer_id": 1, "status": "lost", "ordered_at": "2024-01-01T00:00:00Z" }
-    ] })));
+    ] }),
+    ));
     assert_mentions(&message, &["CHECK constraint failed"]);
     assert_eq!(fx.db.count("orders"), 3000);
 }
@@ -1166,7 +1256,8 @@ fn create_records_reports_check_constraint_failures() {
 #[test]
 fn create_records_refuses_a_view() {
     let fx = Fixture::new();
-    let message = err(&fx.call("create_records", json!({ "table": "order_summaries", "records": [{ "order_id": 1 }] })));
+    let message =
+        err(&fx.call("create_records", json!({ "table": "order_summaries", "records": [{ "order_id": 1 }] })));
     assert_mentions(&message, &["\"order_summaries\" is a view"]);
 }
 
@@ -1202,7 +1293,8 @@ fn create_records_in_an_unknown_table_lists_the_tables() {
 #[test]
 fn update_records_with_patch_and_ids_changes_those_rows_and_returns_them() {
     let fx = Fixture::new();
-    let result = fx.call("update_records", json!({ "table": "customers", "ids": [2, 5], "patch": { "city": "Porto" } }));
+    let result =
+        fx.call("update_records", json!({ "table": "customers", "ids": [2, 5], "patch": { "city": "Porto" } }));
     let out = ok(&result);
     assert_eq!(out["table"], "customers");
     assert_eq!(out["updated"], 2);
@@ -1216,7 +1308,10 @@ fn update_records_with_patch_and_ids_changes_those_rows_and_returns_them() {
 #[test]
 fn update_records_with_patch_and_filter_changes_the_matching_rows() {
     let fx = Fixture::new();
-    let result = fx.call("update_records", json!({ "table": "customers", "filter": "country = 'Poland'", "patch": { "notes": "PL" } }));
+    let result = fx.call(
+        "update_records",
+        json!({ "table": "customers", "filter": "country = 'Poland'", "patch": { "notes": "PL" } }),
+    );
     assert_eq!(ok(&result)["updated"], 54);
     assert_eq!(count_where(&fx, "customers", "notes = 'PL'"), 54);
     assert_eq!(count_where(&fx, "customers", "notes = 'PL' AND country != 'Poland'"), 0);
@@ -1225,8 +1320,11 @@ fn update_records_with_patch_and_filter_changes_the_matching_rows() {
 #[test]
 fn update_records_with_patch_ids_and_filter_needs_both_to_match() {
     let fx = Fixture::new();
-    let result = fx.call("update_records", json!({ "table": "orders", "ids": [1, 2, 3], "filter": "status = 'pending'",
-                                                   "patch": { "status": "paid" } }));
+    let result = fx.call(
+        "update_records",
+        json!({ "table": "orders", "ids": [1, 2, 3], "filter": "status = 'pending'",
+                                                   "patch": { "status": "paid" } }),
+    );
     let out = ok(&result);
     assert_eq!(out["updated"], 1);
     assert_eq!(out["records"][0]["id"], 2);
@@ -1236,7 +1334,10 @@ fn update_records_with_patch_ids_and_filter_needs_both_to_match() {
 #[test]
 fn update_records_returns_at_most_max_rows_and_says_truncated() {
     let fx = Fixture::new();
-    let result = fx.call("update_records", json!({ "table": "orders", "filter": "status = 'pending'", "patch": { "status": "paid" } }));
+    let result = fx.call(
+        "update_records",
+        json!({ "table": "orders", "filter": "status = 'pending'", "patch": { "status": "paid" } }),
+    );
     let out = ok(&result);
     assert_eq!(out["updated"], 135);
     assert_eq!(out["records"].as_array().unwrap().len(), 100);
@@ -1247,25 +1348,34 @@ fn update_records_returns_at_most_max_rows_and_says_truncated() {
 #[test]
 fn update_records_keyed_by_primary_key_applies_each_change() {
     let fx = Fixture::new();
-    let result = fx.call("update_records", json!({ "table": "customers", "records": [
+    let result = fx.call(
+        "update_records",
+        json!({ "table": "customers", "records": [
         { "id": 1, "loyalty_points": 1300 }, { "id": 3, "city": "Berlin", "loyalty_points": 10 }
-    ] }));
+    ] }),
+    );
     let out = ok(&result);
     assert_eq!(out["updated"], 2);
     assert!(out.get("not_found").is_none(), "{out}");
     let read = get_data(&fx, json!({ "table": "customers", "ids": [1, 3], "fields": "id,city,loyalty_points" }));
     assert_eq!(
         records(&read),
-        &vec![json!({"id": 1, "city": "Łódź", "loyalty_points": 1300}), json!({"id": 3, "city": "Berlin", "loyalty_points": 10})]
+        &vec![
+            json!({"id": 1, "city": "Łódź", "loyalty_points": 1300}),
+            json!({"id": 3, "city": "Berlin", "loyalty_points": 10})
+        ]
     );
 }
 
 #[test]
 fn update_records_keyed_by_primary_key_reports_keys_not_found() {
     let fx = Fixture::new();
-    let result = fx.call("update_records", json!({ "table": "customers", "records": [
+    let result = fx.call(
+        "update_records",
+        json!({ "table": "customers", "records": [
         { "id": 1, "loyalty_points": 1 }, { "id": 99999, "loyalty_points": 2 }
-    ] }));
+    ] }),
+    );
     let out = ok(&result);
     assert_eq!(out["updated"], 1);
     assert_eq!(out["not_found"], json!(["99999"]));
@@ -1274,9 +1384,12 @@ fn update_records_keyed_by_primary_key_reports_keys_not_found() {
 #[test]
 fn update_records_keyed_by_primary_key_is_atomic() {
     let fx = Fixture::new();
-    let result = fx.call("update_records", json!({ "table": "customers", "records": [
+    let result = fx.call(
+        "update_records",
+        json!({ "table": "customers", "records": [
         { "id": 1, "email": "shared@example.com" }, { "id": 2, "email": "shared@example.com" }
-    ] }));
+    ] }),
+    );
     let message = err(&result);
     assert_mentions(&message, &["UNIQUE constraint failed", "Nothing was changed"]);
     let read = get_data(&fx, json!({ "table": "customers", "ids": [1], "fields": "email" }));
@@ -1286,7 +1399,8 @@ fn update_records_keyed_by_primary_key_is_atomic() {
 #[test]
 fn update_records_keyed_records_must_carry_the_primary_key() {
     let fx = Fixture::new();
-    let message = err(&fx.call("update_records", json!({ "table": "customers", "records": [{ "loyalty_points": 5 }] })));
+    let message =
+        err(&fx.call("update_records", json!({ "table": "customers", "records": [{ "loyalty_points": 5 }] })));
     assert_mentions(&message, &["record 0", "missing primary key", "id"]);
 }
 
@@ -1308,15 +1422,20 @@ fn update_records_refuses_without_patch_or_records() {
 #[test]
 fn update_records_refuses_patch_and_records_together() {
     let fx = Fixture::new();
-    let message = err(&fx.call("update_records", json!({ "table": "customers", "ids": [1],
-        "patch": { "city": "X" }, "records": [{ "id": 1, "city": "Y" }] })));
+    let message = err(&fx.call(
+        "update_records",
+        json!({ "table": "customers", "ids": [1],
+        "patch": { "city": "X" }, "records": [{ "id": 1, "city": "Y" }] }),
+    ));
     assert_mentions(&message, &["either patch", "or records, not both"]);
 }
 
 #[test]
 fn update_records_checks_value_types() {
     let fx = Fixture::new();
-    let message = err(&fx.call("update_records", json!({ "table": "customers", "ids": [1], "patch": { "loyalty_points": "lots" } })));
+    let message = err(
+        &fx.call("update_records", json!({ "table": "customers", "ids": [1], "patch": { "loyalty_points": "lots" } }))
+    );
     assert_mentions(&message, &["column \"loyalty_points\" (INTEGER) expects an integer, got \"lots\""]);
     let read = get_data(&fx, json!({ "table": "customers", "ids": [1], "fields": "loyalty_points" }));
     assert_eq!(records(&read)[0]["loyalty_points"], 1200);
@@ -1325,21 +1444,26 @@ fn update_records_checks_value_types() {
 #[test]
 fn update_records_names_an_unknown_column() {
     let fx = Fixture::new();
-    let message = err(&fx.call("update_records", json!({ "table": "customers", "ids": [1], "patch": { "phone": "123" } })));
+    let message =
+        err(&fx.call("update_records", json!({ "table": "customers", "ids": [1], "patch": { "phone": "123" } })));
     assert_mentions(&message, &["unknown column \"phone\"", "customers"]);
 }
 
 #[test]
 fn update_records_with_a_bad_filter_names_the_position() {
     let fx = Fixture::new();
-    let message = err(&fx.call("update_records", json!({ "table": "customers", "filter": "id = ", "patch": { "notes": "x" } })));
+    let message =
+        err(&fx.call("update_records", json!({ "table": "customers", "filter": "id = ", "patch": { "notes": "x" } })));
     assert_mentions(&message, &["filter error at position"]);
 }
 
 #[test]
 fn update_records_refuses_a_view() {
     let fx = Fixture::new();
-    let message = err(&fx.call("update_records", json!({ "table": "order_summaries", "filter": "order_id = 1", "patch": { "status": "paid" } })));
+    let message = err(&fx.call(
+        "update_records",
+        json!({ "table": "order_summaries", "filter": "order_id = 1", "patch": { "status": "paid" } }),
+    ));
     assert_mentions(&message, &["\"order_summaries\" is a view"]);
 }
 
@@ -1376,7 +1500,10 @@ fn delete_records_by_filter_deletes_only_the_matching_rows() {
 #[test]
 fn delete_records_with_composite_key_returns_key_objects() {
     let fx = Fixture::new();
-    let result = fx.call("delete_records", json!({ "table": "product_categories", "ids": [{ "product_id": 1, "category_id": 2 }] }));
+    let result = fx.call(
+        "delete_records",
+        json!({ "table": "product_categories", "ids": [{ "product_id": 1, "category_id": 2 }] }),
+    );
     let out = ok(&result);
     assert_eq!(out["deleted"], 1);
     assert_eq!(out["keys"], json!([{ "product_id": 1, "category_id": 2 }]));
@@ -1502,9 +1629,22 @@ fn list_tools_lists_all_sixteen_tools_when_writing_is_allowed() {
     assert_eq!(
         listed_tool_names(&result),
         [
-            "get_data_model", "get_tables", "get_table_schema", "get_table_fields", "get_table_relationships",
-            "get_table_data", "aggregate_table_data", "create_records", "update_records", "delete_records", "get_database_resources",
-            "get_stored_procedures", "call_stored_procedure", "get_stored_functions", "call_stored_function", "list_tools",
+            "get_data_model",
+            "get_tables",
+            "get_table_schema",
+            "get_table_fields",
+            "get_table_relationships",
+            "get_table_data",
+            "aggregate_table_data",
+            "create_records",
+            "update_records",
+            "delete_records",
+            "get_database_resources",
+            "get_stored_procedures",
+            "call_stored_procedure",
+            "get_stored_functions",
+            "call_stored_function",
+            "list_tools",
         ]
     );
     let tools = ok(&result)["tools"].as_array().unwrap();
@@ -1590,12 +1730,8 @@ fn related_child_rows_of_a_self_reference_are_reachable() {
         json!({ "table": "categories", "ids": [1], "related": "child_categories_by_parent_id,categories_by_parent_id" }),
     );
     let record = &ok(&result)["records"][0];
-    let children: Vec<i64> = record["child_categories_by_parent_id"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_i64().unwrap())
-        .collect();
+    let children: Vec<i64> =
+        record["child_categories_by_parent_id"].as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect();
     assert_eq!(children, vec![2, 4, 5]);
     assert_eq!(record["categories_by_parent_id"], Json::Null, "Electronics has no parent");
 }
@@ -1668,11 +1804,18 @@ fn aggregate_keeps_big_integer_sums_exact() {
 #[test]
 fn aggregate_refuses_bad_requests_with_reasons() {
     let fx = Fixture::new();
-    let text = err(&fx.call("aggregate_table_data", json!({ "table": "customers", "aggregates": [{ "function": "sum", "column": "name" }] })));
+    let text = err(&fx.call(
+        "aggregate_table_data",
+        json!({ "table": "customers", "aggregates": [{ "function": "sum", "column": "name" }] }),
+    ));
     assert_mentions(&text, &["sum", "name", "text"]);
-    let text = err(&fx.call("aggregate_table_data", json!({ "table": "orders", "aggregates": [{ "function": "median", "column": "total" }] })));
+    let text = err(&fx.call(
+        "aggregate_table_data",
+        json!({ "table": "orders", "aggregates": [{ "function": "median", "column": "total" }] }),
+    ));
     assert_mentions(&text, &["unknown function", "median"]);
-    let text = err(&fx.call("aggregate_table_data", json!({ "table": "orders", "aggregates": [{ "function": "sum" }] })));
+    let text =
+        err(&fx.call("aggregate_table_data", json!({ "table": "orders", "aggregates": [{ "function": "sum" }] })));
     assert_mentions(&text, &["sum needs a column"]);
     let text = err(&fx.call(
         "aggregate_table_data",

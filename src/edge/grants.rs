@@ -7,7 +7,10 @@ use std::cell::{Cell, RefCell};
 
 use async_trait::async_trait;
 use serde::Deserialize;
-use worker::{durable_object, DurableObject, Env, Method, ObjectNamespace, Request, RequestInit, Response, SqlStorage, SqlStorageValue, State};
+use worker::{
+    durable_object, DurableObject, Env, Method, ObjectNamespace, Request, RequestInit, Response, SqlStorage,
+    SqlStorageValue, State,
+};
 
 use crate::oauth::grants::{apply, Command, GrantStore, RecordStore, Reply};
 
@@ -45,7 +48,10 @@ impl RecordStore for SqlRecords<'_> {
     fn get(&self, key: &str) -> Option<String> {
         let rows = self
             .sql
-            .exec("SELECT value FROM records WHERE key = ? AND (expires_ms IS NULL OR expires_ms > ?)", vec![key.into(), int(self.now_ms)])
+            .exec(
+                "SELECT value FROM records WHERE key = ? AND (expires_ms IS NULL OR expires_ms > ?)",
+                vec![key.into(), int(self.now_ms)],
+            )
             .and_then(|c| c.to_array::<ValueRow>());
         match rows {
             Ok(rows) => rows.into_iter().next().map(|r| r.value),
@@ -58,7 +64,10 @@ impl RecordStore for SqlRecords<'_> {
 
     fn put(&mut self, key: &str, value: &str, expires_ms: Option<u64>) {
         let expires = expires_ms.map(int).unwrap_or(SqlStorageValue::Null);
-        if let Err(e) = self.sql.exec("INSERT OR REPLACE INTO records (key, value, expires_ms) VALUES (?, ?, ?)", vec![key.into(), value.into(), expires]) {
+        if let Err(e) = self.sql.exec(
+            "INSERT OR REPLACE INTO records (key, value, expires_ms) VALUES (?, ?, ?)",
+            vec![key.into(), value.into(), expires],
+        ) {
             self.fail(e);
         }
     }
@@ -94,7 +103,10 @@ impl DurableObject for OAuthGrants {
     fn new(state: State, _env: Env) -> Self {
         let sql = state.storage().sql();
         // Errors surface on first use instead (`fetch` reports them).
-        let _ = sql.exec("CREATE TABLE IF NOT EXISTS records (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_ms INTEGER)", None);
+        let _ = sql.exec(
+            "CREATE TABLE IF NOT EXISTS records (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_ms INTEGER)",
+            None,
+        );
         OAuthGrants { state, sweep_scheduled: Cell::new(false) }
     }
 
@@ -144,7 +156,10 @@ pub struct DurableGrants {
 
 impl DurableGrants {
     pub fn new(namespace: worker::Result<ObjectNamespace>) -> Self {
-        DurableGrants { namespace: namespace.map_err(|_| "no Durable Object binding named \"OAUTH_GRANTS\"; see wrangler.toml".to_string()) }
+        DurableGrants {
+            namespace: namespace
+                .map_err(|_| "no Durable Object binding named \"OAUTH_GRANTS\"; see wrangler.toml".to_string()),
+        }
     }
 }
 

@@ -55,11 +55,11 @@ struct Databases<'a> {
 impl DatabaseOpener for Databases<'_> {
     fn open(&self, service: &ServiceConfig, read_only: bool) -> Result<Rc<dyn Database>, String> {
         match &service.database {
-            DatabaseConfig::D1 { binding } => self
-                .env
-                .d1(binding)
-                .map(|db| Rc::new(d1::D1::new(db)) as Rc<dyn Database>)
-                .map_err(|_| format!("no D1 binding named {binding:?}; add it under [[d1_databases]] in wrangler.toml")),
+            DatabaseConfig::D1 { binding } => {
+                self.env.d1(binding).map(|db| Rc::new(d1::D1::new(db)) as Rc<dyn Database>).map_err(|_| {
+                    format!("no D1 binding named {binding:?}; add it under [[d1_databases]] in wrangler.toml")
+                })
+            }
             DatabaseConfig::Postgres { connection_string_secret, endpoint, timeout_ms, max_response_bytes } => {
                 let connection_string = string_var(self.env, connection_string_secret).ok_or_else(|| {
                     format!("the secret {connection_string_secret:?} holding the connection string is not set (wrangler secret put {connection_string_secret})")
@@ -86,11 +86,26 @@ async fn to_core_request(mut req: Request) -> worker::Result<Result<HttpRequest,
     let headers: Vec<(String, String)> = req.headers().entries().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
     let declared = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
-        return Ok(Err(HttpResponse::error(413, "payload_too_large", format!("request bodies are limited to {MAX_BODY_BYTES} bytes"))));
+        return Ok(Err(HttpResponse::error(
+            413,
+            "payload_too_large",
+            format!("request bodies are limited to {MAX_BODY_BYTES} bytes"),
+        )));
     }
     let method = req.method().to_string();
-    let body = if method == "GET" || method == "HEAD" || method == "OPTIONS" { vec![] } else { req.bytes().await.unwrap_or_default() };
-    Ok(Ok(HttpRequest { method, origin, path: url.path().to_string(), query: url.query().unwrap_or("").to_string(), headers, body }))
+    let body = if method == "GET" || method == "HEAD" || method == "OPTIONS" {
+        vec![]
+    } else {
+        req.bytes().await.unwrap_or_default()
+    };
+    Ok(Ok(HttpRequest {
+        method,
+        origin,
+        path: url.path().to_string(),
+        query: url.query().unwrap_or("").to_string(),
+        headers,
+        body,
+    }))
 }
 
 fn to_worker_response(response: HttpResponse) -> worker::Result<Response> {
@@ -158,4 +173,3 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     };
     to_worker_response(http::handle(request, &env_core).await)
 }
-

@@ -60,7 +60,8 @@ impl Neon {
         if declared.is_some_and(|n| n > self.max_response_bytes) {
             return Err(too_large(self.max_response_bytes));
         }
-        let text = response.text().await.map_err(|e| DbError::new(format!("could not read the Postgres response: {e}")))?;
+        let text =
+            response.text().await.map_err(|e| DbError::new(format!("could not read the Postgres response: {e}")))?;
         if text.len() as u64 > self.max_response_bytes {
             return Err(too_large(self.max_response_bytes));
         }

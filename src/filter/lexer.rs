@@ -81,10 +81,7 @@ fn is_ident_continue(c: char) -> bool {
 }
 
 fn err(position: usize, message: impl Into<String>) -> FilterError {
-    FilterError {
-        position,
-        message: message.into(),
-    }
+    FilterError { position, message: message.into() }
 }
 
 pub(crate) fn tokenize(input: &str) -> Result<Vec<Token>, FilterError> {
@@ -118,30 +115,19 @@ pub(crate) fn tokenize(input: &str) -> Result<Vec<Token>, FilterError> {
             '|' => return Err(err(start, "unexpected character '|'; use OR or ||")),
             '\'' => {
                 let (s, end) = string(&chars, start)?;
-                tokens.push(Token {
-                    tok: Tok::Str(s),
-                    pos: start,
-                });
+                tokens.push(Token { tok: Tok::Str(s), pos: start });
                 i = end;
                 continue;
             }
             '"' | '`' | '[' => {
                 let (name, end) = quoted_ident(&chars, start)?;
-                tokens.push(Token {
-                    tok: Tok::QuotedIdent { name, quote: c },
-                    pos: start,
-                });
+                tokens.push(Token { tok: Tok::QuotedIdent { name, quote: c }, pos: start });
                 i = end;
                 continue;
             }
-            c if c.is_ascii_digit()
-                || ((c == '-' || c == '+' || c == '.') && starts_number(&chars, i)) =>
-            {
+            c if c.is_ascii_digit() || ((c == '-' || c == '+' || c == '.') && starts_number(&chars, i)) => {
                 let (n, end) = number(&chars, start)?;
-                tokens.push(Token {
-                    tok: Tok::Number(n),
-                    pos: start,
-                });
+                tokens.push(Token { tok: Tok::Number(n), pos: start });
                 i = end;
                 continue;
             }
@@ -151,33 +137,17 @@ pub(crate) fn tokenize(input: &str) -> Result<Vec<Token>, FilterError> {
                     end += 1;
                 }
                 let word: String = chars[start..end].iter().collect();
-                tokens.push(Token {
-                    tok: Tok::Word(word),
-                    pos: start,
-                });
+                tokens.push(Token { tok: Tok::Word(word), pos: start });
                 i = end;
                 continue;
             }
-            ';' => {
-                return Err(err(
-                    start,
-                    "unexpected character ';'; a filter is one condition, not SQL statements",
-                ))
-            }
-            other => {
-                return Err(err(
-                    start,
-                    format!("unexpected character '{}'", other.escape_debug()),
-                ))
-            }
+            ';' => return Err(err(start, "unexpected character ';'; a filter is one condition, not SQL statements")),
+            other => return Err(err(start, format!("unexpected character '{}'", other.escape_debug()))),
         };
         tokens.push(Token { tok, pos: start });
         i += len;
     }
-    tokens.push(Token {
-        tok: Tok::End,
-        pos: chars.len(),
-    });
+    tokens.push(Token { tok: Tok::End, pos: chars.len() });
     Ok(tokens)
 }
 
@@ -225,26 +195,17 @@ fn number(chars: &[char], start: usize) -> Result<(String, usize), FilterError> 
             i = exp_end;
         } else {
             let text: String = chars[start..exp_end.max(i + 1)].iter().collect();
-            return Err(err(
-                start,
-                format!("invalid number '{text}': the exponent has no digits"),
-            ));
+            return Err(err(start, format!("invalid number '{text}': the exponent has no digits")));
         }
     }
     // A number glued to letters ("5abc", "1.2.3") is a typo, not two tokens.
-    if chars
-        .get(i)
-        .is_some_and(|&c| is_ident_continue(c) || c == '.')
-    {
+    if chars.get(i).is_some_and(|&c| is_ident_continue(c) || c == '.') {
         let mut end = i;
         while end < chars.len() && (is_ident_continue(chars[end]) || chars[end] == '.') {
             end += 1;
         }
         let text: String = chars[start..end].iter().collect();
-        return Err(err(
-            start,
-            format!("invalid number '{text}'; quote text values in single quotes, e.g. '{text}'"),
-        ));
+        return Err(err(start, format!("invalid number '{text}'; quote text values in single quotes, e.g. '{text}'")));
     }
     Ok((chars[start..i].iter().collect(), i))
 }

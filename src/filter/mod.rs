@@ -43,11 +43,7 @@ pub struct FilterError {
 
 impl fmt::Display for FilterError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "filter error at position {}: {}",
-            self.position, self.message
-        )
+        write!(f, "filter error at position {}: {}", self.position, self.message)
     }
 }
 
@@ -148,10 +144,7 @@ impl Expr {
 /// Parses a DreamFactory filter string.
 pub fn parse(input: &str) -> Result<Expr, FilterError> {
     if input.trim().is_empty() {
-        return Err(FilterError {
-            position: 0,
-            message: "filter is empty".into(),
-        });
+        return Err(FilterError { position: 0, message: "filter is empty".into() });
     }
     let tokens = lexer::tokenize(input)?;
     parser::Parser::new(tokens).parse_filter()

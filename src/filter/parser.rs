@@ -3,8 +3,7 @@
 use super::lexer::{Tok, Token};
 use super::{CompareOp, Expr, FilterError, Literal, TextMatch, MAX_CONDITIONS, MAX_DEPTH};
 
-const OPERATORS: &str =
-    "=, !=, >, >=, <, <=, IN, NOT IN, LIKE, CONTAINS, STARTS WITH, ENDS WITH, IS NULL, BETWEEN";
+const OPERATORS: &str = "=, !=, >, >=, <, <=, IN, NOT IN, LIKE, CONTAINS, STARTS WITH, ENDS WITH, IS NULL, BETWEEN";
 
 const VALUE_KINDS: &str = "a 'quoted string', a number, true, false or null";
 
@@ -16,20 +15,12 @@ pub(crate) struct Parser {
 }
 
 fn err(position: usize, message: impl Into<String>) -> FilterError {
-    FilterError {
-        position,
-        message: message.into(),
-    }
+    FilterError { position, message: message.into() }
 }
 
 impl Parser {
     pub(crate) fn new(tokens: Vec<Token>) -> Self {
-        Parser {
-            tokens,
-            at: 0,
-            depth: 0,
-            conditions: 0,
-        }
+        Parser { tokens, at: 0, depth: 0, conditions: 0 }
     }
 
     fn peek(&self) -> &Token {
@@ -119,10 +110,7 @@ impl Parser {
             Tok::LParen => {
                 self.enter(t.pos)?;
                 if self.peek().tok == Tok::RParen {
-                    return Err(err(
-                        self.peek().pos,
-                        "empty parentheses: expected a condition inside '(' ')'",
-                    ));
+                    return Err(err(self.peek().pos, "empty parentheses: expected a condition inside '(' ')'"));
                 }
                 let inner = self.parse_or()?;
                 self.depth -= 1;
@@ -155,10 +143,7 @@ impl Parser {
             Tok::Word(w) => self.parse_condition(w, t.pos),
             Tok::QuotedIdent { name, .. } => self.parse_condition(name, t.pos),
             Tok::RParen => Err(err(t.pos, "unexpected ')': expected a condition")),
-            Tok::End => Err(err(
-                t.pos,
-                "expected a condition (column operator value), found end of input",
-            )),
+            Tok::End => Err(err(t.pos, "expected a condition (column operator value), found end of input")),
             Tok::Str(s) => Err(err(
                 t.pos,
                 format!(
@@ -168,13 +153,9 @@ impl Parser {
                     s.replace('\'', "''")
                 ),
             )),
-            other => Err(err(
-                t.pos,
-                format!(
-                    "expected a condition starting with a column name, found {}",
-                    other.describe()
-                ),
-            )),
+            other => {
+                Err(err(t.pos, format!("expected a condition starting with a column name, found {}", other.describe())))
+            }
         }
     }
 
@@ -222,11 +203,7 @@ impl Parser {
                     format!("cannot compare column \"{column}\" with null using {op_text}; {suggestion}"),
                 ));
             }
-            return Ok(Expr::Compare {
-                column,
-                op,
-                value: value.1,
-            });
+            return Ok(Expr::Compare { column, op, value: value.1 });
         }
         let Tok::Word(word) = &t.tok else {
             return Err(self.expected_operator(&column, &t));
@@ -258,10 +235,7 @@ impl Parser {
                     let written = if negated { "IS NOT" } else { "IS" };
                     Err(err(
                         n.pos,
-                        format!(
-                            "expected NULL after {written} (column \"{column}\"), found {}",
-                            n.tok.describe()
-                        ),
+                        format!("expected NULL after {written} (column \"{column}\"), found {}", n.tok.describe()),
                     ))
                 }
             }
@@ -274,9 +248,9 @@ impl Parser {
                     "IN" => self.parse_in(column, true, &n),
                     "LIKE" => self.parse_like(column, true, &n),
                     "BETWEEN" => self.parse_between(column, true, &n),
-                    "CONTAINS" => self
-                        .parse_text(column, TextMatch::Contains, &n, "NOT CONTAINS")
-                        .map(|e| Expr::Not(Box::new(e))),
+                    "CONTAINS" => {
+                        self.parse_text(column, TextMatch::Contains, &n, "NOT CONTAINS").map(|e| Expr::Not(Box::new(e)))
+                    }
                     "STARTS" => {
                         self.expect_with("STARTS", &n)?;
                         self.parse_text(column, TextMatch::StartsWith, &n, "NOT STARTS WITH")
@@ -295,10 +269,8 @@ impl Parser {
     }
 
     fn expected_operator(&self, column: &str, found: &Token) -> FilterError {
-        let mut message = format!(
-            "expected an operator ({OPERATORS}) after column \"{column}\", found {}",
-            found.tok.describe()
-        );
+        let mut message =
+            format!("expected an operator ({OPERATORS}) after column \"{column}\", found {}", found.tok.describe());
         if let Tok::Str(_) | Tok::Number(_) = found.tok {
             message.push_str("; a condition is column operator value, e.g. name = 'x'");
         }
@@ -323,21 +295,13 @@ impl Parser {
         } else {
             Err(err(
                 n.pos,
-                format!(
-                    "expected WITH after {first} (at position {}), found {}",
-                    first_tok.pos,
-                    n.tok.describe()
-                ),
+                format!("expected WITH after {first} (at position {}), found {}", first_tok.pos, n.tok.describe()),
             ))
         }
     }
 
     /// Parses one literal value; returns its position and value.
-    fn parse_value(
-        &mut self,
-        after: &str,
-        after_pos: usize,
-    ) -> Result<(usize, Literal), FilterError> {
+    fn parse_value(&mut self, after: &str, after_pos: usize) -> Result<(usize, Literal), FilterError> {
         let t = self.advance();
         let value = match t.tok {
             Tok::Str(s) => Literal::Text(s),
@@ -350,25 +314,22 @@ impl Parser {
                     return Err(err(
                         t.pos,
                         format!(
-                        "expected a value after {after} (at position {after_pos}): {VALUE_KINDS}; \
+                            "expected a value after {after} (at position {after_pos}): {VALUE_KINDS}; \
                              found '{w}'. Text values go in single quotes: '{w}' (comparing two \
                              columns is not supported)"
-                    ),
+                        ),
                     ))
                 }
             },
-            Tok::QuotedIdent {
-                ref name,
-                quote: '"',
-            } => {
+            Tok::QuotedIdent { ref name, quote: '"' } => {
                 return Err(err(
                     t.pos,
                     format!(
-                    "expected a value after {after} (at position {after_pos}), found \"{name}\"; \
+                        "expected a value after {after} (at position {after_pos}), found \"{name}\"; \
                          double quotes are for column names, write text values in single quotes: \
                          '{}'",
-                    name.replace('\'', "''")
-                ),
+                        name.replace('\'', "''")
+                    ),
                 ))
             }
             Tok::End => {
@@ -430,10 +391,7 @@ impl Parser {
             ));
         }
         if self.peek().tok == Tok::RParen {
-            return Err(err(
-                self.peek().pos,
-                format!("the {name} list is empty; give at least one value"),
-            ));
+            return Err(err(self.peek().pos, format!("the {name} list is empty; give at least one value")));
         }
         let mut values = Vec::new();
         loop {
@@ -456,53 +414,29 @@ impl Parser {
                     return Err(err(
                         t.pos,
                         format!(
-                        "expected ',' or ')' in the {name} list opened at position {}, found {}",
-                        open.pos,
-                        other.describe()
-                    ),
+                            "expected ',' or ')' in the {name} list opened at position {}, found {}",
+                            open.pos,
+                            other.describe()
+                        ),
                     ))
                 }
             }
         }
-        Ok(Expr::In {
-            column,
-            values,
-            negated,
-        })
+        Ok(Expr::In { column, values, negated })
     }
 
-    fn parse_like(
-        &mut self,
-        column: String,
-        negated: bool,
-        kw: &Token,
-    ) -> Result<Expr, FilterError> {
+    fn parse_like(&mut self, column: String, negated: bool, kw: &Token) -> Result<Expr, FilterError> {
         let name = if negated { "NOT LIKE" } else { "LIKE" };
         let pattern = self.parse_string(name, kw.pos)?;
-        Ok(Expr::Like {
-            column,
-            pattern,
-            negated,
-        })
+        Ok(Expr::Like { column, pattern, negated })
     }
 
-    fn parse_text(
-        &mut self,
-        column: String,
-        mode: TextMatch,
-        kw: &Token,
-        name: &str,
-    ) -> Result<Expr, FilterError> {
+    fn parse_text(&mut self, column: String, mode: TextMatch, kw: &Token, name: &str) -> Result<Expr, FilterError> {
         let text = self.parse_string(name, kw.pos)?;
         Ok(Expr::Text { column, mode, text })
     }
 
-    fn parse_between(
-        &mut self,
-        column: String,
-        negated: bool,
-        kw: &Token,
-    ) -> Result<Expr, FilterError> {
+    fn parse_between(&mut self, column: String, negated: bool, kw: &Token) -> Result<Expr, FilterError> {
         let name = if negated { "NOT BETWEEN" } else { "BETWEEN" };
         let (low_pos, low) = self.parse_value(name, kw.pos)?;
         let and = self.advance();
@@ -519,18 +453,10 @@ impl Parser {
         let (high_pos, high) = self.parse_value(&format!("AND of {name}"), and.pos)?;
         for (pos, v) in [(low_pos, &low), (high_pos, &high)] {
             if *v == Literal::Null {
-                return Err(err(
-                    pos,
-                    format!("null is not allowed in {name}; use IS NULL"),
-                ));
+                return Err(err(pos, format!("null is not allowed in {name}; use IS NULL")));
             }
         }
-        Ok(Expr::Between {
-            column,
-            low,
-            high,
-            negated,
-        })
+        Ok(Expr::Between { column, low, high, negated })
     }
 }
 
@@ -540,9 +466,7 @@ fn is_word(tok: &Tok, kw: &str) -> bool {
 
 /// Words that cannot be bare column names because they would be ambiguous.
 fn is_reserved(word: &str) -> bool {
-    ["AND", "OR", "NOT"]
-        .iter()
-        .any(|k| word.eq_ignore_ascii_case(k))
+    ["AND", "OR", "NOT"].iter().any(|k| word.eq_ignore_ascii_case(k))
 }
 
 fn op_text(tok: &Tok) -> String {
@@ -598,9 +522,7 @@ fn decimal_parts(text: &str) -> Option<(bool, String, i64)> {
 fn same_decimal(text: &str, f: f64) -> bool {
     let shortest = format!("{f:e}");
     match (decimal_parts(text), decimal_parts(&shortest)) {
-        (Some((n1, d1, p1)), Some((n2, d2, p2))) => {
-            d1 == d2 && p1 == p2 && (n1 == n2 || d1.is_empty())
-        }
+        (Some((n1, d1, p1)), Some((n2, d2, p2))) => d1 == d2 && p1 == p2 && (n1 == n2 || d1.is_empty()),
         _ => false,
     }
 }

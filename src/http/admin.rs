@@ -17,7 +17,11 @@ const MAX_LABEL_CHARS: usize = 100;
 
 fn check_admin(request: &HttpRequest, env: &Env<'_>) -> Result<(), HttpResponse> {
     let Some(expected) = env.admin_token.as_deref().filter(|t| !t.is_empty()) else {
-        return Err(HttpResponse::error(503, "admin_disabled", "the admin API is disabled: set the ADMIN_TOKEN secret"));
+        return Err(HttpResponse::error(
+            503,
+            "admin_disabled",
+            "the admin API is disabled: set the ADMIN_TOKEN secret",
+        ));
     };
     let presented = request
         .header("authorization")
@@ -50,7 +54,13 @@ pub async fn handle(request: &HttpRequest, rest: &[&str], config: &Config, env: 
     let (service, key_id) = match rest {
         ["services", service, "keys"] => (*service, None),
         ["services", service, "keys", id] if !id.is_empty() => (*service, Some(*id)),
-        _ => return HttpResponse::error(404, "not_found", "admin routes: /admin/services/<name>/{keys,users,clients,login}[/<id>], /admin/clients/<id>"),
+        _ => {
+            return HttpResponse::error(
+                404,
+                "not_found",
+                "admin routes: /admin/services/<name>/{keys,users,clients,login}[/<id>], /admin/clients/<id>",
+            )
+        }
     };
     if config.service(service).is_none() {
         return HttpResponse::error(404, "unknown_service", format!("no service named {service:?}"));
@@ -63,10 +73,14 @@ pub async fn handle(request: &HttpRequest, rest: &[&str], config: &Config, env: 
         },
         ("DELETE", Some(id)) => match auth::revoke_key(env.kv, service, id).await {
             Ok(true) => HttpResponse::new(204),
-            Ok(false) => HttpResponse::error(404, "unknown_key", format!("service {service:?} has no key with id {id:?}")),
+            Ok(false) => {
+                HttpResponse::error(404, "unknown_key", format!("service {service:?} has no key with id {id:?}"))
+            }
             Err(e) => HttpResponse::error(503, "storage_unavailable", e),
         },
-        (method, _) => HttpResponse::error(405, "method_not_allowed", format!("{method} is not supported on this admin route")),
+        (method, _) => {
+            HttpResponse::error(405, "method_not_allowed", format!("{method} is not supported on this admin route"))
+        }
     }
 }
 
@@ -76,16 +90,30 @@ async fn create_key(request: &HttpRequest, service: &str, env: &Env<'_>) -> Http
     } else {
         match serde_json::from_slice(&request.body) {
             Ok(input) => input,
-            Err(e) => return HttpResponse::error(400, "invalid_request", format!("body must be JSON like {{\"label\": \"laptop\"}}: {e}")),
+            Err(e) => {
+                return HttpResponse::error(
+                    400,
+                    "invalid_request",
+                    format!("body must be JSON like {{\"label\": \"laptop\"}}: {e}"),
+                )
+            }
         }
     };
     let label = input.label.map(|l| l.trim().to_string()).filter(|l| !l.is_empty());
     if label.as_ref().is_some_and(|l| l.chars().count() > MAX_LABEL_CHARS) {
-        return HttpResponse::error(400, "invalid_request", format!("label is limited to {MAX_LABEL_CHARS} characters"));
+        return HttpResponse::error(
+            400,
+            "invalid_request",
+            format!("label is limited to {MAX_LABEL_CHARS} characters"),
+        );
     }
     let scopes = input.scopes.unwrap_or_else(|| vec![SCOPE_READ.into(), SCOPE_WRITE.into()]);
     if scopes.is_empty() || scopes.iter().any(|s| s != SCOPE_READ && s != SCOPE_WRITE) {
-        return HttpResponse::error(400, "invalid_scope", "scopes must be a non-empty list of \"mcp:read\" and \"mcp:write\"");
+        return HttpResponse::error(
+            400,
+            "invalid_scope",
+            "scopes must be a non-empty list of \"mcp:read\" and \"mcp:write\"",
+        );
     }
     let new = match auth::mint_key(service, label, scopes, env.now_ms) {
         Ok(new) => new,

@@ -30,7 +30,7 @@ pub fn check_origin(request: &HttpRequest, config: Option<&Config>) -> Result<Op
     // (evil.example -> 127.0.0.1) is "same origin" with the Host it sends, so there only
     // loopback pages are trusted.
     let allowed = (origin == served_at && served_at.starts_with("https://"))
-        || config.is_some_and(|c| c.allowed_origins.iter().any(|o| *o == origin))
+        || config.is_some_and(|c| c.allowed_origins.contains(&origin))
         || (is_loopback(host_of(&served_at)) && is_loopback(host_of(&origin)));
     if allowed {
         Ok(Some(origin))

@@ -29,7 +29,11 @@ fn page(status: u16, title: &str, body: &str) -> HttpResponse {
 }
 
 pub fn error_page(status: u16, message: &str) -> HttpResponse {
-    page(status, "Cannot sign in", &format!("<h1>Cannot continue</h1><p class=\"error\" role=\"alert\">{}</p>", escape(message)))
+    page(
+        status,
+        "Cannot sign in",
+        &format!("<h1>Cannot continue</h1><p class=\"error\" role=\"alert\">{}</p>", escape(message)),
+    )
 }
 
 pub struct LoginView<'a> {
@@ -102,7 +106,17 @@ mod tests {
 
     #[test]
     fn pages_escape_and_forbid_framing() {
-        let r = login_page(200, &LoginView { client_name: "<script>x</script>", service_label: "Demo", flow: "f", csrf: "c", username: "\"a", error: Some("bad") });
+        let r = login_page(
+            200,
+            &LoginView {
+                client_name: "<script>x</script>",
+                service_label: "Demo",
+                flow: "f",
+                csrf: "c",
+                username: "\"a",
+                error: Some("bad"),
+            },
+        );
         let html = String::from_utf8(r.body.clone()).unwrap();
         assert!(!html.contains("<script>x"));
         assert!(html.contains("&lt;script&gt;") && html.contains("value=\"&quot;a\""));

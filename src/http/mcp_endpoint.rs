@@ -12,10 +12,10 @@ use std::rc::Rc;
 
 use crate::config::{AuthMode, Config, DatabaseConfig, ServiceConfig};
 use crate::db::{Database, Unavailable};
-use crate::sql::Dialect;
 use crate::mcp::jsonrpc::{self, Message, Request, RequestId, RpcError, INVALID_REQUEST, PARSE_ERROR};
 use crate::mcp::server::{self, InitializeParams};
 use crate::mcp::session::{is_supported, Session};
+use crate::sql::Dialect;
 use crate::tools::ToolContext;
 
 pub async fn handle(request: &HttpRequest, service: &ServiceConfig, config: &Config, env: &Env<'_>) -> HttpResponse {
@@ -27,8 +27,12 @@ pub async fn handle(request: &HttpRequest, service: &ServiceConfig, config: &Con
         "POST" => post(request, service, config, env, &principal).await,
         "DELETE" => delete(request, service, env, &principal).await,
         // No server-initiated messages yet, so no standalone SSE stream.
-        "GET" => HttpResponse::error(405, "method_not_allowed", "this server does not offer a GET event stream; POST JSON-RPC messages")
-            .with_header("allow", "POST, DELETE"),
+        "GET" => HttpResponse::error(
+            405,
+            "method_not_allowed",
+            "this server does not offer a GET event stream; POST JSON-RPC messages",
+        )
+        .with_header("allow", "POST, DELETE"),
         other => HttpResponse::error(405, "method_not_allowed", format!("{other} is not supported here; use POST"))
             .with_header("allow", "POST, DELETE"),
     }
@@ -39,7 +43,8 @@ pub async fn handle(request: &HttpRequest, service: &ServiceConfig, config: &Con
 fn challenge(request: &HttpRequest, service: &ServiceConfig, env: &Env<'_>, error: Option<(&str, &str)>) -> String {
     let mut parts = Vec::new();
     if oauth::ready(env).is_ok() {
-        parts.push(format!("resource_metadata=\"{}\"", metadata::resource_metadata_url(&request.origin, &service.name)));
+        parts
+            .push(format!("resource_metadata=\"{}\"", metadata::resource_metadata_url(&request.origin, &service.name)));
         parts.push(format!("scope=\"{}\"", scope::SUPPORTED.join(" ")));
     } else {
         parts.push("realm=\"dbmcp\"".to_string());
@@ -52,7 +57,13 @@ fn challenge(request: &HttpRequest, service: &ServiceConfig, env: &Env<'_>, erro
     format!("Bearer {}", parts.join(", "))
 }
 
-fn unauthorized(request: &HttpRequest, service: &ServiceConfig, env: &Env<'_>, error: Option<&str>, description: &str) -> HttpResponse {
+fn unauthorized(
+    request: &HttpRequest,
+    service: &ServiceConfig,
+    env: &Env<'_>,
+    error: Option<&str>,
+    description: &str,
+) -> HttpResponse {
     let challenge = challenge(request, service, env, error.map(|code| (code, description)));
     HttpResponse::error(401, error.unwrap_or("unauthorized"), description).with_header("www-authenticate", challenge)
 }
@@ -62,25 +73,58 @@ fn looks_like_jwt(token: &str) -> bool {
     token.starts_with("eyJ") && token.split('.').count() == 3
 }
 
-async fn authenticate(request: &HttpRequest, service: &ServiceConfig, env: &Env<'_>) -> Result<Principal, HttpResponse> {
+async fn authenticate(
+    request: &HttpRequest,
+    service: &ServiceConfig,
+    env: &Env<'_>,
+) -> Result<Principal, HttpResponse> {
     if service.auth == AuthMode::None {
         return Ok(Principal::anonymous());
     }
     let Some(header) = request.header("authorization") else {
-        return Err(unauthorized(request, service, env, None, "this service needs a credential: sign in with OAuth, or send Authorization: Bearer <API key>"));
+        return Err(unauthorized(
+            request,
+            service,
+            env,
+            None,
+            "this service needs a credential: sign in with OAuth, or send Authorization: Bearer <API key>",
+        ));
     };
     let token = match header.split_once(' ') {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => token.trim(),
-        _ => return Err(unauthorized(request, service, env, Some("invalid_request"), "the Authorization header must be: Bearer <credential>")),
+        _ => {
+            return Err(unauthorized(
+                request,
+                service,
+                env,
+                Some("invalid_request"),
+                "the Authorization header must be: Bearer <credential>",
+            ))
+        }
     };
     if looks_like_jwt(token) {
         // Access tokens are verified from their signature alone: no storage read.
         let Ok((_, keys)) = oauth::ready(env) else {
-            return Err(unauthorized(request, service, env, Some("invalid_token"), "this server does not accept OAuth access tokens (OAuth is not configured)"));
+            return Err(unauthorized(
+                request,
+                service,
+                env,
+                Some("invalid_token"),
+                "this server does not accept OAuth access tokens (OAuth is not configured)",
+            ));
         };
         let audience = metadata::resource_url(&request.origin, &service.name);
-        return match keys.verify_access(token, &metadata::issuer(&request.origin), Some(&audience), env.now_ms / 1000, false) {
-            Ok(claims) => Ok(Principal { id: format!("oauth:{}:{}", claims.client_id, claims.sub), scopes: scope::split(&claims.scope) }),
+        return match keys.verify_access(
+            token,
+            &metadata::issuer(&request.origin),
+            Some(&audience),
+            env.now_ms / 1000,
+            false,
+        ) {
+            Ok(claims) => Ok(Principal {
+                id: format!("oauth:{}:{}", claims.client_id, claims.sub),
+                scopes: scope::split(&claims.scope),
+            }),
             Err(why) => Err(unauthorized(request, service, env, Some("invalid_token"), &why)),
         };
     }
@@ -97,7 +141,12 @@ async fn authenticate(request: &HttpRequest, service: &ServiceConfig, env: &Env<
 /// An OAuth token without `mcp:write` calling a write tool: HTTP 403 `insufficient_scope`, so the
 /// client can step up (ask the user for more). API keys cannot step up, so they keep getting the
 /// JSON-RPC error from dispatch; so does a read-only service, where no scope would help.
-fn insufficient_scope(request: &HttpRequest, service: &ServiceConfig, principal: &Principal, body: &Json) -> Option<HttpResponse> {
+fn insufficient_scope(
+    request: &HttpRequest,
+    service: &ServiceConfig,
+    principal: &Principal,
+    body: &Json,
+) -> Option<HttpResponse> {
     if !principal.is_oauth() || principal.may_write() || service.read_only {
         return None;
     }
@@ -113,7 +162,10 @@ fn insufficient_scope(request: &HttpRequest, service: &ServiceConfig, principal:
         "Bearer error=\"insufficient_scope\", scope=\"{}\", resource_metadata=\"{metadata_url}\", error_description=\"{description}\"",
         scope::SUPPORTED.join(" ")
     );
-    Some(HttpResponse::error(403, "insufficient_scope", description.replace('"', "'")).with_header("www-authenticate", challenge))
+    Some(
+        HttpResponse::error(403, "insufficient_scope", description.replace('"', "'"))
+            .with_header("www-authenticate", challenge),
+    )
 }
 
 /// How the client wants answers: JSON, or one SSE event when it accepts only event streams.
@@ -126,7 +178,11 @@ enum Reply {
 fn negotiate_reply(request: &HttpRequest) -> Result<Reply, HttpResponse> {
     let Some(accept) = request.header("accept") else { return Ok(Reply::Json) };
     let accept = accept.to_ascii_lowercase();
-    if accept.trim().is_empty() || accept.contains("application/json") || accept.contains("*/*") || accept.contains("application/*") {
+    if accept.trim().is_empty()
+        || accept.contains("application/json")
+        || accept.contains("*/*")
+        || accept.contains("application/*")
+    {
         Ok(Reply::Json)
     } else if accept.contains("text/event-stream") {
         Ok(Reply::EventStream)
@@ -153,9 +209,19 @@ fn rpc_error_response(status: u16, id: Option<&RequestId>, error: RpcError, repl
     rpc_response(status, &jsonrpc::error(id, &error), reply)
 }
 
-async fn post(request: &HttpRequest, service: &ServiceConfig, config: &Config, env: &Env<'_>, principal: &Principal) -> HttpResponse {
+async fn post(
+    request: &HttpRequest,
+    service: &ServiceConfig,
+    config: &Config,
+    env: &Env<'_>,
+    principal: &Principal,
+) -> HttpResponse {
     if request.body.len() > MAX_BODY_BYTES {
-        return HttpResponse::error(413, "payload_too_large", format!("request bodies are limited to {MAX_BODY_BYTES} bytes"));
+        return HttpResponse::error(
+            413,
+            "payload_too_large",
+            format!("request bodies are limited to {MAX_BODY_BYTES} bytes"),
+        );
     }
     let reply = match negotiate_reply(request) {
         Ok(reply) => reply,
@@ -169,7 +235,12 @@ async fn post(request: &HttpRequest, service: &ServiceConfig, config: &Config, e
     let body: Json = match serde_json::from_slice(&request.body) {
         Ok(body) => body,
         Err(e) => {
-            return rpc_error_response(400, None, RpcError::new(PARSE_ERROR, format!("parse error: the body is not valid JSON ({e})")), reply)
+            return rpc_error_response(
+                400,
+                None,
+                RpcError::new(PARSE_ERROR, format!("parse error: the body is not valid JSON ({e})")),
+                reply,
+            )
         }
     };
 
@@ -192,7 +263,9 @@ async fn post(request: &HttpRequest, service: &ServiceConfig, config: &Config, e
             return rpc_error_response(
                 400,
                 None,
-                RpcError::invalid_request(format!("unsupported MCP-Protocol-Version {version:?}; supported: 2025-03-26, 2025-06-18, 2025-11-25")),
+                RpcError::invalid_request(format!(
+                    "unsupported MCP-Protocol-Version {version:?}; supported: 2025-03-26, 2025-06-18, 2025-11-25"
+                )),
                 reply,
             );
         }
@@ -217,7 +290,8 @@ async fn post(request: &HttpRequest, service: &ServiceConfig, config: &Config, e
         };
         Rc::new(Unavailable { dialect, reason }) as Rc<dyn Database>
     });
-    let ctx = ToolContext { db: database.as_ref(), service, schema_cache: env.schema_cache, now_ms: env.now_ms, can_write };
+    let ctx =
+        ToolContext { db: database.as_ref(), service, schema_cache: env.schema_cache, now_ms: env.now_ms, can_write };
     let before = session.clone();
 
     let (status, response) = match body {
@@ -288,11 +362,23 @@ async fn process(item: Json, session: &mut Session, ctx: &ToolContext<'_>) -> Op
     }
 }
 
-async fn initialize(body: Json, service: &ServiceConfig, config: &Config, env: &Env<'_>, principal: &Principal, reply: Reply) -> HttpResponse {
+async fn initialize(
+    body: Json,
+    service: &ServiceConfig,
+    config: &Config,
+    env: &Env<'_>,
+    principal: &Principal,
+    reply: Reply,
+) -> HttpResponse {
     let request = match jsonrpc::classify(body) {
         Ok(Message::Request(request)) => request,
         Ok(_) => {
-            return rpc_error_response(400, None, RpcError::invalid_request("initialize must be a request with an id"), reply)
+            return rpc_error_response(
+                400,
+                None,
+                RpcError::invalid_request("initialize must be a request with an id"),
+                reply,
+            )
         }
         Err((id, error)) => return rpc_error_response(400, id.as_ref(), error, reply),
     };
@@ -329,11 +415,24 @@ fn session_error(status: u16, message: String) -> HttpResponse {
 
 /// The caller's session, or the answer the spec prescribes: 400 without an id, 404 for an id that
 /// is unknown, expired, deleted, or belongs to another principal or service.
-async fn load_session(request: &HttpRequest, service: &ServiceConfig, env: &Env<'_>, principal: &Principal) -> Result<Session, HttpResponse> {
+async fn load_session(
+    request: &HttpRequest,
+    service: &ServiceConfig,
+    env: &Env<'_>,
+    principal: &Principal,
+) -> Result<Session, HttpResponse> {
     let Some(id) = request.header("mcp-session-id").map(str::trim).filter(|s| !s.is_empty()) else {
-        return Err(session_error(400, "Mcp-Session-Id header is required; send initialize first to open a session".into()));
+        return Err(session_error(
+            400,
+            "Mcp-Session-Id header is required; send initialize first to open a session".into(),
+        ));
     };
-    let not_found = || session_error(404, "session not found: it expired, was deleted, or never existed; send initialize to start a new one".into());
+    let not_found = || {
+        session_error(
+            404,
+            "session not found: it expired, was deleted, or never existed; send initialize to start a new one".into(),
+        )
+    };
     if id.len() > 128 || !id.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
         return Err(not_found());
     }
@@ -359,4 +458,3 @@ async fn delete(request: &HttpRequest, service: &ServiceConfig, env: &Env<'_>, p
         Err(e) => HttpResponse::error(503, "session_store_unavailable", e),
     }
 }
-

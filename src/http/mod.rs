@@ -64,7 +64,11 @@ impl HttpResponse {
         }
     }
     pub fn html(status: u16, body: String) -> Self {
-        HttpResponse { status, headers: vec![("content-type".into(), "text/html; charset=utf-8".into())], body: body.into_bytes() }
+        HttpResponse {
+            status,
+            headers: vec![("content-type".into(), "text/html; charset=utf-8".into())],
+            body: body.into_bytes(),
+        }
     }
     /// A plain JSON error: `{"error": code, "error_description": message}`.
     pub fn error(status: u16, code: &str, message: impl Into<String>) -> Self {
@@ -146,7 +150,9 @@ async fn route(request: &HttpRequest, env: &Env<'_>) -> HttpResponse {
             None => unknown_service(name, config),
         },
         ["admin", rest @ ..] => admin::handle(request, rest, config, env).await,
-        [".well-known", ..] | ["register"] | ["token"] | ["revoke"] => oauth::handle(request, &segments, config, env).await,
+        [".well-known", ..] | ["register"] | ["token"] | ["revoke"] => {
+            oauth::handle(request, &segments, config, env).await
+        }
         ["authorize", ..] => oauth_authorize::handle(request, &segments, config, env).await,
         _ => HttpResponse::error(404, "not_found", format!("nothing at {path}; MCP endpoints are at /mcp/<service>")),
     }

@@ -12,7 +12,9 @@ use crate::oauth::form::Params;
 use crate::oauth::grants::{Command, GrantStore, Reply, GLOBAL_SHARD};
 use crate::oauth::password::PasswordHasher;
 use crate::oauth::tokens::{AccessClaims, SigningKeys};
-use crate::oauth::{self, metadata, registration, service_of_token, OAuthError, ACCESS_TOKEN_SECONDS, CODE_PREFIX, REFRESH_TOKEN_PREFIX};
+use crate::oauth::{
+    self, metadata, registration, service_of_token, OAuthError, ACCESS_TOKEN_SECONDS, CODE_PREFIX, REFRESH_TOKEN_PREFIX,
+};
 
 /// Registrations allowed per caller IP and hour unless `OAUTH_REGISTRATIONS_PER_HOUR` says otherwise.
 pub const DEFAULT_REGISTRATIONS_PER_HOUR: u32 = 60;
@@ -31,7 +33,9 @@ pub struct OAuthEnv<'a> {
 
 impl OAuthEnv<'_> {
     pub fn keys(&self) -> Result<&SigningKeys, String> {
-        self.keys.as_ref().map_err(|e| format!("OAuth is not configured: {e} (set the OAUTH_SIGNING_KEY secret; see README)"))
+        self.keys
+            .as_ref()
+            .map_err(|e| format!("OAuth is not configured: {e} (set the OAUTH_SIGNING_KEY secret; see README)"))
     }
 }
 
@@ -43,7 +47,8 @@ pub fn ready<'e>(env: &'e Env<'_>) -> Result<(&'e OAuthEnv<'e>, &'e SigningKeys)
 }
 
 pub fn oauth_error(e: &OAuthError) -> HttpResponse {
-    let mut response = HttpResponse::error(e.status, e.code, e.description.clone()).with_header("cache-control", "no-store");
+    let mut response =
+        HttpResponse::error(e.status, e.code, e.description.clone()).with_header("cache-control", "no-store");
     if e.status == 401 {
         response = response.with_header("www-authenticate", "Basic realm=\"dbmcp\"");
     }
@@ -75,17 +80,32 @@ pub async fn store_client(oauth: &OAuthEnv<'_>, record: &ClientRecord) -> Result
 
 pub async fn handle(request: &HttpRequest, segments: &[&str], config: &Config, env: &Env<'_>) -> HttpResponse {
     match (request.method.as_str(), segments) {
-        ("GET" | "HEAD", [".well-known", "oauth-protected-resource", "mcp", service]) => match config.service(service) {
-            Some(s) if s.auth == AuthMode::Required => cacheable(HttpResponse::json(200, &metadata::protected_resource(&request.origin, &s.name, &s.label))),
-            Some(_) => HttpResponse::error(404, "not_found", format!("service {service:?} is open: it needs no authorization")),
-            None => HttpResponse::error(404, "unknown_service", format!("no service named {service:?}")),
-        },
+        ("GET" | "HEAD", [".well-known", "oauth-protected-resource", "mcp", service]) => {
+            match config.service(service) {
+                Some(s) if s.auth == AuthMode::Required => cacheable(HttpResponse::json(
+                    200,
+                    &metadata::protected_resource(&request.origin, &s.name, &s.label),
+                )),
+                Some(_) => HttpResponse::error(
+                    404,
+                    "not_found",
+                    format!("service {service:?} is open: it needs no authorization"),
+                ),
+                None => HttpResponse::error(404, "unknown_service", format!("no service named {service:?}")),
+            }
+        }
         ("GET" | "HEAD", [".well-known", "oauth-protected-resource"]) => {
             // Each service is its own protected resource; there is none at the origin.
-            let urls: Vec<String> = config.services.keys().map(|s| metadata::resource_metadata_url(&request.origin, s)).collect();
-            HttpResponse::json(404, &json!({"error": "not_found", "error_description": "each MCP endpoint has its own metadata", "resource_metadata": urls}))
+            let urls: Vec<String> =
+                config.services.keys().map(|s| metadata::resource_metadata_url(&request.origin, s)).collect();
+            HttpResponse::json(
+                404,
+                &json!({"error": "not_found", "error_description": "each MCP endpoint has its own metadata", "resource_metadata": urls}),
+            )
         }
-        ("GET" | "HEAD", [".well-known", "oauth-authorization-server"]) => cacheable(HttpResponse::json(200, &metadata::authorization_server(&request.origin))),
+        ("GET" | "HEAD", [".well-known", "oauth-authorization-server"]) => {
+            cacheable(HttpResponse::json(200, &metadata::authorization_server(&request.origin)))
+        }
         ("GET" | "HEAD", [".well-known", "openid-configuration"]) => HttpResponse::json(
             404,
             &json!({"error": "not_found", "error_description": "this is an OAuth 2.1 authorization server, not an OpenID Provider",
@@ -98,8 +118,12 @@ pub async fn handle(request: &HttpRequest, segments: &[&str], config: &Config, e
         ("POST", ["register"]) => register(request, env).await.unwrap_or_else(|e| oauth_error(&e)),
         ("POST", ["token"]) => token(request, config, env).await.unwrap_or_else(|e| oauth_error(&e)),
         ("POST", ["revoke"]) => revoke(request, config, env).await.unwrap_or_else(|e| oauth_error(&e)),
-        (_, [".well-known", ..]) if request.method != "GET" => HttpResponse::error(405, "method_not_allowed", "use GET").with_header("allow", "GET"),
-        (_, ["register" | "token" | "revoke"]) => HttpResponse::error(405, "method_not_allowed", "use POST").with_header("allow", "POST"),
+        (_, [".well-known", ..]) if request.method != "GET" => {
+            HttpResponse::error(405, "method_not_allowed", "use GET").with_header("allow", "GET")
+        }
+        (_, ["register" | "token" | "revoke"]) => {
+            HttpResponse::error(405, "method_not_allowed", "use POST").with_header("allow", "POST")
+        }
         _ => HttpResponse::error(404, "not_found", format!("nothing at {}", request.path)),
     }
 }
@@ -112,15 +136,22 @@ async fn register(request: &HttpRequest, env: &Env<'_>) -> Result<HttpResponse, 
     let (oauth, _) = ready(env).map_err(unavailable)?;
     let bucket = format!("register:{}", client_ip(request));
     let limit = Command::Hit { bucket, limit: oauth.registrations_per_hour, window_ms: 3600 * 1000 };
-    if let Reply::Limited { allowed: false, retry_after_s } = oauth.grants.run(GLOBAL_SHARD, &limit).await.map_err(unavailable)? {
-        return Ok(oauth_error(&OAuthError::new(429, "too_many_requests", "too many client registrations from this address; try again later"))
-            .with_header("retry-after", retry_after_s.to_string()));
+    if let Reply::Limited { allowed: false, retry_after_s } =
+        oauth.grants.run(GLOBAL_SHARD, &limit).await.map_err(unavailable)?
+    {
+        return Ok(oauth_error(&OAuthError::new(
+            429,
+            "too_many_requests",
+            "too many client registrations from this address; try again later",
+        ))
+        .with_header("retry-after", retry_after_s.to_string()));
     }
     let body: Json = serde_json::from_slice(&request.body)
         .map_err(|e| OAuthError::new(400, "invalid_client_metadata", format!("the body must be a JSON object: {e}")))?;
     let (record, secret) = registration::register(&body, env.now_ms)?;
     store_client(oauth, &record).await.map_err(unavailable)?;
-    Ok(HttpResponse::json(201, &registration::response(&record, secret.as_deref())).with_header("cache-control", "no-store"))
+    Ok(HttpResponse::json(201, &registration::response(&record, secret.as_deref()))
+        .with_header("cache-control", "no-store"))
 }
 
 fn form_of(request: &HttpRequest) -> Result<Params, OAuthError> {
@@ -168,7 +199,11 @@ async fn token(request: &HttpRequest, config: &Config, env: &Env<'_>) -> Result<
     let form = form_of(request)?;
     let grant_type = required(&form, "grant_type")?;
     if grant_type != "authorization_code" && grant_type != "refresh_token" {
-        return Err(OAuthError::new(400, "unsupported_grant_type", format!("grant_type {grant_type:?} is not supported; use authorization_code or refresh_token")));
+        return Err(OAuthError::new(
+            400,
+            "unsupported_grant_type",
+            format!("grant_type {grant_type:?} is not supported; use authorization_code or refresh_token"),
+        ));
     }
     let client = authenticated_client(request, &form, env).await?;
     let service_exists = |s: &str| config.service(s).is_some_and(|s| s.auth == AuthMode::Required);
@@ -177,7 +212,9 @@ async fn token(request: &HttpRequest, config: &Config, env: &Env<'_>) -> Result<
     let (service, reply, refresh_token) = if grant_type == "authorization_code" {
         let code = required(&form, "code")?;
         let verifier = required(&form, "code_verifier")?;
-        let service = service_of_token(code, CODE_PREFIX).filter(|s| service_exists(s)).ok_or_else(|| OAuthError::invalid_grant("the authorization code is unknown or expired"))?;
+        let service = service_of_token(code, CODE_PREFIX)
+            .filter(|s| service_exists(s))
+            .ok_or_else(|| OAuthError::invalid_grant("the authorization code is unknown or expired"))?;
         let refresh_token = new_refresh.replace("{service}", service);
         let command = Command::ExchangeCode {
             code_hash: sha256_hex(code),
@@ -190,10 +227,16 @@ async fn token(request: &HttpRequest, config: &Config, env: &Env<'_>) -> Result<
         (service, oauth.grants.run(service, &command).await.map_err(unavailable)?, refresh_token)
     } else {
         if !client.allows_refresh() {
-            return Err(OAuthError::new(400, "unauthorized_client", "this client did not register the refresh_token grant type"));
+            return Err(OAuthError::new(
+                400,
+                "unauthorized_client",
+                "this client did not register the refresh_token grant type",
+            ));
         }
         let old = required(&form, "refresh_token")?;
-        let service = service_of_token(old, REFRESH_TOKEN_PREFIX).filter(|s| service_exists(s)).ok_or_else(|| OAuthError::invalid_grant("the refresh token is unknown, expired or revoked"))?;
+        let service = service_of_token(old, REFRESH_TOKEN_PREFIX)
+            .filter(|s| service_exists(s))
+            .ok_or_else(|| OAuthError::invalid_grant("the refresh token is unknown, expired or revoked"))?;
         let refresh_token = new_refresh.replace("{service}", service);
         let command = Command::Refresh {
             refresh_hash: sha256_hex(old),

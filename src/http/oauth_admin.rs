@@ -24,7 +24,8 @@ use crate::oauth::password::{self, UserRecord};
 use crate::oauth::registration;
 
 fn body<T: for<'de> Deserialize<'de>>(request: &HttpRequest) -> Result<T, HttpResponse> {
-    serde_json::from_slice(&request.body).map_err(|e| HttpResponse::error(400, "invalid_request", format!("the body must be JSON: {e}")))
+    serde_json::from_slice(&request.body)
+        .map_err(|e| HttpResponse::error(400, "invalid_request", format!("the body must be JSON: {e}")))
 }
 
 fn storage(e: String) -> HttpResponse {
@@ -60,8 +61,16 @@ pub async fn handle(request: &HttpRequest, rest: &[&str], config: &Config, env: 
                 ("login", "PUT" | "POST", []) => set_login(request, env, service).await,
                 ("login", "GET", []) => match env.kv.get(&custom_login::config_key(service)).await {
                     Ok(Some(text)) => {
-                        let config: LoginConfig = serde_json::from_str(&text).unwrap_or(LoginConfig { url: String::new(), kid: String::new(), nonce: String::new(), created_ms: 0 });
-                        HttpResponse::json(200, &json!({"service": service, "url": config.url, "created_ms": config.created_ms}))
+                        let config: LoginConfig = serde_json::from_str(&text).unwrap_or(LoginConfig {
+                            url: String::new(),
+                            kid: String::new(),
+                            nonce: String::new(),
+                            created_ms: 0,
+                        });
+                        HttpResponse::json(
+                            200,
+                            &json!({"service": service, "url": config.url, "created_ms": config.created_ms}),
+                        )
                     }
                     Ok(None) => HttpResponse::json(200, &json!({"service": service, "url": null})),
                     Err(e) => storage(e),
@@ -109,7 +118,13 @@ async fn create_user(request: &HttpRequest, env: &Env<'_>, service: &str) -> Htt
     let Some(oauth) = env.oauth else { return HttpResponse::error(503, "oauth_unavailable", "OAuth is not available") };
     let key = password::user_key(service, &username);
     match env.kv.get(&key).await {
-        Ok(Some(_)) => return HttpResponse::error(409, "user_exists", format!("service {service:?} already has a user {username:?}")),
+        Ok(Some(_)) => {
+            return HttpResponse::error(
+                409,
+                "user_exists",
+                format!("service {service:?} already has a user {username:?}"),
+            )
+        }
         Ok(None) => {}
         Err(e) => return storage(e),
     }
@@ -117,7 +132,13 @@ async fn create_user(request: &HttpRequest, env: &Env<'_>, service: &str) -> Htt
         Ok(h) => h,
         Err(e) => return HttpResponse::error(503, "unavailable", e),
     };
-    let record = UserRecord { username: username.clone(), password: hash, disabled: false, created_ms: env.now_ms, updated_ms: env.now_ms };
+    let record = UserRecord {
+        username: username.clone(),
+        password: hash,
+        disabled: false,
+        created_ms: env.now_ms,
+        updated_ms: env.now_ms,
+    };
     if let Err(r) = save_user(env, service, &record).await {
         return r;
     }
@@ -166,7 +187,9 @@ async fn load_user(env: &Env<'_>, service: &str, name: &str) -> Result<UserRecor
     let username = password::normalize_username(name).map_err(|e| HttpResponse::error(404, "unknown_user", e))?;
     match env.kv.get(&password::user_key(service, &username)).await {
         Ok(Some(text)) => serde_json::from_str(&text).map_err(|e| storage(e.to_string())),
-        Ok(None) => Err(HttpResponse::error(404, "unknown_user", format!("service {service:?} has no user {username:?}"))),
+        Ok(None) => {
+            Err(HttpResponse::error(404, "unknown_user", format!("service {service:?} has no user {username:?}")))
+        }
         Err(e) => Err(storage(e)),
     }
 }
@@ -239,7 +262,8 @@ async fn create_client(request: &HttpRequest, env: &Env<'_>, service: &str) -> H
         Err(r) => return r,
     };
     let Some(oauth) = env.oauth else { return HttpResponse::error(503, "oauth_unavailable", "OAuth is not available") };
-    let checked = registration::check_redirect_uris(input.redirect_uris).and_then(|uris| Ok((uris, registration::check_name(input.client_name.as_deref())?)));
+    let checked = registration::check_redirect_uris(input.redirect_uris)
+        .and_then(|uris| Ok((uris, registration::check_name(input.client_name.as_deref())?)));
     let (redirect_uris, client_name) = match checked {
         Ok(v) => v,
         Err(e) => return HttpResponse::error(400, e.code, e.description),
@@ -271,7 +295,11 @@ async fn create_client(request: &HttpRequest, env: &Env<'_>, service: &str) -> H
     if let Err(e) = store_client(oauth, &record).await {
         return storage(e);
     }
-    if let Err(e) = env.kv.put(&client::service_index_key(service, &record.client_id), &record.client_id, Some(summary(&record))).await {
+    if let Err(e) = env
+        .kv
+        .put(&client::service_index_key(service, &record.client_id), &record.client_id, Some(summary(&record)))
+        .await
+    {
         return storage(e);
     }
     let mut out = summary(&record);
@@ -292,7 +320,10 @@ fn summary(c: &ClientRecord) -> Json {
 
 async fn list_clients(env: &Env<'_>, service: &str) -> HttpResponse {
     match env.kv.list(&client::service_index_key(service, "")).await {
-        Ok(entries) => HttpResponse::json(200, &json!({"service": service, "clients": entries.into_iter().filter_map(|(_, m)| m).collect::<Vec<_>>()})),
+        Ok(entries) => HttpResponse::json(
+            200,
+            &json!({"service": service, "clients": entries.into_iter().filter_map(|(_, m)| m).collect::<Vec<_>>()}),
+        ),
         Err(e) => storage(e),
     }
 }
@@ -301,7 +332,13 @@ async fn list_clients(env: &Env<'_>, service: &str) -> HttpResponse {
 async fn delete_client(env: &Env<'_>, config: &Config, service: Option<&str>, id: &str) -> HttpResponse {
     let record = match load_client(env, id).await {
         Ok(Some(r)) if service.is_none() || r.service.as_deref() == service => r,
-        Ok(_) => return HttpResponse::error(404, "unknown_client", format!("no client {id:?}{}", service.map(|s| format!(" for service {s:?}")).unwrap_or_default())),
+        Ok(_) => {
+            return HttpResponse::error(
+                404,
+                "unknown_client",
+                format!("no client {id:?}{}", service.map(|s| format!(" for service {s:?}")).unwrap_or_default()),
+            )
+        }
         Err(e) => return storage(e),
     };
     if let Err(e) = env.kv.delete(&client::record_key(id)).await {
@@ -345,8 +382,12 @@ async fn set_login(request: &HttpRequest, env: &Env<'_>, service: &str) -> HttpR
         Err(e) => return HttpResponse::error(503, "unavailable", e),
     };
     let config = LoginConfig { url: input.url, kid: keys.current_kid().to_string(), nonce, created_ms: env.now_ms };
-    let Some(secret) = custom_login::secret(keys, service, &config) else { return HttpResponse::error(503, "unavailable", "no signing key") };
-    if let Err(e) = env.kv.put(&custom_login::config_key(service), &serde_json::to_string(&config).unwrap_or_default(), None).await {
+    let Some(secret) = custom_login::secret(keys, service, &config) else {
+        return HttpResponse::error(503, "unavailable", "no signing key");
+    };
+    if let Err(e) =
+        env.kv.put(&custom_login::config_key(service), &serde_json::to_string(&config).unwrap_or_default(), None).await
+    {
         return storage(e);
     }
     HttpResponse::json(

@@ -68,18 +68,31 @@ async fn start(request: &HttpRequest, config: &Config, env: &Env<'_>) -> Page {
         Ok(checked) => checked,
         Err(AuthorizeError::Page(message)) => return Err(login::error_page(400, &message)),
         Err(AuthorizeError::Redirect { redirect_uri, state, error, description }) => {
-            return Ok(redirect_to(&authorize::error_redirect(&redirect_uri, state.as_deref(), error, &description, &issuer)))
+            return Ok(redirect_to(&authorize::error_redirect(
+                &redirect_uri,
+                state.as_deref(),
+                error,
+                &description,
+                &issuer,
+            )))
         }
     };
     let client = client.expect("validated");
     let nonce = random_token(24).map_err(unavailable)?;
     let now_s = env.now_ms / 1000;
-    let flow = Flow { request: checked, nonce: nonce.clone(), stage: Stage::Login, sub: None, jti: random_token(16).map_err(unavailable)? };
+    let flow = Flow {
+        request: checked,
+        nonce: nonce.clone(),
+        stage: Stage::Login,
+        sub: None,
+        jti: random_token(16).map_err(unavailable)?,
+    };
     let sealed = flow::seal(keys, &flow, now_s).map_err(unavailable)?;
 
     // A service with its own login page gets the person there, with a signed request handle.
     if let Some(login_config) = login_config(env, &flow.request.service).await.map_err(unavailable)? {
-        let secret = custom_login::secret(keys, &flow.request.service, &login_config).ok_or_else(|| unavailable("the custom login secret's key is no longer configured"))?;
+        let secret = custom_login::secret(keys, &flow.request.service, &login_config)
+            .ok_or_else(|| unavailable("the custom login secret's key is no longer configured"))?;
         let handle = LoginRequest {
             iss: issuer.clone(),
             aud: flow.request.service.clone(),
@@ -93,10 +106,18 @@ async fn start(request: &HttpRequest, config: &Config, env: &Env<'_>) -> Page {
         let handle = custom_login::sign_request(&secret, &handle, now_s).map_err(unavailable)?;
         let separator = if login_config.url.contains('?') { '&' } else { '?' };
         let _ = oauth;
-        return Ok(redirect_to(&format!("{}{separator}request={}", login_config.url, handle)).with_header("set-cookie", flow::set_cookie(&nonce)));
+        return Ok(redirect_to(&format!("{}{separator}request={}", login_config.url, handle))
+            .with_header("set-cookie", flow::set_cookie(&nonce)));
     }
     let csrf = flow::csrf_token(keys, &nonce).map_err(unavailable)?;
-    let view = LoginView { client_name: client.display_name(), service_label: label_of(config, &flow.request.service), flow: &sealed, csrf: &csrf, username: "", error: None };
+    let view = LoginView {
+        client_name: client.display_name(),
+        service_label: label_of(config, &flow.request.service),
+        flow: &sealed,
+        csrf: &csrf,
+        username: "",
+        error: None,
+    };
     Ok(login::login_page(200, &view).with_header("set-cookie", flow::set_cookie(&nonce)))
 }
 
@@ -105,23 +126,37 @@ async fn login_config(env: &Env<'_>, service: &str) -> Result<Option<LoginConfig
 }
 
 /// The posted form, the flow it carries (at `stage`), after the cookie and CSRF checks.
-fn posted_flow(request: &HttpRequest, keys: &SigningKeys, stage: Stage, now_s: u64) -> Result<(Params, Flow), HttpResponse> {
+fn posted_flow(
+    request: &HttpRequest,
+    keys: &SigningKeys,
+    stage: Stage,
+    now_s: u64,
+) -> Result<(Params, Flow), HttpResponse> {
     let text = std::str::from_utf8(&request.body).map_err(|_| login::error_page(400, "The form could not be read."))?;
     let form = Params::from_text(text);
-    let handle = form.get("flow").ok().flatten().ok_or_else(|| login::error_page(400, "The form is incomplete; start again from the application."))?;
+    let handle = form
+        .get("flow")
+        .ok()
+        .flatten()
+        .ok_or_else(|| login::error_page(400, "The form is incomplete; start again from the application."))?;
     let (flow, _) = flow::open(keys, handle, now_s).map_err(|e| login::error_page(400, &e))?;
     if flow.stage != stage {
         return Err(login::error_page(400, "This form is out of order; start again from the application."));
     }
     let cookie = flow::cookie(request.header("cookie"), flow::COOKIE);
-    flow::check_post(keys, &flow, cookie.as_deref(), form.get("csrf").ok().flatten()).map_err(|e| login::error_page(403, &e))?;
+    flow::check_post(keys, &flow, cookie.as_deref(), form.get("csrf").ok().flatten())
+        .map_err(|e| login::error_page(403, &e))?;
     Ok((form, flow))
 }
 
 /// Checks (`count = false`) or counts a failure in a sign-in bucket; `true` when over the limit.
 async fn limited(env: &Env<'_>, service: &str, bucket: String, limit: u32, count: bool) -> Result<bool, HttpResponse> {
     let (oauth, _) = ready(env).map_err(unavailable)?;
-    let command = if count { Command::Hit { bucket, limit, window_ms: LOGIN_WINDOW_MS } } else { Command::Check { bucket, limit } };
+    let command = if count {
+        Command::Hit { bucket, limit, window_ms: LOGIN_WINDOW_MS }
+    } else {
+        Command::Check { bucket, limit }
+    };
     match oauth.grants.run(service, &command).await.map_err(unavailable)? {
         Reply::Limited { allowed, .. } => Ok(!allowed),
         other => Err(unavailable(format!("unexpected answer {other:?}"))),
@@ -133,13 +168,23 @@ async fn sign_in(request: &HttpRequest, config: &Config, env: &Env<'_>) -> Page 
     let now_s = env.now_ms / 1000;
     let (form, flow) = posted_flow(request, keys, Stage::Login, now_s)?;
     let service = flow.request.service.clone();
-    let client = load_client(env, &flow.request.client_id).await.map_err(unavailable)?.ok_or_else(|| login::error_page(400, "The application is no longer registered."))?;
+    let client = load_client(env, &flow.request.client_id)
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(|| login::error_page(400, "The application is no longer registered."))?;
     let typed = form.get("username").ok().flatten().unwrap_or_default().to_string();
     let password = form.get("password").ok().flatten().unwrap_or_default().to_string();
     let handle = form.get("flow").ok().flatten().unwrap_or_default().to_string();
     let csrf = form.get("csrf").ok().flatten().unwrap_or_default().to_string();
     let again = |status: u16, error: &str| {
-        let view = LoginView { client_name: client.display_name(), service_label: label_of(config, &service), flow: &handle, csrf: &csrf, username: &typed, error: Some(error) };
+        let view = LoginView {
+            client_name: client.display_name(),
+            service_label: label_of(config, &service),
+            flow: &handle,
+            csrf: &csrf,
+            username: &typed,
+            error: Some(error),
+        };
         login::login_page(status, &view)
     };
     let Ok(username) = password::normalize_username(&typed) else {
@@ -151,7 +196,8 @@ async fn sign_in(request: &HttpRequest, config: &Config, env: &Env<'_>) -> Page 
     if limited(env, &service, user_bucket.clone(), LOGIN_ATTEMPTS_PER_USER, false).await?
         || limited(env, &service, ip_bucket.clone(), LOGIN_ATTEMPTS_PER_IP, false).await?
     {
-        return Err(again(429, "Too many sign-in attempts. Wait a few minutes and try again.").with_header("retry-after", "900"));
+        return Err(again(429, "Too many sign-in attempts. Wait a few minutes and try again.")
+            .with_header("retry-after", "900"));
     }
     let user: Option<UserRecord> = env
         .kv
@@ -169,8 +215,16 @@ async fn sign_in(request: &HttpRequest, config: &Config, env: &Env<'_>) -> Page 
     consent_for(keys, config, &client, flow, username, now_s)
 }
 
-fn consent_for(keys: &SigningKeys, config: &Config, client: &crate::oauth::client::ClientRecord, flow: Flow, user: String, now_s: u64) -> Page {
-    let next = Flow { stage: Stage::Consent, sub: Some(user.clone()), jti: random_token(16).map_err(unavailable)?, ..flow };
+fn consent_for(
+    keys: &SigningKeys,
+    config: &Config,
+    client: &crate::oauth::client::ClientRecord,
+    flow: Flow,
+    user: String,
+    now_s: u64,
+) -> Page {
+    let next =
+        Flow { stage: Stage::Consent, sub: Some(user.clone()), jti: random_token(16).map_err(unavailable)?, ..flow };
     let sealed = flow::seal(keys, &next, now_s).map_err(unavailable)?;
     let csrf = flow::csrf_token(keys, &next.nonce).map_err(unavailable)?;
     let host = redirect::display_host(&next.request.redirect_uri);
@@ -189,24 +243,43 @@ async fn custom_login_return(request: &HttpRequest, config: &Config, env: &Env<'
     let (oauth, keys) = ready(env).map_err(unavailable)?;
     let now_s = env.now_ms / 1000;
     let params = Params::from_text(&request.query);
-    let (Some(handle), Some(assertion)) = (params.get("request").ok().flatten(), params.get("assertion").ok().flatten()) else {
+    let (Some(handle), Some(assertion)) =
+        (params.get("request").ok().flatten(), params.get("assertion").ok().flatten())
+    else {
         return Err(login::error_page(400, "The login page must send back request and assertion."));
     };
-    let service = custom_login::claimed_service(handle).filter(|s| config.service(s).is_some()).ok_or_else(|| login::error_page(400, "The login request handle is not valid."))?;
-    let login_config = login_config(env, &service).await.map_err(unavailable)?.ok_or_else(|| login::error_page(400, "This service has no custom login page."))?;
-    let secret = custom_login::secret(keys, &service, &login_config).ok_or_else(|| unavailable("the custom login secret's key is no longer configured"))?;
+    let service = custom_login::claimed_service(handle)
+        .filter(|s| config.service(s).is_some())
+        .ok_or_else(|| login::error_page(400, "The login request handle is not valid."))?;
+    let login_config = login_config(env, &service)
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(|| login::error_page(400, "This service has no custom login page."))?;
+    let secret = custom_login::secret(keys, &service, &login_config)
+        .ok_or_else(|| unavailable("the custom login secret's key is no longer configured"))?;
     let issuer = metadata::issuer(&request.origin);
-    let (login_request, user, exp) = custom_login::verify_return(&secret, &service, &issuer, handle, assertion, now_s).map_err(|e| login::error_page(400, &e))?;
+    let (login_request, user, exp) = custom_login::verify_return(&secret, &service, &issuer, handle, assertion, now_s)
+        .map_err(|e| login::error_page(400, &e))?;
     let (flow, _) = flow::open(keys, &login_request.flow, now_s).map_err(|e| login::error_page(400, &e))?;
     let cookie = flow::cookie(request.header("cookie"), flow::COOKIE);
-    if flow.stage != Stage::Login || flow.jti != login_request.jti || flow.request.service != service || cookie.as_deref() != Some(flow.nonce.as_str()) {
-        return Err(login::error_page(403, "This sign-in was started in another browser or is out of order; start again from the application."));
+    if flow.stage != Stage::Login
+        || flow.jti != login_request.jti
+        || flow.request.service != service
+        || cookie.as_deref() != Some(flow.nonce.as_str())
+    {
+        return Err(login::error_page(
+            403,
+            "This sign-in was started in another browser or is out of order; start again from the application.",
+        ));
     }
     let once = Command::ConsumeOnce { id: format!("login:{}", login_request.jti), expires_ms: (exp + 60) * 1000 };
     if oauth.grants.run(&service, &once).await.map_err(unavailable)? != (Reply::Consumed { first: true }) {
         return Err(login::error_page(400, "This login was already used; start again from the application."));
     }
-    let client = load_client(env, &flow.request.client_id).await.map_err(unavailable)?.ok_or_else(|| login::error_page(400, "The application is no longer registered."))?;
+    let client = load_client(env, &flow.request.client_id)
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(|| login::error_page(400, "The application is no longer registered."))?;
     consent_for(keys, config, &client, flow, user, now_s)
 }
 
@@ -216,13 +289,22 @@ async fn consent(request: &HttpRequest, _config: &Config, env: &Env<'_>) -> Page
     let (form, flow) = posted_flow(request, keys, Stage::Consent, now_s)?;
     let issuer = metadata::issuer(&request.origin);
     let req: &AuthorizationRequest = &flow.request;
-    let once = Command::ConsumeOnce { id: format!("consent:{}", flow.jti), expires_ms: env.now_ms + crate::oauth::FLOW_SECONDS * 1000 + 60_000 };
+    let once = Command::ConsumeOnce {
+        id: format!("consent:{}", flow.jti),
+        expires_ms: env.now_ms + crate::oauth::FLOW_SECONDS * 1000 + 60_000,
+    };
     if oauth.grants.run(&req.service, &once).await.map_err(unavailable)? != (Reply::Consumed { first: true }) {
         return Err(login::error_page(400, "This consent was already given; start again from the application."));
     }
     let done = |location: String| redirect_to(&location).with_header("set-cookie", flow::clear_cookie());
     if form.get("decision").ok().flatten() != Some("approve") {
-        return Ok(done(authorize::error_redirect(&req.redirect_uri, req.state.as_deref(), "access_denied", "the user denied access", &issuer)));
+        return Ok(done(authorize::error_redirect(
+            &req.redirect_uri,
+            req.state.as_deref(),
+            "access_denied",
+            "the user denied access",
+            &issuer,
+        )));
     }
     if load_client(env, &req.client_id).await.map_err(unavailable)?.is_none() {
         return Err(login::error_page(400, "The application is no longer registered."));
@@ -240,7 +322,13 @@ async fn consent(request: &HttpRequest, _config: &Config, env: &Env<'_>) -> Page
     };
     match oauth.grants.run(&req.service, &command).await.map_err(unavailable)? {
         Reply::Done => Ok(done(authorize::success_redirect(req, &code, &issuer))),
-        Reply::Refused { description, .. } => Ok(done(authorize::error_redirect(&req.redirect_uri, req.state.as_deref(), "access_denied", &description, &issuer))),
+        Reply::Refused { description, .. } => Ok(done(authorize::error_redirect(
+            &req.redirect_uri,
+            req.state.as_deref(),
+            "access_denied",
+            &description,
+            &issuer,
+        ))),
         other => Err(unavailable(format!("unexpected answer {other:?}"))),
     }
 }

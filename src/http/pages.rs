@@ -35,7 +35,10 @@ fn escape(text: &str) -> String {
 pub fn home(request: &HttpRequest, config: &Config) -> HttpResponse {
     let services: Vec<Json> = config.services.values().map(|s| service_summary(request, s)).collect();
     if !wants_html(request) {
-        return HttpResponse::json(200, &json!({ "name": "dbmcp", "version": env!("CARGO_PKG_VERSION"), "services": services }));
+        return HttpResponse::json(
+            200,
+            &json!({ "name": "dbmcp", "version": env!("CARGO_PKG_VERSION"), "services": services }),
+        );
     }
     let items: String = config
         .services

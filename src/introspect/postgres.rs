@@ -128,7 +128,8 @@ pub async fn load(db: &dyn Database) -> Result<Schema, DbError> {
     }
     for row in fks.into_objects() {
         let (Some(schema), Some(tbl)) = (text(&row, "schema"), text(&row, "tbl")) else { continue };
-        let ref_table = display_name(&text(&row, "ref_schema").unwrap_or_default(), &text(&row, "ref_tbl").unwrap_or_default());
+        let ref_table =
+            display_name(&text(&row, "ref_schema").unwrap_or_default(), &text(&row, "ref_tbl").unwrap_or_default());
         if let Some(table) = tables.get_mut(&display_name(&schema, &tbl)) {
             table.foreign_keys.push(ForeignKey {
                 name: text(&row, "name"),

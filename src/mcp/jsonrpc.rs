@@ -64,7 +64,8 @@ impl RpcError {
     }
 }
 
-/// Parses one JSON value into a message. `Err` carries the id when one could be read, so the
+/// Parses one JSON value into a message.
+#[allow(clippy::result_large_err)] // Built once per message; boxing would only add noise. `Err` carries the id when one could be read, so the
 /// error response can name it.
 pub fn classify(value: Json) -> Result<Message, (Option<RequestId>, RpcError)> {
     let Json::Object(mut obj) = value else {
@@ -102,7 +103,12 @@ pub fn classify(value: Json) -> Result<Message, (Option<RequestId>, RpcError)> {
         },
         Some(_) => Err((id, RpcError::invalid_request("method must be a string"))),
         None if id.is_some() && (obj.contains_key("result") || obj.contains_key("error")) => Ok(Message::Response),
-        None => Err((id, RpcError::invalid_request("a JSON-RPC message needs a \"method\" (request or notification) or a \"result\"/\"error\" (response)"))),
+        None => Err((
+            id,
+            RpcError::invalid_request(
+                "a JSON-RPC message needs a \"method\" (request or notification) or a \"result\"/\"error\" (response)",
+            ),
+        )),
     }
 }
 

@@ -62,7 +62,9 @@ pub async fn get(params: Option<&Map<String, Json>>, ctx: &ToolContext<'_>) -> R
             let known = schema.table(table).ok_or_else(|| {
                 RpcError::invalid_params(format!("unknown table {table:?}; use completion or get_tables to pick one"))
             })?;
-            let focus = arg(&p.arguments, "column").map(|c| format!(" Pay particular attention to the column \"{c}\".")).unwrap_or_default();
+            let focus = arg(&p.arguments, "column")
+                .map(|c| format!(" Pay particular attention to the column \"{c}\"."))
+                .unwrap_or_default();
             let question = arg(&p.arguments, "question").map(|q| format!(" Then answer: {q}")).unwrap_or_default();
             format!(
                 "Look at the table \"{}\" of the MCP service \"{service}\": call get_table_schema for it, then \
@@ -71,7 +73,11 @@ pub async fn get(params: Option<&Map<String, Json>>, ctx: &ToolContext<'_>) -> R
                 known.name
             )
         }
-        other => return Err(RpcError::invalid_params(format!("unknown prompt {other:?}; prompts are: explore_database, query_table"))),
+        other => {
+            return Err(RpcError::invalid_params(format!(
+                "unknown prompt {other:?}; prompts are: explore_database, query_table"
+            )))
+        }
     };
     Ok(json!({
         "description": format!("{} for service {service}", p.name),

@@ -23,7 +23,10 @@ pub struct InitializeParams {
     pub client_info: Json,
 }
 
-pub fn parse_params<T: for<'de> Deserialize<'de>>(method: &str, params: Option<&Map<String, Json>>) -> Result<T, RpcError> {
+pub fn parse_params<T: for<'de> Deserialize<'de>>(
+    method: &str,
+    params: Option<&Map<String, Json>>,
+) -> Result<T, RpcError> {
     let value = Json::Object(params.cloned().unwrap_or_default());
     serde_json::from_value(value).map_err(|e| RpcError::invalid_params(format!("invalid params for {method}: {e}")))
 }

@@ -40,9 +40,17 @@ pub fn service_of_resource<'r>(issuer: &str, resource: &'r str) -> Option<&'r st
     (!name.is_empty() && !name.contains(['/', '?', '#'])).then_some(name)
 }
 
-pub fn validate(params: &Params, client: Option<&ClientRecord>, issuer: &str, service_ok: ServiceCheck) -> Result<AuthorizationRequest, AuthorizeError> {
+pub fn validate(
+    params: &Params,
+    client: Option<&ClientRecord>,
+    issuer: &str,
+    service_ok: ServiceCheck,
+) -> Result<AuthorizationRequest, AuthorizeError> {
     let page = |text: String| AuthorizeError::Page(text);
-    let client_id = params.get("client_id").map_err(page)?.ok_or_else(|| page("The request names no client (client_id is missing).".into()))?;
+    let client_id = params
+        .get("client_id")
+        .map_err(page)?
+        .ok_or_else(|| page("The request names no client (client_id is missing).".into()))?;
     let client = client.ok_or_else(|| page(format!("The application {client_id:?} is not registered here, or its registration expired. Ask it to connect again.")))?;
     let redirect_uri = match params.get("redirect_uri").map_err(page)? {
         Some(uri) if redirect::matches(&client.redirect_uris, uri) => uri.to_string(),
@@ -64,29 +72,49 @@ pub fn validate(params: &Params, client: Option<&ClientRecord>, issuer: &str, se
     }
     match get("response_type")? {
         Some("code") => {}
-        Some(other) => return Err(back("unsupported_response_type", format!("response_type {other:?} is not supported; use code"))),
+        Some(other) => {
+            return Err(back(
+                "unsupported_response_type",
+                format!("response_type {other:?} is not supported; use code"),
+            ))
+        }
         None => return Err(back("invalid_request", "response_type is required (code)".into())),
     }
-    let challenge = get("code_challenge")?.ok_or_else(|| back("invalid_request", "PKCE is required: send code_challenge with code_challenge_method=S256".into()))?;
+    let challenge = get("code_challenge")?.ok_or_else(|| {
+        back("invalid_request", "PKCE is required: send code_challenge with code_challenge_method=S256".into())
+    })?;
     match get("code_challenge_method")? {
         Some("S256") => {}
-        Some(other) => return Err(back("invalid_request", format!("code_challenge_method {other:?} is not supported; use S256"))),
+        Some(other) => {
+            return Err(back("invalid_request", format!("code_challenge_method {other:?} is not supported; use S256")))
+        }
         None => return Err(back("invalid_request", "code_challenge_method is required and must be S256".into())),
     }
     if !pkce::valid_challenge(challenge) {
-        return Err(back("invalid_request", "code_challenge must be the base64url SHA-256 of the verifier (43 characters)".into()));
+        return Err(back(
+            "invalid_request",
+            "code_challenge must be the base64url SHA-256 of the verifier (43 characters)".into(),
+        ));
     }
     let resource = match (get("resource")?, &client.service) {
         (Some(resource), _) => resource.to_string(),
         (None, Some(service)) => metadata::resource_url(issuer, service),
-        (None, None) => return Err(back("invalid_target", format!("resource is required: the MCP endpoint URL, e.g. {issuer}/mcp/<service>"))),
+        (None, None) => {
+            return Err(back(
+                "invalid_target",
+                format!("resource is required: the MCP endpoint URL, e.g. {issuer}/mcp/<service>"),
+            ))
+        }
     };
     let service = service_of_resource(issuer, &resource)
         .ok_or_else(|| back("invalid_target", format!("resource {resource:?} is not an MCP endpoint of this server")))?
         .to_string();
     service_ok(&service).map_err(|why| back("invalid_target", why))?;
     if client.service.as_ref().is_some_and(|s| *s != service) {
-        return Err(back("invalid_target", format!("this client may only access the service {:?}", client.service.as_deref().unwrap_or(""))));
+        return Err(back(
+            "invalid_target",
+            format!("this client may only access the service {:?}", client.service.as_deref().unwrap_or("")),
+        ));
     }
     let scope = scope::grantable(get("scope")?);
     Ok(AuthorizationRequest {
@@ -184,11 +212,20 @@ mod tests {
 
     #[test]
     fn other_errors_redirect() {
-        assert_eq!(redirect_error(&base().replace("response_type=code", "response_type=token")), "unsupported_response_type");
-        assert_eq!(redirect_error(&base().replace("code_challenge_method=S256", "code_challenge_method=plain")), "invalid_request");
+        assert_eq!(
+            redirect_error(&base().replace("response_type=code", "response_type=token")),
+            "unsupported_response_type"
+        );
+        assert_eq!(
+            redirect_error(&base().replace("code_challenge_method=S256", "code_challenge_method=plain")),
+            "invalid_request"
+        );
         assert_eq!(redirect_error(&base().replace(&format!("code_challenge={CHALLENGE}&"), "")), "invalid_request");
         assert_eq!(redirect_error(&base().replace("mcp%2Fdemo", "mcp%2Fother")), "invalid_target");
-        assert_eq!(redirect_error(&base().replace("https%3A%2F%2Fh%2Fmcp", "https%3A%2F%2Fevil%2Fmcp")), "invalid_target");
+        assert_eq!(
+            redirect_error(&base().replace("https%3A%2F%2Fh%2Fmcp", "https%3A%2F%2Fevil%2Fmcp")),
+            "invalid_target"
+        );
         assert_eq!(redirect_error(&base().replace("&resource=https%3A%2F%2Fh%2Fmcp%2Fdemo", "")), "invalid_target");
     }
 }

@@ -80,14 +80,17 @@ pub fn presented(authorization: Option<&str>, form: &Params) -> Result<Presented
     let basic = authorization.and_then(|h| h.split_once(' ')).filter(|(s, _)| s.eq_ignore_ascii_case("basic"));
     if let Some((_, encoded)) = basic {
         if form_secret.is_some() {
-            return Err(OAuthError::invalid_request("use one client authentication method, not Basic and client_secret both"));
+            return Err(OAuthError::invalid_request(
+                "use one client authentication method, not Basic and client_secret both",
+            ));
         }
         let decoded = STANDARD
             .decode(encoded.trim())
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
             .ok_or_else(|| OAuthError::invalid_client("malformed Basic credentials"))?;
-        let (id, secret) = decoded.split_once(':').ok_or_else(|| OAuthError::invalid_client("malformed Basic credentials"))?;
+        let (id, secret) =
+            decoded.split_once(':').ok_or_else(|| OAuthError::invalid_client("malformed Basic credentials"))?;
         // RFC 6749 2.3.1: both parts are form-urlencoded before Base64.
         let id = super::form::parse(&format!("v={id}")).remove(0).1;
         let secret = super::form::parse(&format!("v={secret}")).remove(0).1;
@@ -107,7 +110,9 @@ pub fn authenticate(record: Option<&ClientRecord>, presented: &Presented) -> Res
     let record = record.ok_or_else(unknown)?;
     match (&record.secret_hash, &presented.secret) {
         (None, None) => Ok(()),
-        (None, Some(_)) => Err(OAuthError::invalid_client("this public client was registered without a secret; do not send one")),
+        (None, Some(_)) => {
+            Err(OAuthError::invalid_client("this public client was registered without a secret; do not send one"))
+        }
         (Some(_), None) => Err(OAuthError::invalid_client("this client must authenticate with its client_secret")),
         (Some(hash), Some(secret)) if constant_time_eq(sha256_hex(secret).as_bytes(), hash.as_bytes()) => Ok(()),
         (Some(_), Some(_)) => Err(unknown()),

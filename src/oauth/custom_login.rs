@@ -85,12 +85,21 @@ pub fn claimed_service(handle: &str) -> Option<String> {
 }
 
 /// Checks a returned handle and its assertion; the signed-in user and the handle on success.
-pub fn verify_return(secret: &[u8], service: &str, issuer: &str, handle: &str, assertion: &str, now_s: u64) -> Result<(LoginRequest, String, u64), String> {
-    let (request, request_exp) = hs256_verify::<LoginRequest>(secret, handle, now_s).map_err(|e| format!("the login request handle is not valid: {e}"))?;
+pub fn verify_return(
+    secret: &[u8],
+    service: &str,
+    issuer: &str,
+    handle: &str,
+    assertion: &str,
+    now_s: u64,
+) -> Result<(LoginRequest, String, u64), String> {
+    let (request, request_exp) = hs256_verify::<LoginRequest>(secret, handle, now_s)
+        .map_err(|e| format!("the login request handle is not valid: {e}"))?;
     if request.typ != REQUEST_TYPE || request.aud != service || request.iss != issuer {
         return Err("the login request handle is not one this server issued for this service".into());
     }
-    let (claims, exp) = hs256_verify::<Assertion>(secret, assertion, now_s).map_err(|e| format!("the login assertion is not valid: {e}"))?;
+    let (claims, exp) = hs256_verify::<Assertion>(secret, assertion, now_s)
+        .map_err(|e| format!("the login assertion is not valid: {e}"))?;
     if exp > now_s + MAX_ASSERTION_SECONDS + 30 {
         return Err(format!("the login assertion must expire within {MAX_ASSERTION_SECONDS} seconds"));
     }
@@ -100,7 +109,8 @@ pub fn verify_return(secret: &[u8], service: &str, issuer: &str, handle: &str, a
     if claims.request != request.jti {
         return Err("the login assertion answers another login request".into());
     }
-    let sub = super::password::normalize_username(&claims.sub).map_err(|e| format!("the login assertion's sub is not a valid username: {e}"))?;
+    let sub = super::password::normalize_username(&claims.sub)
+        .map_err(|e| format!("the login assertion's sub is not a valid username: {e}"))?;
     Ok((request, sub, request_exp))
 }
 
@@ -110,7 +120,8 @@ mod tests {
 
     fn setup() -> ([u8; 32], LoginRequest) {
         let keys = SigningKeys::parse("k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8").unwrap();
-        let config = LoginConfig { url: "https://login.example/sso".into(), kid: "k1".into(), nonce: "n".into(), created_ms: 0 };
+        let config =
+            LoginConfig { url: "https://login.example/sso".into(), kid: "k1".into(), nonce: "n".into(), created_ms: 0 };
         let secret = secret(&keys, "demo", &config).unwrap();
         let request = LoginRequest {
             iss: "https://h".into(),
@@ -126,7 +137,13 @@ mod tests {
     }
 
     fn assertion(secret: &[u8], sub: &str, request: &str, exp: u64) -> String {
-        hs256_sign(secret, Assertion { iss: "demo".into(), aud: "https://h".into(), sub: sub.into(), request: request.into() }, 100, exp).unwrap()
+        hs256_sign(
+            secret,
+            Assertion { iss: "demo".into(), aud: "https://h".into(), sub: sub.into(), request: request.into() },
+            100,
+            exp,
+        )
+        .unwrap()
     }
 
     #[test]
@@ -134,7 +151,9 @@ mod tests {
         let (secret, request) = setup();
         let handle = sign_request(&secret, &request, 100).unwrap();
         assert_eq!(claimed_service(&handle).as_deref(), Some("demo"));
-        let (back, sub, _) = verify_return(&secret, "demo", "https://h", &handle, &assertion(&secret, "Alice", "req1", 200), 150).unwrap();
+        let (back, sub, _) =
+            verify_return(&secret, "demo", "https://h", &handle, &assertion(&secret, "Alice", "req1", 200), 150)
+                .unwrap();
         assert_eq!((back.jti.as_str(), sub.as_str()), ("req1", "alice"));
     }
 
@@ -147,6 +166,7 @@ mod tests {
         assert!(check(&assertion(&secret, "alice", "req2", 200)).contains("another login request"));
         assert!(check(&assertion(&secret, "alice", "req1", 100 + 3600)).contains("within"));
         assert!(check(&assertion(&secret, "a:b", "req1", 200)).contains("sub"));
-        assert!(verify_return(&secret, "other", "https://h", &handle, &assertion(&secret, "alice", "req1", 200), 150).is_err());
+        assert!(verify_return(&secret, "other", "https://h", &handle, &assertion(&secret, "alice", "req1", 200), 150)
+            .is_err());
     }
 }

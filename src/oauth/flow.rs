@@ -43,7 +43,8 @@ pub fn seal(keys: &SigningKeys, flow: &Flow, now_s: u64) -> Result<String, Strin
 
 /// The flow and its expiry (seconds).
 pub fn open(keys: &SigningKeys, handle: &str, now_s: u64) -> Result<(Flow, u64), String> {
-    hs256_verify(&key(keys, "dbmcp flow v1")?, handle, now_s).map_err(|e| format!("this sign-in page is no longer valid ({e}); start again from the application"))
+    hs256_verify(&key(keys, "dbmcp flow v1")?, handle, now_s)
+        .map_err(|e| format!("this sign-in page is no longer valid ({e}); start again from the application"))
 }
 
 pub fn csrf_token(keys: &SigningKeys, nonce: &str) -> Result<String, String> {
@@ -53,9 +54,16 @@ pub fn csrf_token(keys: &SigningKeys, nonce: &str) -> Result<String, String> {
 }
 
 /// The checks every form POST of the flow passes.
-pub fn check_post(keys: &SigningKeys, flow: &Flow, cookie_nonce: Option<&str>, csrf: Option<&str>) -> Result<(), String> {
+pub fn check_post(
+    keys: &SigningKeys,
+    flow: &Flow,
+    cookie_nonce: Option<&str>,
+    csrf: Option<&str>,
+) -> Result<(), String> {
     let Some(cookie_nonce) = cookie_nonce else {
-        return Err("the sign-in cookie is missing: cookies must be enabled, and the form must be sent from this site".into());
+        return Err(
+            "the sign-in cookie is missing: cookies must be enabled, and the form must be sent from this site".into()
+        );
     };
     if !constant_time_eq(cookie_nonce.as_bytes(), flow.nonce.as_bytes()) {
         return Err("this form belongs to another sign-in in this browser; start again from the application".into());

@@ -79,12 +79,18 @@ mod tests {
 
     #[test]
     fn decodes_and_encodes() {
-        assert_eq!(parse("a=1&b=x%20y+z&c"), vec![("a".into(), "1".into()), ("b".into(), "x y z".into()), ("c".into(), "".into())]);
-        assert_eq!(parse("u=https%3A%2F%2Fclaude.ai%2Fcb&bad=%zz&end=%4"), vec![
-            ("u".into(), "https://claude.ai/cb".into()),
-            ("bad".into(), "%zz".into()),
-            ("end".into(), "%4".into())
-        ]);
+        assert_eq!(
+            parse("a=1&b=x%20y+z&c"),
+            vec![("a".into(), "1".into()), ("b".into(), "x y z".into()), ("c".into(), "".into())]
+        );
+        assert_eq!(
+            parse("u=https%3A%2F%2Fclaude.ai%2Fcb&bad=%zz&end=%4"),
+            vec![
+                ("u".into(), "https://claude.ai/cb".into()),
+                ("bad".into(), "%zz".into()),
+                ("end".into(), "%4".into())
+            ]
+        );
         assert_eq!(encode("a b/c?d=é"), "a%20b%2Fc%3Fd%3D%C3%A9");
         let p = Params::from_text("x=1&x=2&y=3&z=");
         assert!(p.get("x").is_err());

@@ -77,25 +77,70 @@ pub struct Bucket {
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Command {
     /// After consent: a pending grant and its code.
-    IssueCode { code_hash: String, grant_id: String, client_id: String, sub: String, scope: String, resource: String, redirect_uri: String, code_challenge: String },
+    IssueCode {
+        code_hash: String,
+        grant_id: String,
+        client_id: String,
+        sub: String,
+        scope: String,
+        resource: String,
+        redirect_uri: String,
+        code_challenge: String,
+    },
     /// `/token` with `authorization_code`: redeems the code and stores the first refresh token.
-    ExchangeCode { code_hash: String, client_id: String, redirect_uri: Option<String>, code_verifier: String, resource: Option<String>, refresh_hash: String },
+    ExchangeCode {
+        code_hash: String,
+        client_id: String,
+        redirect_uri: Option<String>,
+        code_verifier: String,
+        resource: Option<String>,
+        refresh_hash: String,
+    },
     /// `/token` with `refresh_token`: rotates.
-    Refresh { refresh_hash: String, client_id: String, new_refresh_hash: String, scope: Option<String>, resource: Option<String> },
+    Refresh {
+        refresh_hash: String,
+        client_id: String,
+        new_refresh_hash: String,
+        scope: Option<String>,
+        resource: Option<String>,
+    },
     /// `/revoke` of a refresh token (ends its grant); ignored when it belongs to another client.
-    RevokeRefresh { refresh_hash: String, client_id: String },
-    RevokeGrant { grant_id: String, client_id: String },
+    RevokeRefresh {
+        refresh_hash: String,
+        client_id: String,
+    },
+    RevokeGrant {
+        grant_id: String,
+        client_id: String,
+    },
     /// A deleted client: its grants end now, and nothing more is issued to it.
-    RevokeClient { client_id: String },
+    RevokeClient {
+        client_id: String,
+    },
     /// A disabled (or deleted) user: grants end now; `block` keeps new ones from being issued.
-    RevokeUser { sub: String, block: bool },
-    UnblockUser { sub: String },
+    RevokeUser {
+        sub: String,
+        block: bool,
+    },
+    UnblockUser {
+        sub: String,
+    },
     /// Counts one attempt in a fixed window; refused once `limit` is reached.
-    Hit { bucket: String, limit: u32, window_ms: u64 },
+    Hit {
+        bucket: String,
+        limit: u32,
+        window_ms: u64,
+    },
     /// Whether a bucket is below `limit`, without counting.
-    Check { bucket: String, limit: u32 },
+    Check {
+        bucket: String,
+        limit: u32,
+    },
     /// Marks a single-use handle as used; `false` when it already was.
-    ConsumeOnce { id: String, expires_ms: u64 },
+    ConsumeOnce {
+        id: String,
+        expires_ms: u64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -103,11 +148,25 @@ pub enum Command {
 pub enum Reply {
     Done,
     /// A token may be issued for this grant.
-    Granted { grant_id: String, client_id: String, sub: String, scope: String, resource: String },
+    Granted {
+        grant_id: String,
+        client_id: String,
+        sub: String,
+        scope: String,
+        resource: String,
+    },
     /// An OAuth error for the token endpoint (`invalid_grant`, `invalid_target`, `invalid_scope`).
-    Refused { error: String, description: String },
-    Limited { allowed: bool, retry_after_s: u64 },
-    Consumed { first: bool },
+    Refused {
+        error: String,
+        description: String,
+    },
+    Limited {
+        allowed: bool,
+        retry_after_s: u64,
+    },
+    Consumed {
+        first: bool,
+    },
 }
 
 fn refused(error: &str, description: impl Into<String>) -> Reply {
@@ -170,7 +229,12 @@ fn granted(grant: &GrantRecord, scope: String) -> Reply {
 
 fn store_refresh(store: &mut dyn RecordStore, hash: &str, grant: &GrantRecord, now_ms: u64) {
     let expires_ms = now_ms + REFRESH_TOKEN_SECONDS * 1000;
-    write(store, &format!("refresh:{hash}"), &RefreshRecord { grant_id: grant.id.clone(), expires_ms, used: false }, Some(expires_ms));
+    write(
+        store,
+        &format!("refresh:{hash}"),
+        &RefreshRecord { grant_id: grant.id.clone(), expires_ms, used: false },
+        Some(expires_ms),
+    );
     write(store, &grant_key(&grant.id), grant, Some(expires_ms));
     store.put(&format!("client_grant:{}:{}", grant.client_id, grant.id), "", Some(expires_ms));
     store.put(&format!("user_grant:{}:{}", grant.sub, grant.id), "", Some(expires_ms));
@@ -180,7 +244,16 @@ pub fn apply(store: &mut dyn RecordStore, now_ms: u64, command: Command) -> Repl
     match command {
         Command::IssueCode { code_hash, grant_id, client_id, sub, scope, resource, redirect_uri, code_challenge } => {
             let expires_ms = now_ms + CODE_SECONDS * 1000;
-            let grant = GrantRecord { id: grant_id, client_id, sub, scope, resource, created_ms: now_ms, active: false, revoked: false };
+            let grant = GrantRecord {
+                id: grant_id,
+                client_id,
+                sub,
+                scope,
+                resource,
+                created_ms: now_ms,
+                active: false,
+                revoked: false,
+            };
             if let Some(why) = grant_blocked(store, &grant) {
                 return refused("access_denied", why);
             }
@@ -200,7 +273,10 @@ pub fn apply(store: &mut dyn RecordStore, now_ms: u64, command: Command) -> Repl
             if code.used {
                 // A replayed code may mean it was stolen: end everything issued from it.
                 revoke(store, grant, now_ms);
-                return refused("invalid_grant", "the authorization code was already used; the tokens issued from it are revoked");
+                return refused(
+                    "invalid_grant",
+                    "the authorization code was already used; the tokens issued from it are revoked",
+                );
             }
             if grant.client_id != client_id {
                 return refused("invalid_grant", "the authorization code was issued to another client");
@@ -261,14 +337,17 @@ pub fn apply(store: &mut dyn RecordStore, now_ms: u64, command: Command) -> Repl
         }
         Command::RevokeRefresh { refresh_hash, client_id } => {
             if let Some(token) = read::<RefreshRecord>(store, &format!("refresh:{refresh_hash}")) {
-                if let Some(grant) = read::<GrantRecord>(store, &grant_key(&token.grant_id)).filter(|g| g.client_id == client_id) {
+                if let Some(grant) =
+                    read::<GrantRecord>(store, &grant_key(&token.grant_id)).filter(|g| g.client_id == client_id)
+                {
                     revoke(store, grant, now_ms);
                 }
             }
             Reply::Done
         }
         Command::RevokeGrant { grant_id, client_id } => {
-            if let Some(grant) = read::<GrantRecord>(store, &grant_key(&grant_id)).filter(|g| g.client_id == client_id) {
+            if let Some(grant) = read::<GrantRecord>(store, &grant_key(&grant_id)).filter(|g| g.client_id == client_id)
+            {
                 revoke(store, grant, now_ms);
             }
             Reply::Done
@@ -291,7 +370,9 @@ pub fn apply(store: &mut dyn RecordStore, now_ms: u64, command: Command) -> Repl
         }
         Command::Hit { bucket, limit, window_ms } => {
             let key = format!("rate:{bucket}");
-            let mut b = read::<Bucket>(store, &key).filter(|b| now_ms < b.reset_ms).unwrap_or(Bucket { count: 0, reset_ms: now_ms + window_ms });
+            let mut b = read::<Bucket>(store, &key)
+                .filter(|b| now_ms < b.reset_ms)
+                .unwrap_or(Bucket { count: 0, reset_ms: now_ms + window_ms });
             let retry_after_s = b.reset_ms.saturating_sub(now_ms).div_ceil(1000);
             if b.count >= limit {
                 return Reply::Limited { allowed: false, retry_after_s };
@@ -300,10 +381,14 @@ pub fn apply(store: &mut dyn RecordStore, now_ms: u64, command: Command) -> Repl
             write(store, &key, &b, Some(b.reset_ms));
             Reply::Limited { allowed: true, retry_after_s }
         }
-        Command::Check { bucket, limit } => match read::<Bucket>(store, &format!("rate:{bucket}")).filter(|b| now_ms < b.reset_ms) {
-            Some(b) if b.count >= limit => Reply::Limited { allowed: false, retry_after_s: b.reset_ms.saturating_sub(now_ms).div_ceil(1000) },
-            _ => Reply::Limited { allowed: true, retry_after_s: 0 },
-        },
+        Command::Check { bucket, limit } => {
+            match read::<Bucket>(store, &format!("rate:{bucket}")).filter(|b| now_ms < b.reset_ms) {
+                Some(b) if b.count >= limit => {
+                    Reply::Limited { allowed: false, retry_after_s: b.reset_ms.saturating_sub(now_ms).div_ceil(1000) }
+                }
+                _ => Reply::Limited { allowed: true, retry_after_s: 0 },
+            }
+        }
         Command::ConsumeOnce { id, expires_ms } => {
             let key = format!("once:{id}");
             if store.get(&key).is_some() {
@@ -333,7 +418,11 @@ impl RecordStore for MemoryStore {
         self.records.remove(key);
     }
     fn keys_with_prefix(&self, prefix: &str) -> Vec<String> {
-        self.records.range(prefix.to_string()..).take_while(|(k, _)| k.starts_with(prefix)).map(|(k, _)| k.clone()).collect()
+        self.records
+            .range(prefix.to_string()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, _)| k.clone())
+            .collect()
     }
 }
 
@@ -362,33 +451,51 @@ mod tests {
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
     fn issue(store: &mut MemoryStore, code: &str, grant: &str) {
-        let reply = apply(store, 0, Command::IssueCode {
-            code_hash: code.into(),
-            grant_id: grant.into(),
-            client_id: "c1".into(),
-            sub: "alice".into(),
-            scope: "mcp:read mcp:write".into(),
-            resource: "https://h/mcp/demo".into(),
-            redirect_uri: "https://a/cb".into(),
-            code_challenge: CHALLENGE.into(),
-        });
+        let reply = apply(
+            store,
+            0,
+            Command::IssueCode {
+                code_hash: code.into(),
+                grant_id: grant.into(),
+                client_id: "c1".into(),
+                sub: "alice".into(),
+                scope: "mcp:read mcp:write".into(),
+                resource: "https://h/mcp/demo".into(),
+                redirect_uri: "https://a/cb".into(),
+                code_challenge: CHALLENGE.into(),
+            },
+        );
         assert_eq!(reply, Reply::Done);
     }
 
     fn exchange(store: &mut MemoryStore, now: u64, code: &str, verifier: &str, redirect: &str, refresh: &str) -> Reply {
         store.now_ms = now;
-        apply(store, now, Command::ExchangeCode {
-            code_hash: code.into(),
-            client_id: "c1".into(),
-            redirect_uri: Some(redirect.into()),
-            code_verifier: verifier.into(),
-            resource: Some("https://h/mcp/demo".into()),
-            refresh_hash: refresh.into(),
-        })
+        apply(
+            store,
+            now,
+            Command::ExchangeCode {
+                code_hash: code.into(),
+                client_id: "c1".into(),
+                redirect_uri: Some(redirect.into()),
+                code_verifier: verifier.into(),
+                resource: Some("https://h/mcp/demo".into()),
+                refresh_hash: refresh.into(),
+            },
+        )
     }
 
     fn refresh(store: &mut MemoryStore, old: &str, new: &str) -> Reply {
-        apply(store, 10, Command::Refresh { refresh_hash: old.into(), client_id: "c1".into(), new_refresh_hash: new.into(), scope: None, resource: None })
+        apply(
+            store,
+            10,
+            Command::Refresh {
+                refresh_hash: old.into(),
+                client_id: "c1".into(),
+                new_refresh_hash: new.into(),
+                scope: None,
+                resource: None,
+            },
+        )
     }
 
     fn error_of(reply: &Reply) -> (&str, &str) {
@@ -404,7 +511,10 @@ mod tests {
         issue(&mut s, "h1", "g1");
         assert!(matches!(exchange(&mut s, 1, "h1", VERIFIER, "https://a/cb", "r1"), Reply::Granted { .. }));
         let again = exchange(&mut s, 2, "h1", VERIFIER, "https://a/cb", "r2");
-        assert_eq!(error_of(&again).1, "the authorization code was already used; the tokens issued from it are revoked");
+        assert_eq!(
+            error_of(&again).1,
+            "the authorization code was already used; the tokens issued from it are revoked"
+        );
         assert_eq!(error_of(&refresh(&mut s, "r1", "r3")).1, "the grant was revoked");
     }
 
@@ -430,7 +540,10 @@ mod tests {
         issue(&mut s, "h1", "g1");
         exchange(&mut s, 1, "h1", VERIFIER, "https://a/cb", "r1");
         assert!(matches!(refresh(&mut s, "r1", "r2"), Reply::Granted { .. }));
-        assert_eq!(error_of(&refresh(&mut s, "r1", "r3")).1, "the refresh token was already used; the grant is revoked");
+        assert_eq!(
+            error_of(&refresh(&mut s, "r1", "r3")).1,
+            "the refresh token was already used; the grant is revoked"
+        );
         assert_eq!(error_of(&refresh(&mut s, "r2", "r4")).1, "the grant was revoked");
     }
 
@@ -439,7 +552,8 @@ mod tests {
         let mut s = MemoryStore::default();
         issue(&mut s, "h1", "g1");
         exchange(&mut s, 1, "h1", VERIFIER, "https://a/cb", "r1");
-        let wins = (0..100).filter(|i| matches!(refresh(&mut s, "r1", &format!("n{i}")), Reply::Granted { .. })).count();
+        let wins =
+            (0..100).filter(|i| matches!(refresh(&mut s, "r1", &format!("n{i}")), Reply::Granted { .. })).count();
         assert_eq!(wins, 1);
     }
 
@@ -450,10 +564,20 @@ mod tests {
         exchange(&mut s, 1, "h1", VERIFIER, "https://a/cb", "r1");
         apply(&mut s, 5, Command::RevokeClient { client_id: "c1".into() });
         assert_eq!(error_of(&refresh(&mut s, "r1", "r2")).1, "the grant was revoked");
-        let again = apply(&mut s, 6, Command::IssueCode {
-            code_hash: "h2".into(), grant_id: "g2".into(), client_id: "c1".into(), sub: "alice".into(), scope: "mcp:read".into(),
-            resource: "https://h/mcp/demo".into(), redirect_uri: "https://a/cb".into(), code_challenge: CHALLENGE.into(),
-        });
+        let again = apply(
+            &mut s,
+            6,
+            Command::IssueCode {
+                code_hash: "h2".into(),
+                grant_id: "g2".into(),
+                client_id: "c1".into(),
+                sub: "alice".into(),
+                scope: "mcp:read".into(),
+                resource: "https://h/mcp/demo".into(),
+                redirect_uri: "https://a/cb".into(),
+                code_challenge: CHALLENGE.into(),
+            },
+        );
         assert_eq!(error_of(&again).1, "the client was deleted");
 
         let mut s = MemoryStore::default();
@@ -469,14 +593,24 @@ mod tests {
     #[test]
     fn rate_limits_and_single_use_handles() {
         let mut s = MemoryStore::default();
-        let hit = |s: &mut MemoryStore, now| apply(s, now, Command::Hit { bucket: "b".into(), limit: 2, window_ms: 1000 });
+        let hit =
+            |s: &mut MemoryStore, now| apply(s, now, Command::Hit { bucket: "b".into(), limit: 2, window_ms: 1000 });
         assert!(matches!(hit(&mut s, 0), Reply::Limited { allowed: true, .. }));
         assert!(matches!(hit(&mut s, 1), Reply::Limited { allowed: true, .. }));
         assert_eq!(hit(&mut s, 2), Reply::Limited { allowed: false, retry_after_s: 1 });
-        assert_eq!(apply(&mut s, 2, Command::Check { bucket: "b".into(), limit: 2 }), Reply::Limited { allowed: false, retry_after_s: 1 });
+        assert_eq!(
+            apply(&mut s, 2, Command::Check { bucket: "b".into(), limit: 2 }),
+            Reply::Limited { allowed: false, retry_after_s: 1 }
+        );
         assert!(matches!(hit(&mut s, 1000), Reply::Limited { allowed: true, .. }));
-        assert_eq!(apply(&mut s, 0, Command::ConsumeOnce { id: "x".into(), expires_ms: 50 }), Reply::Consumed { first: true });
-        assert_eq!(apply(&mut s, 0, Command::ConsumeOnce { id: "x".into(), expires_ms: 50 }), Reply::Consumed { first: false });
+        assert_eq!(
+            apply(&mut s, 0, Command::ConsumeOnce { id: "x".into(), expires_ms: 50 }),
+            Reply::Consumed { first: true }
+        );
+        assert_eq!(
+            apply(&mut s, 0, Command::ConsumeOnce { id: "x".into(), expires_ms: 50 }),
+            Reply::Consumed { first: false }
+        );
     }
 
     #[test]
@@ -484,11 +618,41 @@ mod tests {
         let mut s = MemoryStore::default();
         issue(&mut s, "h1", "g1");
         exchange(&mut s, 1, "h1", VERIFIER, "https://a/cb", "r1");
-        let r = apply(&mut s, 2, Command::Refresh { refresh_hash: "r1".into(), client_id: "c1".into(), new_refresh_hash: "r2".into(), scope: Some("mcp:read".into()), resource: None });
+        let r = apply(
+            &mut s,
+            2,
+            Command::Refresh {
+                refresh_hash: "r1".into(),
+                client_id: "c1".into(),
+                new_refresh_hash: "r2".into(),
+                scope: Some("mcp:read".into()),
+                resource: None,
+            },
+        );
         assert!(matches!(r, Reply::Granted { ref scope, .. } if scope == "mcp:read"));
-        let r = apply(&mut s, 2, Command::Refresh { refresh_hash: "r2".into(), client_id: "c1".into(), new_refresh_hash: "r3".into(), scope: None, resource: Some("https://h/mcp/other".into()) });
+        let r = apply(
+            &mut s,
+            2,
+            Command::Refresh {
+                refresh_hash: "r2".into(),
+                client_id: "c1".into(),
+                new_refresh_hash: "r3".into(),
+                scope: None,
+                resource: Some("https://h/mcp/other".into()),
+            },
+        );
         assert_eq!(error_of(&r).0, "invalid_target");
-        let r = apply(&mut s, 2, Command::Refresh { refresh_hash: "r2".into(), client_id: "c2".into(), new_refresh_hash: "r3".into(), scope: None, resource: None });
+        let r = apply(
+            &mut s,
+            2,
+            Command::Refresh {
+                refresh_hash: "r2".into(),
+                client_id: "c2".into(),
+                new_refresh_hash: "r3".into(),
+                scope: None,
+                resource: None,
+            },
+        );
         assert_eq!(error_of(&r).1, "the refresh token was issued to another client");
     }
 }

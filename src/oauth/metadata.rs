@@ -61,6 +61,9 @@ mod tests {
         assert_eq!(prm["authorization_servers"][0], asm["issuer"]);
         assert_eq!(prm["resource"], "https://db.example.com/mcp/demo");
         assert_eq!(asm["code_challenge_methods_supported"], json!(["S256"]));
-        assert_eq!(asm["token_endpoint_auth_methods_supported"], json!(["none", "client_secret_post", "client_secret_basic"]));
+        assert_eq!(
+            asm["token_endpoint_auth_methods_supported"],
+            json!(["none", "client_secret_post", "client_secret_basic"])
+        );
     }
 }

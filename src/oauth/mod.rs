@@ -39,7 +39,9 @@ pub const CODE_PREFIX: &str = "dbmcp_ac";
 pub fn service_of_token<'t>(token: &'t str, prefix: &str) -> Option<&'t str> {
     let mut parts = token.splitn(3, '.');
     let (p, service, random) = (parts.next()?, parts.next()?, parts.next()?);
-    let service_ok = !service.is_empty() && service.len() <= 64 && service.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    let service_ok = !service.is_empty()
+        && service.len() <= 64
+        && service.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
     (p == prefix && service_ok && random.len() >= 32).then_some(service)
 }
 

@@ -47,7 +47,9 @@ pub fn user_key(service: &str, username: &str) -> String {
 /// Usernames are case-insensitive: stored lower-cased, 1-64 of `a-z 0-9 . _ @ -`.
 pub fn normalize_username(name: &str) -> Result<String, String> {
     let name = name.trim().to_ascii_lowercase();
-    let ok = !name.is_empty() && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'@' | b'-'));
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'@' | b'-'));
     if ok {
         Ok(name)
     } else {
@@ -74,7 +76,8 @@ pub async fn hash(hasher: &dyn PasswordHasher, password: &str) -> Result<String,
 /// Whether `password` matches `stored`. With `stored = None` (unknown user) a dummy derivation
 /// still runs, so response time does not reveal which usernames exist.
 pub async fn verify(hasher: &dyn PasswordHasher, stored: Option<&str>, password: &str) -> Result<bool, String> {
-    let dummy = format!("pbkdf2-sha256${ITERATIONS}$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    let dummy =
+        format!("pbkdf2-sha256${ITERATIONS}$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
     let text = stored.unwrap_or(&dummy);
     let parts: Vec<&str> = text.split('$').collect();
     let [alg, iterations, salt, expected] = parts.as_slice() else { return Err("malformed password hash".into()) };

@@ -36,7 +36,8 @@ fn parse(uri: &str) -> Result<Parts<'_>, String> {
         None => authority.split(':').next().unwrap_or(""),
     };
     let port = &authority[host.len()..];
-    if !(port.is_empty() || (port.starts_with(':') && port[1..].bytes().all(|b| b.is_ascii_digit()) && port.len() <= 6)) {
+    if !(port.is_empty() || (port.starts_with(':') && port[1..].bytes().all(|b| b.is_ascii_digit()) && port.len() <= 6))
+    {
         return Err("has a malformed port".into());
     }
     Ok(Parts { scheme, host, rest })

@@ -22,7 +22,9 @@ fn string_list(body: &Map<String, Json>, field: &str) -> Result<Option<Vec<Strin
         None | Some(Json::Null) => Ok(None),
         Some(Json::Array(items)) => items
             .iter()
-            .map(|v| v.as_str().map(str::to_string).ok_or_else(|| invalid(format!("{field} must be an array of strings"))))
+            .map(|v| {
+                v.as_str().map(str::to_string).ok_or_else(|| invalid(format!("{field} must be an array of strings")))
+            })
             .collect::<Result<Vec<_>, _>>()
             .map(Some),
         Some(_) => Err(invalid(format!("{field} must be an array of strings"))),
@@ -69,12 +71,16 @@ pub fn check_name(name: Option<&str>) -> Result<Option<String>, OAuthError> {
 /// A registration's record, and the secret (shown once) for confidential clients.
 pub fn register(body: &Json, now_ms: u64) -> Result<(ClientRecord, Option<String>), OAuthError> {
     let body = body.as_object().ok_or_else(|| invalid("the registration request must be a JSON object"))?;
-    let redirect_uris = check_redirect_uris(string_list(body, "redirect_uris").map_err(|e| invalid_redirect(e.description))?)?;
+    let redirect_uris =
+        check_redirect_uris(string_list(body, "redirect_uris").map_err(|e| invalid_redirect(e.description))?)?;
 
     // RFC 7591 2: the default method is client_secret_basic.
     let method = optional_string(body, "token_endpoint_auth_method")?.unwrap_or(client::AUTH_BASIC);
     if !AUTH_METHODS.contains(&method) {
-        return Err(invalid(format!("token_endpoint_auth_method {method:?} is not supported; use one of {}", AUTH_METHODS.join(", "))));
+        return Err(invalid(format!(
+            "token_endpoint_auth_method {method:?} is not supported; use one of {}",
+            AUTH_METHODS.join(", ")
+        )));
     }
     let grant_types = string_list(body, "grant_types")?.unwrap_or_else(|| vec!["authorization_code".into()]);
     if let Some(bad) = grant_types.iter().find(|g| *g != "authorization_code" && *g != "refresh_token") {
@@ -92,8 +98,13 @@ pub fn register(body: &Json, now_ms: u64) -> Result<(ClientRecord, Option<String
     optional_string(body, "scope")?;
     for field in ["client_uri", "logo_uri", "tos_uri", "policy_uri"] {
         if let Some(uri) = optional_string(body, field)? {
-            if uri.chars().count() > redirect::MAX_URI_CHARS || !(uri.starts_with("https://") || uri.starts_with("http://")) {
-                return Err(invalid(format!("{field} must be an http(s) URL of at most {} characters", redirect::MAX_URI_CHARS)));
+            if uri.chars().count() > redirect::MAX_URI_CHARS
+                || !(uri.starts_with("https://") || uri.starts_with("http://"))
+            {
+                return Err(invalid(format!(
+                    "{field} must be an http(s) URL of at most {} characters",
+                    redirect::MAX_URI_CHARS
+                )));
             }
         }
     }
@@ -169,7 +180,11 @@ mod tests {
             "token_endpoint_auth_method": "none", "grant_types": ["authorization_code", "refresh_token"]
         }));
         assert_eq!(cursor.redirect_uris.len(), 3);
-        let (confidential, secret) = register(&json!({"redirect_uris": ["https://chatgpt.com/connector_platform_oauth_redirect"], "x-unknown": 1}), 1).unwrap();
+        let (confidential, secret) = register(
+            &json!({"redirect_uris": ["https://chatgpt.com/connector_platform_oauth_redirect"], "x-unknown": 1}),
+            1,
+        )
+        .unwrap();
         assert_eq!(confidential.token_endpoint_auth_method, "client_secret_basic");
         assert!(secret.is_some() && confidential.secret_hash.is_some());
         assert_ne!(confidential.secret_hash.as_deref(), secret.as_deref(), "only the hash is stored");

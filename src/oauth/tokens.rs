@@ -70,7 +70,10 @@ impl SigningKeys {
         for entry in secret.split(',').map(str::trim).filter(|e| !e.is_empty()) {
             let (kid, seed) = entry.split_once(':').ok_or("OAUTH_SIGNING_KEY entries must look like kid:seed")?;
             let kid = kid.trim();
-            if kid.is_empty() || kid.len() > 64 || !kid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            if kid.is_empty()
+                || kid.len() > 64
+                || !kid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
                 return Err("OAUTH_SIGNING_KEY: a kid must be 1-64 letters, digits, - or _".into());
             }
             let bytes = URL_SAFE_NO_PAD
@@ -115,13 +118,23 @@ impl SigningKeys {
 
     /// Verifies signature, algorithm (only EdDSA), issuer, audience and (unless `allow_expired`)
     /// expiry. The error text says what is wrong without echoing the token.
-    pub fn verify_access(&self, token: &str, issuer: &str, audience: Option<&str>, now_s: u64, allow_expired: bool) -> Result<AccessClaims, String> {
-        let untrusted = UntrustedToken::new(token).map_err(|_| "the access token is not a well-formed JWT".to_string())?;
+    pub fn verify_access(
+        &self,
+        token: &str,
+        issuer: &str,
+        audience: Option<&str>,
+        now_s: u64,
+        allow_expired: bool,
+    ) -> Result<AccessClaims, String> {
+        let untrusted =
+            UntrustedToken::new(token).map_err(|_| "the access token is not a well-formed JWT".to_string())?;
         if untrusted.algorithm() != "EdDSA" {
             return Err(format!("access tokens are signed with EdDSA, not {:?}", untrusted.algorithm()));
         }
         let key = match untrusted.header().key_id.as_deref() {
-            Some(kid) => self.keys.iter().find(|k| k.kid == kid).ok_or("the access token was signed with an unknown key")?,
+            Some(kid) => {
+                self.keys.iter().find(|k| k.kid == kid).ok_or("the access token was signed with an unknown key")?
+            }
             None => &self.keys[0],
         };
         let verified = Ed25519
@@ -203,13 +216,19 @@ mod tests {
     fn issues_and_verifies_access_tokens() {
         let keys = SigningKeys::parse(TEST_KEY).unwrap();
         let token = keys.issue_access(&claims(2_000), 1_000).unwrap();
-        let header: Json = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').next().unwrap()).unwrap()).unwrap();
+        let header: Json =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').next().unwrap()).unwrap()).unwrap();
         assert_eq!(header, json!({"alg": "EdDSA", "kid": "k1", "typ": "at+jwt"}));
         let got = keys.verify_access(&token, "https://h", Some("https://h/mcp/demo"), 1_500, false).unwrap();
         assert_eq!(got, claims(2_000));
-        assert_eq!(keys.verify_access(&token, "https://h", Some("https://h/mcp/other"), 1_500, false).unwrap_err(),
-            "the access token is for https://h/mcp/demo, not this endpoint (https://h/mcp/other)");
-        assert_eq!(keys.verify_access(&token, "https://h", None, 2_100, false).unwrap_err(), "the access token has expired");
+        assert_eq!(
+            keys.verify_access(&token, "https://h", Some("https://h/mcp/other"), 1_500, false).unwrap_err(),
+            "the access token is for https://h/mcp/demo, not this endpoint (https://h/mcp/other)"
+        );
+        assert_eq!(
+            keys.verify_access(&token, "https://h", None, 2_100, false).unwrap_err(),
+            "the access token has expired"
+        );
         assert!(keys.verify_access(&token, "https://h", None, 2_100, true).is_ok());
         assert!(keys.verify_access(&token, "https://other", None, 1_500, false).is_err());
     }
@@ -222,7 +241,10 @@ mod tests {
         let mut payload: Json = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
         payload["scope"] = json!("mcp:read mcp:write");
         let tampered = format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(payload.to_string()), parts[2]);
-        assert_eq!(keys.verify_access(&tampered, "https://h", None, 1_500, false).unwrap_err(), "the access token's signature is invalid");
+        assert_eq!(
+            keys.verify_access(&tampered, "https://h", None, 1_500, false).unwrap_err(),
+            "the access token's signature is invalid"
+        );
         let none_header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
         let unsigned = format!("{none_header}.{}.", parts[1]);
         assert!(keys.verify_access(&unsigned, "https://h", None, 1_500, false).unwrap_err().contains("EdDSA"));
@@ -236,7 +258,8 @@ mod tests {
     fn rotates_keys_and_derives_purpose_secrets() {
         let old = SigningKeys::parse(TEST_KEY).unwrap();
         let token = old.issue_access(&claims(2_000), 1_000).unwrap();
-        let rotated = SigningKeys::parse(&format!("k2:BwECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8,{TEST_KEY}")).unwrap();
+        let rotated =
+            SigningKeys::parse(&format!("k2:BwECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8,{TEST_KEY}")).unwrap();
         assert!(rotated.verify_access(&token, "https://h", None, 1_500, false).is_ok());
         assert_eq!(rotated.current_kid(), "k2");
         assert_ne!(rotated.derive(None, "csrf"), old.derive(None, "csrf"));

@@ -105,11 +105,11 @@ mod tests {
 
     #[test]
     fn parses_and_refuses() {
+        assert_eq!(parse_array("{a,NULL}"), Some(ArrayTree::List(vec![ArrayTree::Item("a".into()), ArrayTree::Null])));
         assert_eq!(
-            parse_array("{a,NULL}"),
-            Some(ArrayTree::List(vec![ArrayTree::Item("a".into()), ArrayTree::Null]))
+            parse_array("[0:1]={1,2}").map(|t| t.into_json(&|s| Json::String(s.into()))),
+            Some(serde_json::json!(["1", "2"]))
         );
-        assert_eq!(parse_array("[0:1]={1,2}").map(|t| t.into_json(&|s| Json::String(s.into()))), Some(serde_json::json!(["1", "2"])));
         assert_eq!(parse_array("{1,}"), None);
         assert_eq!(parse_array("{1}x"), None);
         assert_eq!(parse_array("{\"open"), None);

@@ -16,9 +16,7 @@ pub fn derive_endpoint(connection_string: &str) -> Result<String, String> {
     let host = connection_host(connection_string)?;
     match host.split_once('.') {
         Some((_, rest)) if !rest.is_empty() => Ok(format!("https://api.{rest}/sql")),
-        _ => Err(format!(
-            "cannot derive a Neon endpoint from host {host:?}; set database.endpoint explicitly"
-        )),
+        _ => Err(format!("cannot derive a Neon endpoint from host {host:?}; set database.endpoint explicitly")),
     }
 }
 
@@ -201,7 +199,10 @@ mod tests {
           "rows":[["9007199254740993","t","1.50"],["2",null,"3"]]}"#;
         let result = parse_single(body).unwrap();
         assert_eq!(result.columns, vec!["id", "ok", "n"]);
-        assert_eq!(result.rows, vec![vec![json!("9007199254740993"), json!(true), json!(1.5)], vec![json!(2), Json::Null, json!(3)]]);
+        assert_eq!(
+            result.rows,
+            vec![vec![json!("9007199254740993"), json!(true), json!(1.5)], vec![json!(2), Json::Null, json!(3)]]
+        );
         assert_eq!(result.rows_affected, Some(2));
         let batch = parse_batch(r#"{"results":[{"fields":[],"rows":[],"rowCount":1,"command":"INSERT"}]}"#).unwrap();
         assert_eq!(batch[0].rows_affected, Some(1));
@@ -218,7 +219,10 @@ mod tests {
         );
         assert_eq!(e.code.as_deref(), Some("23505"));
         assert!(e.message.contains("customers_email_key") && e.message.contains("already exists"));
-        let e = parse_error(400, r#"{"message":"relation \"nope\" does not exist","code":"42P01","hint":"Check the name."}"#);
+        let e = parse_error(
+            400,
+            r#"{"message":"relation \"nope\" does not exist","code":"42P01","hint":"Check the name."}"#,
+        );
         assert_eq!(e.to_string(), "relation \"nope\" does not exist (code 42P01). Hint: Check the name.");
         assert!(parse_error(507, "").message.contains("too large"));
         assert!(parse_error(502, "<html>bad gateway</html>").message.contains("HTTP 502"));

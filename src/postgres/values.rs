@@ -156,7 +156,10 @@ mod tests {
         assert_eq!(text_to_json(oid::NUMERIC, "NaN"), json!("NaN"));
         assert_eq!(text_to_json(oid::JSONB, r#"{"a": [1, 2]}"#), json!({"a": [1, 2]}));
         assert_eq!(text_to_json(oid::BYTEA, "\\x01ff"), json!("\\x01ff"));
-        assert_eq!(text_to_json(2950, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"), json!("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"));
+        assert_eq!(
+            text_to_json(2950, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"),
+            json!("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")
+        );
     }
 
     #[test]

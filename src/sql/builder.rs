@@ -33,9 +33,7 @@ pub struct SqlError {
 
 impl SqlError {
     pub fn new(message: impl Into<String>) -> Self {
-        SqlError {
-            message: message.into(),
-        }
+        SqlError { message: message.into() }
     }
 }
 
@@ -119,11 +117,7 @@ fn resolve_column<'t>(table: &'t Table, name: &str) -> Result<&'t Column, SqlErr
     if let Some(c) = table.column(name) {
         return Ok(c);
     }
-    let folded: Vec<&Column> = table
-        .columns
-        .iter()
-        .filter(|c| c.name.to_lowercase() == name.to_lowercase())
-        .collect();
+    let folded: Vec<&Column> = table.columns.iter().filter(|c| c.name.to_lowercase() == name.to_lowercase()).collect();
     match folded.as_slice() {
         [one] => Ok(one),
         [] => Err(SqlError::new(format!(
@@ -131,14 +125,12 @@ fn resolve_column<'t>(table: &'t Table, name: &str) -> Result<&'t Column, SqlErr
             table.name,
             table.column_names().join(", ")
         ))),
-        many => {
-            Err(SqlError::new(format!(
+        many => Err(SqlError::new(format!(
             "column \"{name}\" is ambiguous in table \"{}\": it matches {} when case is ignored; \
              use the exact spelling",
             table.name,
             many.iter().map(|c| format!("\"{}\"", c.name)).collect::<Vec<_>>().join(", ")
-        )))
-        }
+        ))),
     }
 }
 
@@ -151,11 +143,8 @@ pub fn resolve_fields(fields: &[String], table: &Table) -> Result<Vec<String>, S
         if field.is_empty() {
             continue;
         }
-        let names: Vec<&str> = if field == "*" {
-            table.column_names()
-        } else {
-            vec![resolve_column(table, field)?.name.as_str()]
-        };
+        let names: Vec<&str> =
+            if field == "*" { table.column_names() } else { vec![resolve_column(table, field)?.name.as_str()] };
         for name in names {
             if !out.iter().any(|o| o == name) {
                 out.push(name.to_string());
@@ -219,9 +208,7 @@ fn split_order_items(order: &str) -> Result<Vec<&str>, SqlError> {
         }
     }
     if let Some(close) = quote {
-        return Err(SqlError::new(format!(
-            "order \"{order}\" has an unclosed quote; close it with {close}"
-        )));
+        return Err(SqlError::new(format!("order \"{order}\" has an unclosed quote; close it with {close}")));
     }
     items.push(&order[start..]);
     Ok(items)
@@ -263,9 +250,7 @@ fn split_order_column(item: &str) -> Result<(String, &str), SqlError> {
         }
         name.push(c);
     }
-    Err(SqlError::new(format!(
-        "order entry \"{item}\" has an unclosed quote"
-    )))
+    Err(SqlError::new(format!("order entry \"{item}\" has an unclosed quote")))
 }
 
 fn literal_value(literal: &Literal) -> SqlValue {
@@ -305,11 +290,7 @@ struct Builder<'a> {
 
 impl<'a> Builder<'a> {
     fn new(d: Dialect, table: &'a Table) -> Self {
-        Builder {
-            d,
-            table,
-            params: Vec::new(),
-        }
+        Builder { d, table, params: Vec::new() }
     }
 
     fn bind(&mut self, value: SqlValue) -> String {
@@ -330,10 +311,7 @@ impl<'a> Builder<'a> {
     }
 
     fn returning(&self, columns: &[&Column]) -> String {
-        let list: Vec<String> = columns
-            .iter()
-            .map(|c| select_column(self.d, &c.name))
-            .collect();
+        let list: Vec<String> = columns.iter().map(|c| select_column(self.d, &c.name)).collect();
         format!(" RETURNING {}", list.join(", "))
     }
 
@@ -350,14 +328,8 @@ impl<'a> Builder<'a> {
 
     /// ` WHERE ...` for the rows, or nothing when the filter is unrestricted.
     fn where_clause(&mut self, rows: &RowFilter) -> Result<String, SqlError> {
-        let parts_given = [
-            rows.filter.is_some(),
-            rows.ids.is_some(),
-            rows.column_in.is_some(),
-        ]
-        .iter()
-        .filter(|g| **g)
-        .count();
+        let parts_given =
+            [rows.filter.is_some(), rows.ids.is_some(), rows.column_in.is_some()].iter().filter(|g| **g).count();
         let nested = parts_given > 1;
         let mut parts = Vec::new();
         if let Some(filter) = &rows.filter {
@@ -419,25 +391,16 @@ impl<'a> Builder<'a> {
                 let p = self.bind(literal_value(value));
                 format!("{col} {op} {p}")
             }
-            Expr::In {
-                column,
-                values,
-                negated,
-            } => {
+            Expr::In { column, values, negated } => {
                 let col = self.quoted(column)?;
                 if values.is_empty() {
                     return Ok(if *negated { "1 = 1" } else { "1 = 0" }.to_string());
                 }
-                let list: Vec<String> =
-                    values.iter().map(|v| self.bind(literal_value(v))).collect();
+                let list: Vec<String> = values.iter().map(|v| self.bind(literal_value(v))).collect();
                 let not = if *negated { "NOT " } else { "" };
                 format!("{col} {not}IN ({})", list.join(", "))
             }
-            Expr::Like {
-                column,
-                pattern,
-                negated,
-            } => self.like(column, pattern.clone(), *negated)?,
+            Expr::Like { column, pattern, negated } => self.like(column, pattern.clone(), *negated)?,
             Expr::Text { column, mode, text } => {
                 let escaped = escape_like(text);
                 let pattern = match mode {
@@ -452,12 +415,7 @@ impl<'a> Builder<'a> {
                 let not = if *negated { "NOT " } else { "" };
                 format!("{col} IS {not}NULL")
             }
-            Expr::Between {
-                column,
-                low,
-                high,
-                negated,
-            } => {
+            Expr::Between { column, low, high, negated } => {
                 let col = self.quoted(column)?;
                 let lo = self.bind(literal_value(low));
                 let hi = self.bind(literal_value(high));
@@ -489,10 +447,7 @@ impl<'a> Builder<'a> {
         }
         let pk = table.primary_key();
         match pk.as_slice() {
-            [] => Err(SqlError::new(format!(
-                "table \"{}\" has no primary key; use filter",
-                table.name
-            ))),
+            [] => Err(SqlError::new(format!("table \"{}\" has no primary key; use filter", table.name))),
             [key] => {
                 let col = self.d.quote_ident(&key.name);
                 let mut list = Vec::with_capacity(ids.len());
@@ -516,11 +471,8 @@ impl<'a> Builder<'a> {
             }
             keys => {
                 let names: Vec<&str> = keys.iter().map(|k| k.name.as_str()).collect();
-                let example: Vec<String> = names
-                    .iter()
-                    .enumerate()
-                    .map(|(i, n)| format!("\"{n}\": {}", i + 1))
-                    .collect();
+                let example: Vec<String> =
+                    names.iter().enumerate().map(|(i, n)| format!("\"{n}\": {}", i + 1)).collect();
                 let mut alternatives = Vec::with_capacity(ids.len());
                 for id in ids {
                     let Json::Object(map) = id else {
@@ -575,11 +527,7 @@ impl<'a> Builder<'a> {
 
 /// The value for `key` in an id object: exact key first, then case-insensitive.
 fn object_key<'m>(map: &'m Map<String, Json>, key: &str) -> Option<&'m Json> {
-    map.get(key).or_else(|| {
-        map.iter()
-            .find(|(k, _)| k.to_lowercase() == key.to_lowercase())
-            .map(|(_, v)| v)
-    })
+    map.get(key).or_else(|| map.iter().find(|(k, _)| k.to_lowercase() == key.to_lowercase()).map(|(_, v)| v))
 }
 
 fn id_value(value: &Json, column: &str, table: &str) -> Result<SqlValue, SqlError> {
@@ -607,10 +555,7 @@ fn refuse_unrestricted(rows: &RowFilter, action: &str, table: &Table) -> Result<
 
 fn all_columns(table: &Table) -> Result<Vec<&Column>, SqlError> {
     if table.columns.is_empty() {
-        return Err(SqlError::new(format!(
-            "table \"{}\" has no columns",
-            table.name
-        )));
+        return Err(SqlError::new(format!("table \"{}\" has no columns", table.name)));
     }
     Ok(table.columns.iter().collect())
 }
@@ -670,20 +615,13 @@ pub fn select(d: Dialect, table: &Table, spec: &SelectSpec) -> Result<Statement,
 /// `SELECT COUNT(*) AS "count" FROM t [WHERE ...]`.
 pub fn count(d: Dialect, table: &Table, rows: &RowFilter) -> Result<Statement, SqlError> {
     let mut b = Builder::new(d, table);
-    let mut sql = format!(
-        "SELECT COUNT(*) AS {} FROM {}",
-        d.quote_ident("count"),
-        b.table_ref()
-    );
+    let mut sql = format!("SELECT COUNT(*) AS {} FROM {}", d.quote_ident("count"), b.table_ref());
     sql.push_str(&b.where_clause(rows)?);
     b.finish(sql)
 }
 
 /// Resolves the keys of a record or patch to real columns, refusing the same column twice.
-fn record_columns<'t>(
-    table: &'t Table,
-    record: &Map<String, Json>,
-) -> Result<Vec<(&'t Column, SqlValue)>, SqlError> {
+fn record_columns<'t>(table: &'t Table, record: &Map<String, Json>) -> Result<Vec<(&'t Column, SqlValue)>, SqlError> {
     let mut out: Vec<(&Column, SqlValue)> = Vec::with_capacity(record.len());
     for (key, value) in record {
         let col = resolve_column(table, key)?;
@@ -700,11 +638,7 @@ fn record_columns<'t>(
 
 /// `INSERT INTO t (...) VALUES (...) RETURNING <all columns>`; an empty record inserts
 /// `DEFAULT VALUES`.
-pub fn insert(
-    d: Dialect,
-    table: &Table,
-    record: &Map<String, Json>,
-) -> Result<Statement, SqlError> {
+pub fn insert(d: Dialect, table: &Table, record: &Map<String, Json>) -> Result<Statement, SqlError> {
     let values = record_columns(table, record)?;
     let mut b = Builder::new(d, table);
     let mut sql = format!("INSERT INTO {}", b.table_ref());
@@ -717,11 +651,7 @@ pub fn insert(
             cols.push(d.quote_ident(&col.name));
             ps.push(b.bind(value));
         }
-        sql.push_str(&format!(
-            " ({}) VALUES ({})",
-            cols.join(", "),
-            ps.join(", ")
-        ));
+        sql.push_str(&format!(" ({}) VALUES ({})", cols.join(", "), ps.join(", ")));
     }
     sql.push_str(&b.returning(&all_columns(table)?));
     b.finish(sql)
@@ -729,18 +659,10 @@ pub fn insert(
 
 /// `UPDATE t SET a = ?, ... WHERE <rows> RETURNING <all columns>`. Refuses an empty patch and
 /// an unrestricted row filter.
-pub fn update(
-    d: Dialect,
-    table: &Table,
-    patch: &Map<String, Json>,
-    rows: &RowFilter,
-) -> Result<Statement, SqlError> {
+pub fn update(d: Dialect, table: &Table, patch: &Map<String, Json>, rows: &RowFilter) -> Result<Statement, SqlError> {
     refuse_unrestricted(rows, "update", table)?;
     if patch.is_empty() {
-        return Err(SqlError::new(format!(
-            "nothing to update: the patch for table \"{}\" has no columns",
-            table.name
-        )));
+        return Err(SqlError::new(format!("nothing to update: the patch for table \"{}\" has no columns", table.name)));
     }
     let values = record_columns(table, patch)?;
     let mut b = Builder::new(d, table);
@@ -763,11 +685,7 @@ pub fn delete(d: Dialect, table: &Table, rows: &RowFilter) -> Result<Statement, 
     let mut sql = format!("DELETE FROM {}", b.table_ref());
     sql.push_str(&b.where_clause(rows)?);
     let pk = table.primary_key();
-    let returned = if pk.is_empty() {
-        all_columns(table)?
-    } else {
-        pk
-    };
+    let returned = if pk.is_empty() { all_columns(table)? } else { pk };
     sql.push_str(&b.returning(&returned));
     b.finish(sql)
 }

@@ -6,7 +6,10 @@ use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
 use super::values::{affinity, Affinity};
-use super::{object_schema, parse_args, parse_filter, table_param, Annotations, IdList, NameList, ToolContext, ToolError, ToolResult, ToolSpec};
+use super::{
+    object_schema, parse_args, parse_filter, table_param, Annotations, IdList, NameList, ToolContext, ToolError,
+    ToolResult, ToolSpec,
+};
 use crate::sql::{self, Aggregate, AggregateFn, AggregateSpec, Direction, RowFilter};
 
 pub const SPEC: ToolSpec = ToolSpec {
@@ -97,10 +100,14 @@ fn parse_order(order: &str) -> Result<Vec<(String, Direction)>, ToolError> {
             let direction = match words.next().map(str::to_ascii_uppercase).as_deref() {
                 None | Some("ASC") => Direction::Asc,
                 Some("DESC") => Direction::Desc,
-                Some(other) => return Err(ToolError::new(format!("order: expected ASC or DESC after {name:?}, got {other:?}"))),
+                Some(other) => {
+                    return Err(ToolError::new(format!("order: expected ASC or DESC after {name:?}, got {other:?}")))
+                }
             };
             if words.next().is_some() {
-                return Err(ToolError::new(format!("order: could not read {item:?}; write e.g. \"revenue DESC, status\"")));
+                return Err(ToolError::new(format!(
+                    "order: could not read {item:?}; write e.g. \"revenue DESC, status\""
+                )));
             }
             Ok((name, direction))
         })

@@ -5,7 +5,10 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value as Json};
 
 use super::values::check_record;
-use super::{object_schema, parse_args, table_param, Annotations, ToolContext, ToolError, ToolResult, ToolSpec, MAX_RECORDS_PER_WRITE};
+use super::{
+    object_schema, parse_args, table_param, Annotations, ToolContext, ToolError, ToolResult, ToolSpec,
+    MAX_RECORDS_PER_WRITE,
+};
 use crate::schema::{Table, TableKind};
 use crate::sql;
 
@@ -63,7 +66,11 @@ fn output_schema() -> Json {
 }
 
 /// Checks a record against the table before anything is sent to the database.
-pub(super) fn check_new_record(ctx: &ToolContext<'_>, table: &Table, record: &Map<String, Json>) -> Result<Map<String, Json>, String> {
+pub(super) fn check_new_record(
+    ctx: &ToolContext<'_>,
+    table: &Table,
+    record: &Map<String, Json>,
+) -> Result<Map<String, Json>, String> {
     let checked = check_record(ctx.db.dialect(), table, record)?;
     let missing: Vec<&str> = table
         .columns

@@ -4,7 +4,10 @@ use futures_util::future::LocalBoxFuture;
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
-use super::{parse_filter, object_schema, parse_args, table_param, Annotations, IdList, ToolContext, ToolError, ToolResult, ToolSpec};
+use super::{
+    object_schema, parse_args, parse_filter, table_param, Annotations, IdList, ToolContext, ToolError, ToolResult,
+    ToolSpec,
+};
 use crate::schema::TableKind;
 use crate::sql::{self, RowFilter};
 

@@ -5,8 +5,7 @@ use futures_util::future::LocalBoxFuture;
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
-use super::{object_schema, parse_args, Annotations, ToolContext, ToolResult, ToolSpec};
-use crate::db::Statement;
+use super::{object_schema, parse_args, row_counts, Annotations, ToolContext, ToolResult, ToolSpec};
 use crate::relations::is_junction;
 use crate::schema::TableKind;
 
@@ -65,18 +64,7 @@ fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResul
     Box::pin(async move {
         let input: Input = parse_args(args)?;
         let schema = ctx.schema().await?;
-        let counts: Vec<Option<Json>> = if input.include_counts && !schema.tables.is_empty() {
-            let dialect = ctx.db.dialect();
-            let statements: Vec<Statement> = schema
-                .tables
-                .iter()
-                .map(|t| crate::sql::count(dialect, t, &Default::default()))
-                .collect::<Result<_, _>>()?;
-            let results = ctx.db.batch(&statements).await?;
-            results.into_iter().map(|r| r.rows.first().and_then(|row| row.first()).cloned()).collect()
-        } else {
-            vec![None; schema.tables.len()]
-        };
+        let counts = row_counts(ctx, &schema, input.include_counts).await?;
         let tables: Vec<Json> = schema
             .tables
             .iter()
@@ -86,7 +74,8 @@ fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResul
                     .columns
                     .iter()
                     .map(|c| {
-                        let mut text = format!("{} {}", c.name, if c.data_type.is_empty() { "any" } else { &c.data_type });
+                        let mut text =
+                            format!("{} {}", c.name, if c.data_type.is_empty() { "any" } else { &c.data_type });
                         if !c.nullable {
                             text.push_str(" not null");
                         }
@@ -107,10 +96,7 @@ fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResul
                     "junction": is_junction(t),
                 });
                 if let Some(count) = count {
-                    entry["row_count"] = match count {
-                        Json::String(s) => s.parse::<u64>().map(Json::from).unwrap_or(Json::String(s)),
-                        other => other,
-                    };
+                    entry["row_count"] = count;
                 }
                 if let Some(comment) = &t.comment {
                     entry["comment"] = json!(comment);

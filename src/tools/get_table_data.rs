@@ -5,7 +5,10 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value as Json};
 
 use super::related::attach_related;
-use super::{parse_filter, object_schema, parse_args, table_param, Annotations, IdList, NameList, ToolContext, ToolError, ToolResult, ToolSpec};
+use super::{
+    object_schema, parse_args, parse_filter, table_param, Annotations, IdList, NameList, ToolContext, ToolError,
+    ToolResult, ToolSpec,
+};
 use crate::sql::{self, RowFilter, SelectSpec};
 
 pub const SPEC: ToolSpec = ToolSpec {

@@ -4,8 +4,7 @@ use futures_util::future::LocalBoxFuture;
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
-use super::{object_schema, parse_args, Annotations, ToolContext, ToolResult, ToolSpec};
-use crate::db::Statement;
+use super::{object_schema, parse_args, row_counts, Annotations, ToolContext, ToolResult, ToolSpec};
 use crate::schema::TableKind;
 
 pub const SPEC: ToolSpec = ToolSpec {
@@ -56,18 +55,7 @@ fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResul
     Box::pin(async move {
         let input: Input = parse_args(args)?;
         let schema = ctx.schema().await?;
-        let counts = if input.include_counts {
-            let dialect = ctx.db.dialect();
-            let statements: Vec<Statement> = schema
-                .tables
-                .iter()
-                .map(|t| crate::sql::count(dialect, t, &Default::default()))
-                .collect::<Result<_, _>>()?;
-            let results = ctx.db.batch(&statements).await?;
-            results.into_iter().map(|r| r.rows.first().and_then(|row| row.first()).cloned()).collect()
-        } else {
-            vec![None; schema.tables.len()]
-        };
+        let counts = row_counts(ctx, &schema, input.include_counts).await?;
         let tables: Vec<Json> = schema
             .tables
             .iter()

@@ -29,9 +29,9 @@ mod get_table_relationships;
 mod get_table_schema;
 mod get_tables;
 mod list_tools;
-mod update_records;
 mod related;
 mod routines;
+mod update_records;
 pub mod values;
 
 pub type ToolResult = Result<Json, ToolError>;
@@ -178,19 +178,19 @@ impl<'a> ToolContext<'a> {
             .map_err(|e| ToolError(format!("could not read the database schema: {e}")))?
             .without(&self.service.hidden_tables);
         let schema = Rc::new(schema);
-        self.schema_cache
-            .entries
-            .borrow_mut()
-            .insert(self.service.name.clone(), (self.now_ms, schema.clone()));
+        self.schema_cache.entries.borrow_mut().insert(self.service.name.clone(), (self.now_ms, schema.clone()));
         Ok(schema)
     }
 
     /// Looks a table up by the name the model gave, with a message listing the real ones.
     pub async fn table(&self, name: &str) -> Result<(Rc<Schema>, usize), ToolError> {
         let schema = self.schema().await?;
-        match schema.tables.iter().position(|t| t.name == name).or_else(|| {
-            schema.tables.iter().position(|t| t.name.eq_ignore_ascii_case(name))
-        }) {
+        match schema
+            .tables
+            .iter()
+            .position(|t| t.name == name)
+            .or_else(|| schema.tables.iter().position(|t| t.name.eq_ignore_ascii_case(name)))
+        {
             Some(index) => Ok((schema, index)),
             None => Err(unknown_table(&schema, name)),
         }
@@ -250,6 +250,27 @@ impl IdList {
                 .collect(),
         }
     }
+}
+
+/// The row count of every table, in schema order, in one batch; `None`s when not asked for.
+pub async fn row_counts(ctx: &ToolContext<'_>, schema: &Schema, wanted: bool) -> Result<Vec<Option<Json>>, ToolError> {
+    if !wanted || schema.tables.is_empty() {
+        return Ok(vec![None; schema.tables.len()]);
+    }
+    let dialect = ctx.db.dialect();
+    let statements: Vec<crate::db::Statement> =
+        schema.tables.iter().map(|t| crate::sql::count(dialect, t, &Default::default())).collect::<Result<_, _>>()?;
+    let results = ctx.db.batch(&statements).await?;
+    Ok(results
+        .into_iter()
+        .map(|r| {
+            r.rows.first().and_then(|row| row.first()).cloned().map(|count| match count {
+                // A count always fits a JSON integer, whatever text form the engine used.
+                Json::String(s) => s.parse::<u64>().map(Json::from).unwrap_or(Json::String(s)),
+                other => other,
+            })
+        })
+        .collect())
 }
 
 /// Parses an optional filter; a blank one means no filter.

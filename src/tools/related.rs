@@ -81,12 +81,7 @@ async fn rows_where_in(
 
 fn distinct_values(records: &[Map<String, Json>], column: &str) -> Vec<Json> {
     let mut seen = std::collections::HashSet::new();
-    records
-        .iter()
-        .filter_map(|r| r.get(column))
-        .filter(|v| !v.is_null() && seen.insert(key(v)))
-        .cloned()
-        .collect()
+    records.iter().filter_map(|r| r.get(column)).filter(|v| !v.is_null() && seen.insert(key(v))).cloned().collect()
 }
 
 pub async fn attach_related(
@@ -101,8 +96,10 @@ pub async fn attach_related(
         match relation.kind {
             RelationKind::BelongsTo => {
                 let found = rows_where_in(ctx, schema, &relation.ref_table, &relation.ref_columns[0], values).await?;
-                let by_key: HashMap<String, Map<String, Json>> =
-                    found.into_iter().map(|r| (key(r.get(&relation.ref_columns[0]).unwrap_or(&Json::Null)), r)).collect();
+                let by_key: HashMap<String, Map<String, Json>> = found
+                    .into_iter()
+                    .map(|r| (key(r.get(&relation.ref_columns[0]).unwrap_or(&Json::Null)), r))
+                    .collect();
                 for record in records.iter_mut() {
                     let target = record.get(local).and_then(|v| by_key.get(&key(v))).cloned();
                     record.insert(relation.name.clone(), target.map(Json::Object).unwrap_or(Json::Null));

@@ -83,7 +83,12 @@ fn signature(routine: &Routine) -> String {
 }
 
 /// Picks the routine (and overload) the call means.
-fn choose<'r>(all: &'r [Routine], name: &str, arguments: &Map<String, Json>, kind: Kind) -> Result<&'r Routine, ToolError> {
+fn choose<'r>(
+    all: &'r [Routine],
+    name: &str,
+    arguments: &Map<String, Json>,
+    kind: Kind,
+) -> Result<&'r Routine, ToolError> {
     let mut named: Vec<&Routine> = all.iter().filter(|r| r.name == name).collect();
     if named.is_empty() {
         named = all.iter().filter(|r| r.name.eq_ignore_ascii_case(name)).collect();
@@ -122,7 +127,8 @@ fn check_arguments(routine: &Routine, arguments: &Map<String, Json>) -> Result<(
     }
     for key in arguments.keys() {
         if !routine.arguments.iter().any(|a| a.is_input() && a.name == *key) {
-            let inputs: Vec<&str> = routine.arguments.iter().filter(|a| a.is_input()).map(|a| a.name.as_str()).collect();
+            let inputs: Vec<&str> =
+                routine.arguments.iter().filter(|a| a.is_input()).map(|a| a.name.as_str()).collect();
             return Err(format!(
                 "unknown argument {key:?}; {} takes: {}",
                 routine.name,
@@ -143,7 +149,12 @@ fn check_arguments(routine: &Routine, arguments: &Map<String, Json>) -> Result<(
 }
 
 /// `CALL s.p(a => $1::integer, out_arg => NULL)` or `SELECT * FROM s.f(a => $1::integer) LIMIT $2`.
-fn call_statement(routine: &Routine, kind: Kind, arguments: &Map<String, Json>, cap: u64) -> Result<Statement, ToolError> {
+fn call_statement(
+    routine: &Routine,
+    kind: Kind,
+    arguments: &Map<String, Json>,
+    cap: u64,
+) -> Result<Statement, ToolError> {
     let d = Dialect::Postgres;
     let mut params = Vec::new();
     let mut parts = Vec::new();
@@ -153,7 +164,12 @@ fn call_statement(routine: &Routine, kind: Kind, arguments: &Map<String, Json>, 
             ("in" | "inout" | "variadic", Some(value)) => {
                 params.push(SqlValue::from_json(value));
                 // The type comes from the catalog, never from the caller.
-                parts.push(format!("{} => {}::{}", d.quote_ident(&arg.name), d.placeholder(params.len()), arg.data_type));
+                parts.push(format!(
+                    "{} => {}::{}",
+                    d.quote_ident(&arg.name),
+                    d.placeholder(params.len()),
+                    arg.data_type
+                ));
             }
             // Procedures take OUT (and omitted INOUT) parameters as NULL placeholders.
             ("out", None) | ("inout", None) if kind == Kind::Procedure && !arg.has_default => {
@@ -277,7 +293,8 @@ mod tests {
 
     #[test]
     fn builds_calls_with_named_bound_arguments() {
-        let s = call_statement(&restock(), Kind::Procedure, &args(json!({"p_product_id": 1, "p_amount": 5})), 100).unwrap();
+        let s =
+            call_statement(&restock(), Kind::Procedure, &args(json!({"p_product_id": 1, "p_amount": 5})), 100).unwrap();
         assert_eq!(s.sql, r#"CALL "public"."restock"("p_product_id" => $1::integer, "p_amount" => $2::integer)"#);
         assert_eq!(s.params, vec![SqlValue::Integer(1), SqlValue::Integer(5)]);
         let s = call_statement(&top_customers(), Kind::Function, &args(json!({"p_limit": 3})), 100).unwrap();
@@ -292,8 +309,15 @@ mod tests {
         let all = vec![restock()];
         let err = choose(&all, "restock", &args(json!({"p_product_id": 1})), Kind::Procedure).unwrap_err();
         assert!(err.0.contains("missing argument(s): p_amount"), "{}", err.0);
-        assert!(err.0.contains("Signature: restock(p_product_id integer, p_amount integer, INOUT new_stock integer = default)"), "{}", err.0);
-        let err = choose(&all, "restock", &args(json!({"p_product_id": 1, "p_amount": 1, "x": 2})), Kind::Procedure).unwrap_err();
+        assert!(
+            err.0.contains(
+                "Signature: restock(p_product_id integer, p_amount integer, INOUT new_stock integer = default)"
+            ),
+            "{}",
+            err.0
+        );
+        let err = choose(&all, "restock", &args(json!({"p_product_id": 1, "p_amount": 1, "x": 2})), Kind::Procedure)
+            .unwrap_err();
         assert!(err.0.contains("unknown argument \"x\""), "{}", err.0);
         let err = choose(&all, "nope", &Map::new(), Kind::Procedure).unwrap_err();
         assert!(err.0.contains("unknown procedure \"nope\"; stored procedures are: restock"), "{}", err.0);

@@ -6,7 +6,10 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value as Json};
 
 use super::values::check_record;
-use super::{parse_filter, object_schema, parse_args, table_param, Annotations, IdList, ToolContext, ToolError, ToolResult, ToolSpec, MAX_RECORDS_PER_WRITE};
+use super::{
+    object_schema, parse_args, parse_filter, table_param, Annotations, IdList, ToolContext, ToolError, ToolResult,
+    ToolSpec, MAX_RECORDS_PER_WRITE,
+};
 use crate::schema::{Table, TableKind};
 use crate::sql::{self, RowFilter};
 
@@ -71,7 +74,9 @@ fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResul
         }
         match (input.patch, input.records) {
             (Some(_), Some(_)) => Err(ToolError::new("give either patch (with ids/filter) or records, not both")),
-            (None, None) => Err(ToolError::new("nothing to update: give patch with ids or filter, or records keyed by primary key")),
+            (None, None) => {
+                Err(ToolError::new("nothing to update: give patch with ids or filter, or records keyed by primary key"))
+            }
             (Some(patch), None) => update_matching(ctx, table, patch, input.ids, input.filter).await,
             (None, Some(records)) => {
                 if input.ids.is_some() || input.filter.is_some() {
@@ -97,7 +102,9 @@ async fn update_matching(
     let filter = parse_filter(filter.as_deref())?;
     let ids = ids.map(IdList::into_vec);
     if filter.is_none() && ids.as_ref().is_none_or(Vec::is_empty) {
-        return Err(ToolError::new("update_records needs ids or a filter to choose rows; refusing to update every row"));
+        return Err(ToolError::new(
+            "update_records needs ids or a filter to choose rows; refusing to update every row",
+        ));
     }
     let rows = RowFilter { filter, ids, column_in: None };
     let statement = sql::update(ctx.db.dialect(), table, &patch, &rows)?;

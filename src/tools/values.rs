@@ -63,12 +63,7 @@ fn describe(value: &Json) -> String {
 /// Checks one value for one column.
 pub fn check_value(dialect: Dialect, column: &Column, value: &Json) -> Result<(), String> {
     let expect = |what: &str| {
-        Err(format!(
-            "column {:?} ({}) expects {what}, got {}",
-            column.name,
-            column.data_type,
-            describe(value)
-        ))
+        Err(format!("column {:?} ({}) expects {what}, got {}", column.name, column.data_type, describe(value)))
     };
     if value.is_null() {
         return if column.nullable || column.auto_increment {
@@ -80,7 +75,9 @@ pub fn check_value(dialect: Dialect, column: &Column, value: &Json) -> Result<()
     match affinity(dialect, &column.data_type) {
         Affinity::Integer => match value {
             Json::Number(n) if n.is_i64() => Ok(()),
-            Json::Number(n) if n.as_f64().is_some_and(|f| f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15) => Ok(()),
+            Json::Number(n) if n.as_f64().is_some_and(|f| f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15) => {
+                Ok(())
+            }
             Json::Bool(_) => Ok(()),
             // Integers beyond 2^53 travel as strings so they are not rounded.
             Json::String(s) if s.trim().parse::<i64>().is_ok() => Ok(()),

@@ -178,8 +178,9 @@ pub fn read_only_service_config() -> ServiceConfig {
 
 fn service_config_from(service: Json) -> ServiceConfig {
     let services = json!({ SERVICE: service });
-    let config = config::parse(RawConfig { services: Some(&services), session_idle_seconds: None, allowed_origins: None })
-        .unwrap_or_else(|e| panic!("test service config: {e}"));
+    let config =
+        config::parse(RawConfig { services: Some(&services), session_idle_seconds: None, allowed_origins: None })
+            .unwrap_or_else(|e| panic!("test service config: {e}"));
     config.service(SERVICE).expect("demo service").clone()
 }
 

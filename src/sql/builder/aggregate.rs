@@ -104,7 +104,10 @@ pub fn aggregate(d: Dialect, table: &Table, spec: &AggregateSpec) -> Result<Stat
             )));
         }
         if outputs.iter().any(|o| o.eq_ignore_ascii_case(&agg.alias)) {
-            return Err(SqlError::new(format!("the output name {:?} is used twice; give the aggregate another alias", agg.alias)));
+            return Err(SqlError::new(format!(
+                "the output name {:?} is used twice; give the aggregate another alias",
+                agg.alias
+            )));
         }
         let expr = match (agg.function, &agg.column) {
             (AggregateFn::Count, None) => "COUNT(*)".to_string(),
@@ -136,7 +139,10 @@ pub fn aggregate(d: Dialect, table: &Table, spec: &AggregateSpec) -> Result<Stat
         let mut items = Vec::new();
         for (name, direction) in &spec.order {
             let output = outputs.iter().find(|o| o.eq_ignore_ascii_case(name)).ok_or_else(|| {
-                SqlError::new(format!("cannot order by {name:?}: order by a group_by column or an aggregate alias ({})", outputs.join(", ")))
+                SqlError::new(format!(
+                    "cannot order by {name:?}: order by a group_by column or an aggregate alias ({})",
+                    outputs.join(", ")
+                ))
             })?;
             // A group column sorts by its value (qualified, so SQLite does not sort the text form
             // of a big integer); an aggregate by its output name.
@@ -234,6 +240,9 @@ mod tests {
             order: vec![("total".into(), Direction::Asc)],
             ..base
         };
-        assert!(aggregate(Dialect::Sqlite, &table(), &bad_order).unwrap_err().message.contains("cannot order by \"total\""));
+        assert!(aggregate(Dialect::Sqlite, &table(), &bad_order)
+            .unwrap_err()
+            .message
+            .contains("cannot order by \"total\""));
     }
 }
