@@ -1856,3 +1856,12 @@ fn data_model_lists_every_table_with_keys_references_and_counts() {
     let without_counts = fx.call("get_data_model", json!({ "include_counts": false }));
     assert!(ok(&without_counts)["tables"][0].get("row_count").is_none());
 }
+
+#[test]
+fn a_huge_offset_returns_no_rows_rather_than_failing() {
+    let fx = Fixture::new();
+    let result = fx.call("get_table_data", json!({ "table": "orders", "offset": u64::MAX }));
+    let out = ok(&result);
+    assert_eq!(out["returned"], 0);
+    assert!(out.get("next_offset").is_none());
+}

@@ -309,7 +309,7 @@ async fn post(
             }
             let mut answers = Vec::new();
             for item in items {
-                if let Some(answer) = process(item, &mut session, &ctx).await {
+                if let Some(answer) = process(jsonrpc::classify(item), &mut session, &ctx).await {
                     answers.push(answer);
                 }
             }
@@ -320,8 +320,9 @@ async fn post(
             }
         }
         single => {
-            let is_malformed = jsonrpc::classify(single.clone()).is_err();
-            match process(single, &mut session, &ctx).await {
+            let classified = jsonrpc::classify(single);
+            let is_malformed = classified.is_err();
+            match process(classified, &mut session, &ctx).await {
                 Some(answer) if is_malformed => (400, Some(answer)),
                 Some(answer) => (200, Some(answer)),
                 None => (202, None),
@@ -340,9 +341,13 @@ async fn post(
     }
 }
 
-/// Handles one message; `None` for notifications and responses (they get 202).
-async fn process(item: Json, session: &mut Session, ctx: &ToolContext<'_>) -> Option<Json> {
-    match jsonrpc::classify(item) {
+/// Handles one classified message; `None` for notifications and responses (they get 202).
+async fn process(
+    classified: Result<Message, (Option<RequestId>, RpcError)>,
+    session: &mut Session,
+    ctx: &ToolContext<'_>,
+) -> Option<Json> {
+    match classified {
         Err((id, error)) => Some(jsonrpc::error(id.as_ref(), &error)),
         Ok(Message::Response) => None,
         Ok(Message::Notification(n)) => {

@@ -180,7 +180,7 @@ fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResul
             "rows": rows,
         });
         if more {
-            out["next_offset"] = json!(input.offset + limit);
+            out["next_offset"] = json!(input.offset.saturating_add(limit));
         }
         Ok(out)
     })

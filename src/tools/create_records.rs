@@ -31,12 +31,8 @@ pub const SPEC: ToolSpec = ToolSpec {
 struct Input {
     table: String,
     records: Vec<Map<String, Json>>,
-    #[serde(default = "yes")]
+    #[serde(default = "super::default_true")]
     atomic: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 fn input_schema() -> Json {

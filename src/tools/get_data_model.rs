@@ -25,12 +25,8 @@ pub const SPEC: ToolSpec = ToolSpec {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Input {
-    #[serde(default = "yes")]
+    #[serde(default = "super::default_true")]
     include_counts: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 fn input_schema() -> Json {

@@ -162,7 +162,7 @@ fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResul
             "records": records,
         });
         if more {
-            out["next_offset"] = json!(input.offset + limit);
+            out["next_offset"] = json!(input.offset.saturating_add(limit));
         }
         if input.include_count {
             out["count"] = json!(count_rows(ctx, table, &spec.rows).await?);

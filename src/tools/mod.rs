@@ -273,6 +273,11 @@ pub async fn row_counts(ctx: &ToolContext<'_>, schema: &Schema, wanted: bool) ->
         .collect())
 }
 
+/// Serde default for options that are on unless turned off.
+pub(crate) fn default_true() -> bool {
+    true
+}
+
 /// Parses an optional filter; a blank one means no filter.
 pub fn parse_filter(filter: Option<&str>) -> Result<Option<crate::filter::Expr>, ToolError> {
     match filter.map(str::trim) {
