@@ -37,6 +37,8 @@ lines.push(
   '',
   '  Get an API key (shown once):',
   `    curl -s -X POST ${base}/admin/services/demo/keys -H "Authorization: Bearer ${adminToken}" -d '{"label":"my laptop"}'`,
+  '  Or create a user who signs in through OAuth (Claude, ChatGPT, Cursor, VS Code open the login page):',
+  `    curl -s -X POST ${base}/admin/services/demo/users -H "Authorization: Bearer ${adminToken}" -d '{"username":"ada","password":"a long passphrase"}'`,
   '  Then connect a client with header  Authorization: Bearer <key>,  e.g.:',
   `    npx @modelcontextprotocol/inspector --cli ${base}/mcp/demo --transport http --header "Authorization: Bearer <key>" --method tools/list`,
   '',

@@ -84,19 +84,15 @@ async fn to_core_request(mut req: Request) -> worker::Result<Result<HttpRequest,
     let url = req.url()?;
     let origin = url.origin().ascii_serialization();
     let headers: Vec<(String, String)> = req.headers().entries().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
-    let declared = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
-        return Ok(Err(HttpResponse::error(
-            413,
-            "payload_too_large",
-            format!("request bodies are limited to {MAX_BODY_BYTES} bytes"),
-        )));
-    }
     let method = req.method().to_string();
     let body = if method == "GET" || method == "HEAD" || method == "OPTIONS" {
         vec![]
     } else {
-        req.bytes().await.unwrap_or_default()
+        let content_length = headers.iter().find(|(k, _)| k == "content-length").map(|(_, v)| v.as_str());
+        match read_capped_body(&mut req, content_length).await {
+            Ok(body) => body,
+            Err(response) => return Ok(Err(response)),
+        }
     };
     Ok(Ok(HttpRequest {
         method,
@@ -106,6 +102,31 @@ async fn to_core_request(mut req: Request) -> worker::Result<Result<HttpRequest,
         headers,
         body,
     }))
+}
+
+/// Reads the body chunk by chunk and stops at the cap, whatever `Content-Length` claims (a
+/// chunked body has none), so an oversized body is never buffered.
+async fn read_capped_body(req: &mut Request, content_length: Option<&str>) -> Result<Vec<u8>, HttpResponse> {
+    use futures_util::StreamExt;
+    let mut body = http::body::CappedBody::new(MAX_BODY_BYTES);
+    if body.check_declared(content_length).is_err() {
+        return Err(http::body::too_large());
+    }
+    if req.inner().body().is_none() {
+        return Ok(vec![]);
+    }
+    let mut stream = req.stream().map_err(|e| unreadable_body(&e))?;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| unreadable_body(&e))?;
+        if body.push(&chunk).is_err() {
+            return Err(http::body::too_large());
+        }
+    }
+    Ok(body.into_bytes())
+}
+
+fn unreadable_body(error: &worker::Error) -> HttpResponse {
+    HttpResponse::error(400, "invalid_request", format!("the request body could not be read: {error}"))
 }
 
 fn to_worker_response(response: HttpResponse) -> worker::Result<Response> {

@@ -1,17 +1,19 @@
 //! `/mcp/<service>`: MCP over Streamable HTTP (revisions 2025-03-26 to 2025-11-25).
 //!
-//! Order of checks: authentication (401), method (405), body size (413), media types (406/415),
+//! Order of checks: body size (413, before anything else, in `http::handle` and at the edge while
+//! reading), authentication (401), method (405), media types (406/415),
 //! JSON (400 -32700), session (400 missing / 404 unknown), protocol version (400), dispatch.
 
 use serde_json::Value as Json;
 
-use super::{oauth, Env, HttpRequest, HttpResponse, MAX_BODY_BYTES};
+use super::{oauth, Env, HttpRequest, HttpResponse};
 use crate::auth::{self, AuthError, Principal};
 use crate::oauth::{metadata, scope};
 use std::rc::Rc;
 
 use crate::config::{AuthMode, Config, DatabaseConfig, ServiceConfig};
 use crate::db::{Database, Unavailable};
+use crate::mcp::batch;
 use crate::mcp::jsonrpc::{self, Message, Request, RequestId, RpcError, INVALID_REQUEST, PARSE_ERROR};
 use crate::mcp::server::{self, InitializeParams};
 use crate::mcp::session::{is_supported, Session};
@@ -216,13 +218,6 @@ async fn post(
     env: &Env<'_>,
     principal: &Principal,
 ) -> HttpResponse {
-    if request.body.len() > MAX_BODY_BYTES {
-        return HttpResponse::error(
-            413,
-            "payload_too_large",
-            format!("request bodies are limited to {MAX_BODY_BYTES} bytes"),
-        );
-    }
     let reply = match negotiate_reply(request) {
         Ok(reply) => reply,
         Err(response) => return response,
@@ -304,12 +299,20 @@ async fn post(
                     reply,
                 );
             }
-            if items.is_empty() {
-                return rpc_error_response(400, None, RpcError::invalid_request("empty batch"), reply);
+            if let Err(error) = batch::check_size(items.len()) {
+                return rpc_error_response(400, None, error, reply);
             }
+            let mut budget = batch::ResponseBudget::default();
             let mut answers = Vec::new();
             for item in items {
-                if let Some(answer) = process(jsonrpc::classify(item), &mut session, &ctx).await {
+                let message = jsonrpc::classify(item);
+                let answer = if budget.exhausted() {
+                    budget.refusal(&message)
+                } else {
+                    process(message, &mut session, &ctx).await
+                };
+                if let Some(answer) = answer {
+                    budget.record(&answer);
                     answers.push(answer);
                 }
             }

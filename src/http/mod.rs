@@ -2,6 +2,7 @@
 //! [`HttpRequest`], calls [`handle`], and turns the [`HttpResponse`] back.
 
 mod admin;
+pub mod body;
 mod cors;
 mod login;
 mod mcp_endpoint;
@@ -23,8 +24,7 @@ use crate::db::Database;
 use crate::mcp::session::Session;
 use crate::tools::SchemaCache;
 
-/// Largest request body accepted (413 beyond).
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+pub use body::MAX_BODY_BYTES;
 
 #[derive(Debug, Clone)]
 pub struct HttpRequest {
@@ -115,6 +115,10 @@ pub struct Env<'a> {
 }
 
 pub async fn handle(request: HttpRequest, env: &Env<'_>) -> HttpResponse {
+    // The edge stops reading at the cap; this holds the rule for any other caller too.
+    if request.body.len() > MAX_BODY_BYTES {
+        return body::too_large();
+    }
     if cors::is_public_oauth_path(&request.path) {
         return cors::decorate_public(route(&request, env).await);
     }

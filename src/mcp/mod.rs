@@ -1,5 +1,6 @@
 //! The Model Context Protocol: messages, sessions and method dispatch, free of any transport.
 
+pub mod batch;
 pub mod completion;
 pub mod jsonrpc;
 pub mod prompts;

@@ -1,0 +1,213 @@
+// Attacks on the transport (issue 7, items 5 and 13): oversized bodies without Content-Length on
+// every route, bodies that never end, and JSON-RPC batches built to multiply work and memory.
+// Each test failed on the code before the fix: the edge read chunked bodies whole, and batches
+// had no cap on messages or answer bytes.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { ADMIN_TOKEN, createKey, DEFAULT_SERVICES, startWorker } from '../support/worker.mjs';
+import { openSession, readResponse, request, rpc } from '../support/mcp.mjs';
+
+const MiB = 1024 * 1024;
+
+let worker;
+let key;
+
+before(async () => {
+  worker = await startWorker({
+    services: {
+      ...DEFAULT_SERVICES,
+      // Big pages make a batch's answers grow fast.
+      wide: { label: 'Wide pages', database: { kind: 'd1', binding: 'DB' }, read_only: true, max_rows: 1000 },
+    },
+  });
+  ({ key } = await createKey(worker.url, 'demo', { label: 'transport attacks' }));
+});
+
+after(async () => {
+  await worker?.stop();
+});
+
+/** A body of `total` bytes streamed in 64 KiB chunks: fetch sends it chunked, with no Content-Length. */
+function chunkedBody(prefix, total) {
+  const encoder = new TextEncoder();
+  let sent = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (sent >= total) return controller.close();
+      const piece = sent === 0 ? encoder.encode(prefix) : encoder.encode('x'.repeat(64 * 1024));
+      sent += piece.length;
+      controller.enqueue(piece);
+    },
+  });
+}
+
+/** The worker may answer 413 and close while the client is still sending: retry a reset, bounded. */
+async function postChunked(path, headers, prefix, total) {
+  const errors = [];
+  for (let attempt = 0; attempt < 5; attempt += 1) {
+    try {
+      const res = await fetch(`${worker.url}${path}`, {
+        method: 'POST',
+        duplex: 'half',
+        headers,
+        body: chunkedBody(prefix, total),
+        signal: AbortSignal.timeout(30_000),
+      });
+      return await readResponse(res);
+    } catch (err) {
+      errors.push(String(err.cause?.code ?? err.message));
+    }
+  }
+  assert.fail(`no answer in 5 attempts: ${errors.join(', ')}`);
+}
+
+describe('bodies without Content-Length are capped on every route', () => {
+  const EIGHT_MIB = 8 * MiB;
+  const routes = [
+    ['/register', { 'content-type': 'application/json' }, '{"redirect_uris":["https://x.example/cb"],"client_name":"'],
+    ['/token', { 'content-type': 'application/x-www-form-urlencoded' }, 'grant_type=authorization_code&code='],
+    ['/revoke', { 'content-type': 'application/x-www-form-urlencoded' }, 'token='],
+    ['/authorize', { 'content-type': 'application/x-www-form-urlencoded' }, 'username='],
+    ['/admin/services/demo/keys', { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` }, '{"label":"'],
+    ['/mcp/demo', { 'content-type': 'application/json', accept: 'application/json' }, '{"jsonrpc":"2.0","id":1,"method":"ping","params":{"pad":"'],
+  ];
+  for (const [path, headers, prefix] of routes) {
+    test(`8 MiB chunked to ${path}: 413`, async () => {
+      const extra = path === '/mcp/demo' ? { authorization: `Bearer ${key}` } : {};
+      const res = await postChunked(path, { ...headers, ...extra }, prefix, EIGHT_MIB);
+      assert.equal(res.status, 413, res.text.slice(0, 300));
+      assert.equal(res.json?.error, 'payload_too_large');
+    });
+  }
+
+  test('an oversized admin body creates nothing', async () => {
+    const list = async () => {
+      const res = await fetch(`${worker.url}/admin/services/demo/keys`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      return (await res.json()).keys.length;
+    };
+    const before = await list();
+    // Valid JSON once complete: the old edge read all of it and created the key.
+    const encoder = new TextEncoder();
+    const parts = [encoder.encode('{"label":"'), ...Array.from({ length: 24 }, () => encoder.encode('y'.repeat(64 * 1024))), encoder.encode('"}')];
+    let i = 0;
+    const errors = [];
+    let status;
+    for (let attempt = 0; attempt < 5 && status === undefined; attempt += 1) {
+      i = 0;
+      try {
+        const res = await fetch(`${worker.url}/admin/services/demo/keys`, {
+          method: 'POST',
+          duplex: 'half',
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+          body: new ReadableStream({
+            pull(controller) {
+              if (i >= parts.length) return controller.close();
+              controller.enqueue(parts[i++]);
+            },
+          }),
+        });
+        status = res.status;
+        await res.arrayBuffer();
+      } catch (err) {
+        errors.push(String(err.cause?.code ?? err.message));
+      }
+    }
+    assert.equal(status, 413, errors.join(', '));
+    assert.equal(await list(), before, 'no key was created from the oversized body');
+  });
+
+  test('reading stops at the cap: a body that passes 1 MiB and never ends still gets its 413', async () => {
+    const target = new URL(`${worker.url}/mcp/demo`);
+    const status = await new Promise((resolve, reject) => {
+      const req = http.request(
+        {
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+        },
+        (res) => {
+          resolve(res.statusCode);
+          res.resume();
+          req.destroy();
+        },
+      );
+      req.on('error', () => {}); // the destroy above, or the server closing first
+      const timer = setTimeout(() => {
+        req.destroy();
+        reject(new Error('no answer within 15 s: the server waits for the end of a body it will refuse'));
+      }, 15_000);
+      req.on('close', () => clearTimeout(timer));
+      // 1.25 MiB, then silence: the body never ends.
+      req.write('{"jsonrpc":"2.0","id":1,"method":"ping","params":{"pad":"');
+      for (let n = 0; n < 20; n += 1) req.write('z'.repeat(64 * 1024));
+    });
+    assert.equal(status, 413);
+  });
+
+  test('a small chunked body is still read whole and answered', async () => {
+    const res = await postChunked('/mcp/demo', { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${key}` }, '', 0);
+    // An empty body is not JSON: the body was read (not refused for size) and parsed.
+    assert.equal(res.status, 400);
+    assert.equal(res.json?.error?.code, -32700);
+  });
+});
+
+describe('JSON-RPC batches are capped', () => {
+  let sid;
+  const V = '2025-03-26';
+  before(async () => {
+    ({ sessionId: sid } = await openSession(worker.mcpUrl('demo'), key, V));
+  });
+  const post = (body, service = 'demo', sessionId = sid, credential = key) =>
+    rpc(worker.mcpUrl(service), credential, body, { sessionId, protocolVersion: V, headers: { accept: 'application/json' } });
+  const countCategories = async () => {
+    const res = await post(request('tools/call', { name: 'get_table_data', arguments: { table: 'categories', count_only: true } }));
+    return res.json.result.structuredContent.count;
+  };
+
+  test('51 messages: refused whole with -32600, and nothing in it runs', async () => {
+    const before = await countCategories();
+    const batch = Array.from({ length: 51 }, (_, i) =>
+      request('tools/call', { name: 'create_records', arguments: { table: 'categories', records: [{ name: `batch flood ${i}` }] } }, i + 1),
+    );
+    const res = await post(batch);
+    assert.equal(res.status, 400, res.text.slice(0, 300));
+    assert.equal(res.json.error.code, -32600);
+    assert.match(res.json.error.message, /at most 50 messages, this one has 51/);
+    assert.equal(await countCategories(), before, 'no record of the refused batch was written');
+  });
+
+  test('50 messages: all answered', async () => {
+    const batch = Array.from({ length: 50 }, (_, i) => request('ping', undefined, `p${i}`));
+    const res = await post(batch);
+    assert.equal(res.status, 200);
+    assert.equal(res.json.length, 50);
+    assert.deepEqual(new Set(res.json.map((a) => a.id)).size, 50);
+    assert.ok(res.json.every((a) => a.result && !a.error));
+  });
+
+  test('answers past 4 MiB: the rest is refused unrun, each with its id and -32000', async () => {
+    const { key: wideKey } = await createKey(worker.url, 'wide', { label: 'wide', scopes: ['mcp:read'] });
+    const { sessionId } = await openSession(worker.mcpUrl('wide'), wideKey, V);
+    const batch = Array.from({ length: 50 }, (_, i) =>
+      request('tools/call', { name: 'get_table_data', arguments: { table: 'order_items', limit: 1000 } }, i + 1),
+    );
+    const res = await post(batch, 'wide', sessionId, wideKey);
+    assert.equal(res.status, 200);
+    assert.equal(res.json.length, 50, 'every request gets an answer');
+    const ran = res.json.filter((a) => a.result);
+    const refused = res.json.filter((a) => a.error);
+    assert.ok(ran.length >= 1 && refused.length >= 1, `ran ${ran.length}, refused ${refused.length}`);
+    assert.ok(refused.every((a) => a.error.code === -32000 && /send this request again on its own/.test(a.error.message)));
+    // Answers keep their order: everything after the first refusal is refused.
+    const firstRefused = res.json.findIndex((a) => a.error);
+    assert.ok(res.json.slice(firstRefused).every((a) => a.error));
+    assert.deepEqual(res.json.map((a) => a.id), batch.map((r) => r.id));
+    const oneAnswer = Buffer.byteLength(JSON.stringify(ran[0]));
+    assert.ok(res.text.length < 4 * MiB + oneAnswer + 50 * 300, `answer of ${res.text.length} bytes is bounded`);
+  });
+});
