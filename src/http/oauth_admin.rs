@@ -217,16 +217,21 @@ async fn update_user(request: &HttpRequest, env: &Env<'_>, service: &str, name: 
         user.disabled = disabled;
     }
     user.updated_ms = env.now_ms;
-    if let Err(r) = save_user(env, service, &user).await {
-        return r;
+    // Disabling, or a password reset, ends what was granted, issued or opened before (the grant
+    // store first: a sign-in that still reads the old record from KV is then refused as stale).
+    if user.disabled || change.password.is_some() {
+        let command =
+            Command::RevokeUser { sub: user.username.clone(), block: user.disabled, changed_ms: user.updated_ms };
+        if let Err(r) = grants(env, service, command).await {
+            return r;
+        }
     }
-    // Disabling, or a password reset, ends what was granted before; enabling lifts the block.
-    let command = if user.disabled || change.password.is_some() {
-        Command::RevokeUser { sub: user.username.clone(), block: user.disabled }
-    } else {
-        Command::UnblockUser { sub: user.username.clone() }
-    };
-    if let Err(r) = grants(env, service, command).await {
+    if !user.disabled {
+        if let Err(r) = grants(env, service, Command::UnblockUser { sub: user.username.clone() }).await {
+            return r;
+        }
+    }
+    if let Err(r) = save_user(env, service, &user).await {
         return r;
     }
     HttpResponse::json(200, &user_summary(service, &user))
@@ -240,7 +245,7 @@ async fn delete_user(env: &Env<'_>, service: &str, name: &str) -> HttpResponse {
     if let Err(e) = env.kv.delete(&password::user_key(service, &user.username)).await {
         return storage(e);
     }
-    match grants(env, service, Command::RevokeUser { sub: user.username, block: true }).await {
+    match grants(env, service, Command::RevokeUser { sub: user.username, block: true, changed_ms: env.now_ms }).await {
         Ok(()) => HttpResponse::new(204),
         Err(r) => r,
     }
