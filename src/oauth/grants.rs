@@ -538,6 +538,28 @@ pub fn apply(store: &mut dyn RecordStore, now_ms: u64, command: Command) -> Repl
     }
 }
 
+/// API key uses and revocations, kept in each service's grant store (see [`crate::auth::KeyLedger`]).
+pub struct GrantKeyLedger<'a>(pub &'a dyn GrantStore);
+
+#[async_trait(?Send)]
+impl crate::auth::KeyLedger for GrantKeyLedger<'_> {
+    async fn record_use(&self, service: &str, id: &str) -> Result<bool, String> {
+        match self.0.run(service, &Command::KeyUsed { id: id.into() }).await? {
+            Reply::Revoked { revoked } => Ok(!revoked),
+            other => Err(format!("unexpected answer from the grant store: {other:?}")),
+        }
+    }
+    async fn revoke(&self, service: &str, id: &str) -> Result<(), String> {
+        self.0.run(service, &Command::RevokeKey { id: id.into() }).await.map(|_| ())
+    }
+    async fn last_used(&self, service: &str) -> Result<std::collections::BTreeMap<String, u64>, String> {
+        match self.0.run(service, &Command::KeysUsed).await? {
+            Reply::KeysUsed { last_used_ms } => Ok(last_used_ms),
+            other => Err(format!("unexpected answer from the grant store: {other:?}")),
+        }
+    }
+}
+
 /// An in-memory [`RecordStore`] (native tests, and a reference for the edge's SQLite one).
 #[derive(Default)]
 pub struct MemoryStore {
