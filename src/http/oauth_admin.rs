@@ -346,12 +346,8 @@ async fn delete_client(env: &Env<'_>, config: &Config, service: Option<&str>, id
         }
         Err(e) => return storage(e),
     };
-    if let Err(e) = env.kv.delete(&client::record_key(id)).await {
-        return storage(e);
-    }
-    if let Some(s) = &record.service {
-        let _ = env.kv.delete(&client::service_index_key(s, id)).await;
-    }
+    // Tombstones first: a /token in flight that rewrites the record (its last use) checks them
+    // after its write and undoes it, so the deletion below cannot be undone.
     let services: Vec<String> = match &record.service {
         Some(s) => vec![s.clone()],
         None => config.services.keys().cloned().collect(),
@@ -360,6 +356,12 @@ async fn delete_client(env: &Env<'_>, config: &Config, service: Option<&str>, id
         if let Err(r) = grants(env, &s, Command::RevokeClient { client_id: id.to_string() }).await {
             return r;
         }
+    }
+    if let Err(e) = env.kv.delete(&client::record_key(id)).await {
+        return storage(e);
+    }
+    if let Some(s) = &record.service {
+        let _ = env.kv.delete(&client::service_index_key(s, id)).await;
     }
     HttpResponse::new(204)
 }
