@@ -165,7 +165,11 @@ pub async fn store_key(kv: &dyn KvStore, new: &NewKey) -> Result<(), String> {
     kv.put(&index_key(&r.service, &r.id), &hash, Some(serde_json::to_value(info).map_err(|e| e.to_string())?)).await
 }
 
-pub async fn list_keys(kv: &dyn KvStore, ledger: Option<&dyn KeyLedger>, service: &str) -> Result<Vec<ApiKeyInfo>, String> {
+pub async fn list_keys(
+    kv: &dyn KvStore,
+    ledger: Option<&dyn KeyLedger>,
+    service: &str,
+) -> Result<Vec<ApiKeyInfo>, String> {
     let entries = kv.list(&format!("apikeys:{service}:")).await?;
     let used = match ledger {
         Some(ledger) => ledger.last_used(service).await?,
@@ -183,7 +187,12 @@ pub async fn list_keys(kv: &dyn KvStore, ledger: Option<&dyn KeyLedger>, service
 
 /// Revokes a key: the ledger's tombstone first (a use racing this is then refused and not
 /// recorded), then its KV records. `Ok(false)` when the service has no key with that id.
-pub async fn revoke_key(kv: &dyn KvStore, ledger: Option<&dyn KeyLedger>, service: &str, id: &str) -> Result<bool, String> {
+pub async fn revoke_key(
+    kv: &dyn KvStore,
+    ledger: Option<&dyn KeyLedger>,
+    service: &str,
+    id: &str,
+) -> Result<bool, String> {
     let index = index_key(service, id);
     let Some(hash) = kv.get(&index).await? else { return Ok(false) };
     if let Some(ledger) = ledger {
@@ -321,7 +330,13 @@ mod tests {
             Ok(())
         }
         async fn list(&self, prefix: &str) -> Result<Vec<(String, Option<Json>)>, String> {
-            Ok(self.map.borrow().iter().filter(|(k, _)| k.starts_with(prefix)).map(|(k, (_, m))| (k.clone(), m.clone())).collect())
+            Ok(self
+                .map
+                .borrow()
+                .iter()
+                .filter(|(k, _)| k.starts_with(prefix))
+                .map(|(k, (_, m))| (k.clone(), m.clone()))
+                .collect())
         }
     }
 

@@ -16,9 +16,9 @@ use crate::oauth::custom_login::{self, LoginConfig, LoginRequest};
 use crate::oauth::flow::{self, Flow, Stage};
 use crate::oauth::form::Params;
 use crate::oauth::grants::{Command, Reply};
+use crate::oauth::login_limit::{self, LIMITS};
 use crate::oauth::password::{self, UserRecord};
 use crate::oauth::tokens::SigningKeys;
-use crate::oauth::login_limit::{self, LIMITS};
 use crate::oauth::{metadata, redirect, scope, CODE_PREFIX};
 
 pub async fn handle(request: &HttpRequest, segments: &[&str], config: &Config, env: &Env<'_>) -> HttpResponse {
@@ -278,10 +278,11 @@ async fn custom_login_return(request: &HttpRequest, config: &Config, env: &Env<'
         .await
         .map_err(unavailable)?
         .ok_or_else(|| login::error_page(400, "The application is no longer registered."))?;
-    let epoch = match oauth.grants.run(&service, &Command::UserEpoch { sub: user.clone() }).await.map_err(unavailable)? {
-        Reply::Epoch { epoch, .. } => epoch,
-        other => return Err(unavailable(format!("unexpected answer {other:?}"))),
-    };
+    let epoch =
+        match oauth.grants.run(&service, &Command::UserEpoch { sub: user.clone() }).await.map_err(unavailable)? {
+            Reply::Epoch { epoch, .. } => epoch,
+            other => return Err(unavailable(format!("unexpected answer {other:?}"))),
+        };
     consent_for(keys, config, &client, flow, user, epoch, now_s)
 }
 

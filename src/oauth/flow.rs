@@ -62,7 +62,8 @@ fn cipher(keys: &SigningKeys) -> Result<XChaCha20Poly1305, String> {
 }
 
 pub fn seal(keys: &SigningKeys, flow: &Flow, now_s: u64) -> Result<String, String> {
-    let plain = serde_json::to_vec(&Sealed { exp: now_s + FLOW_SECONDS, flow: flow.clone() }).map_err(|e| e.to_string())?;
+    let plain =
+        serde_json::to_vec(&Sealed { exp: now_s + FLOW_SECONDS, flow: flow.clone() }).map_err(|e| e.to_string())?;
     let mut nonce = [0u8; NONCE_BYTES];
     getrandom::fill(&mut nonce).map_err(|e| format!("no randomness available: {e}"))?;
     let sealed = cipher(keys)?

@@ -188,11 +188,6 @@ pub enum Command {
         limit: u32,
         window_ms: u64,
     },
-    /// Whether a bucket is below `limit`, without counting.
-    Check {
-        bucket: String,
-        limit: u32,
-    },
     /// Marks a single-use handle as used; `false` when it already was.
     ConsumeOnce {
         id: String,
@@ -519,14 +514,6 @@ pub fn apply(store: &mut dyn RecordStore, now_ms: u64, command: Command) -> Repl
             write(store, &key, &b, Some(b.reset_ms));
             Reply::Limited { allowed: true, retry_after_s }
         }
-        Command::Check { bucket, limit } => {
-            match read::<Bucket>(store, &format!("rate:{bucket}")).filter(|b| now_ms < b.reset_ms) {
-                Some(b) if b.count >= limit => {
-                    Reply::Limited { allowed: false, retry_after_s: b.reset_ms.saturating_sub(now_ms).div_ceil(1000) }
-                }
-                _ => Reply::Limited { allowed: true, retry_after_s: 0 },
-            }
-        }
         Command::ConsumeOnce { id, expires_ms } => {
             let key = format!("once:{id}");
             if store.get(&key).is_some() {
@@ -761,10 +748,6 @@ mod tests {
         assert!(matches!(hit(&mut s, 0), Reply::Limited { allowed: true, .. }));
         assert!(matches!(hit(&mut s, 1), Reply::Limited { allowed: true, .. }));
         assert_eq!(hit(&mut s, 2), Reply::Limited { allowed: false, retry_after_s: 1 });
-        assert_eq!(
-            apply(&mut s, 2, Command::Check { bucket: "b".into(), limit: 2 }),
-            Reply::Limited { allowed: false, retry_after_s: 1 }
-        );
         assert!(matches!(hit(&mut s, 1000), Reply::Limited { allowed: true, .. }));
         assert_eq!(
             apply(&mut s, 0, Command::ConsumeOnce { id: "x".into(), expires_ms: 50 }),
@@ -853,7 +836,10 @@ mod tests {
         apply(&mut s, 5, Command::RevokeUser { sub: "alice".into(), block: false, changed_ms: 77 });
         assert_eq!(epoch_of(&mut s, "alice"), (1, 77));
         let r = exchange(&mut s, 6, "h1", VERIFIER, "https://a/cb", "r1");
-        assert_eq!(error_of(&r), ("invalid_grant", "the user's password was reset or the account changed after this sign-in"));
+        assert_eq!(
+            error_of(&r),
+            ("invalid_grant", "the user's password was reset or the account changed after this sign-in")
+        );
         // A consent page opened before the reset carries epoch 0: no code.
         assert_eq!(error_of(&issue_at(&mut s, "h2", "g2", 0)).0, "access_denied");
         // A sign-in after the reset works, and other users are untouched.
