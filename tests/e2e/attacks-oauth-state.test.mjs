@@ -125,14 +125,16 @@ describe('item 2: password guesses are counted before they are checked', () => {
 });
 
 describe('item 3: a revocation racing a first use is final', () => {
-  test('keys deleted while 20 first uses are in flight never work again and are never listed again (15 rounds)', async () => {
+  test('keys deleted while 20 first uses are in flight never work again and are never listed again (40 rounds)', async () => {
     const initialize = (key) => rpc(w.mcpUrl('demo'), key, request('initialize', initializeParams('2025-06-18')));
-    for (let round = 0; round < 15; round += 1) {
+    for (let round = 0; round < 40; round += 1) {
       const created = await createKey(w.url, 'demo', { label: `race ${round}` });
-      const uses = Array.from({ length: 20 }, () => initialize(created.key));
-      await sleep(round % 5);
+      // First uses before and after the deletion starts, the deletion at a different point each round.
+      const early = Array.from({ length: 10 }, () => initialize(created.key));
+      await sleep(round % 8);
       const deletion = admin(w.url, 'DELETE', `/services/demo/keys/${created.id}`);
-      const [deleted] = await Promise.all([deletion, ...uses]);
+      const late = Array.from({ length: 10 }, () => initialize(created.key));
+      const [deleted] = await Promise.all([deletion, ...early, ...late]);
       assert.equal(deleted.status, 204);
       await sleep(50);
       for (let i = 0; i < 3; i += 1) {
