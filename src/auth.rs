@@ -2,7 +2,7 @@
 //! tokens (see `crate::oauth`). Whatever the credential, authentication yields a [`Principal`].
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -205,7 +205,7 @@ pub async fn revoke_key(
 
 thread_local! {
     /// When this worker instance last recorded a use of each key (`service/id`).
-    static RECORDED_USES: RefCell<HashMap<String, u64>> = RefCell::new(HashMap::new());
+    static RECORDED_USES: RefCell<BTreeMap<String, u64>> = const { RefCell::new(BTreeMap::new()) };
 }
 
 fn use_due(slot: &str, now_ms: u64) -> bool {

@@ -2,7 +2,7 @@
 //!
 //! - `POST   /admin/services/<s>/users`            `{"username", "password"}` -> 201
 //! - `GET    /admin/services/<s>/users`            -> `{"users": [{username, disabled, ...}]}`
-//! - `PATCH  /admin/services/<s>/users/<u>`        `{"password"?, "disabled"?}` -> 200 (disabling ends the user's grants now)
+//! - `PATCH  /admin/services/<s>/users/<u>`        `{"password"?, "disabled"?}` -> 200 (a reset or disable ends the user's grants, codes and open consents now)
 //! - `DELETE /admin/services/<s>/users/<u>`        -> 204 (ends the user's grants now)
 //! - `POST   /admin/services/<s>/clients`          `{"client_name", "redirect_uris", "public"?}` -> 201 with `client_secret` (shown once)
 //! - `GET    /admin/services/<s>/clients`          -> `{"clients": [...]}`
