@@ -252,6 +252,23 @@ describe('item 4: a reset or disable ends what was issued or opened before it', 
   });
 });
 
+describe('item 4: a sign-in that reads a stale user record is refused', () => {
+  test('KV still serving the record from before a reset: the old password gets no consent page', async () => {
+    await createUser(w.url, 'demo', 'stale');
+    const kv = await w.mf.getKVNamespace('DBMCP_KV');
+    const before = await kv.get('oauth_user:demo:stale');
+    assert.ok(before);
+    assert.equal((await admin(w.url, 'PATCH', '/services/demo/users/stale', { password: 'the replacement passphrase' })).status, 200);
+    // Another location's KV may serve the old record for up to a minute: simulate it.
+    await kv.put('oauth_user:demo:stale', before);
+    const client = await registerClient(w.url);
+    const res = await postLogin(await openLogin(client), { username: 'stale', password: PASSWORD, address: '192.0.2.70' });
+    assert.equal(res.status, 503, res.html);
+    assert.match(res.html, /changed a moment ago/);
+    assert.doesNotMatch(res.html, /Allow access/);
+  });
+});
+
 describe('item 9: flow handles reveal nothing', () => {
   /** Every string found in `value` and, recursively, in what it decodes to (base64url, JSON, JWT parts). */
   function everythingIn(value, depth = 0, out = []) {
