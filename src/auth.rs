@@ -1,6 +1,9 @@
 //! Credentials: API keys (stored only as SHA-256 hashes in KV) and, beside them, OAuth access
 //! tokens (see `crate::oauth`). Whatever the credential, authentication yields a [`Principal`].
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -11,8 +14,10 @@ use sha2::{Digest, Sha256};
 pub const SCOPE_READ: &str = "mcp:read";
 pub const SCOPE_WRITE: &str = "mcp:write";
 pub const KEY_PREFIX: &str = "mcp_";
-/// How stale a key's `last_used` may get before it is written again (KV allows few writes).
+/// How stale a key's `last_used` may get (per worker instance) before a use is recorded again.
 pub const LAST_USED_RESOLUTION_MS: u64 = 5 * 60 * 1000;
+/// Uses remembered per worker instance before the memory starts over.
+const REMEMBERED_USES: usize = 10_000;
 
 /// Who is calling, as far as sessions and tools care.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +62,19 @@ pub trait ExpiringKv {
     ) -> Result<(), String>;
 }
 
+/// Where API key uses and revocations are recorded, strongly consistently (the service's grant
+/// store, a Durable Object, at the edge). A key's KV records are written once, at creation, and
+/// deleted at revocation; nothing else writes them, so no racing write can bring a key back.
+#[async_trait(?Send)]
+pub trait KeyLedger {
+    /// Records a use now; `Ok(false)` when the key was revoked.
+    async fn record_use(&self, service: &str, id: &str) -> Result<bool, String>;
+    /// Marks the key revoked for good (before its KV records go).
+    async fn revoke(&self, service: &str, id: &str) -> Result<(), String>;
+    /// When each key of the service was last used.
+    async fn last_used(&self, service: &str) -> Result<BTreeMap<String, u64>, String>;
+}
+
 /// What `apikey:<hash>` holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApiKeyRecord {
@@ -66,6 +84,7 @@ pub struct ApiKeyRecord {
     pub prefix: String,
     pub scopes: Vec<String>,
     pub created_ms: u64,
+    /// Written by earlier versions only; uses are now recorded in the [`KeyLedger`].
     #[serde(default)]
     pub last_used_ms: Option<u64>,
 }
@@ -146,18 +165,61 @@ pub async fn store_key(kv: &dyn KvStore, new: &NewKey) -> Result<(), String> {
     kv.put(&index_key(&r.service, &r.id), &hash, Some(serde_json::to_value(info).map_err(|e| e.to_string())?)).await
 }
 
-pub async fn list_keys(kv: &dyn KvStore, service: &str) -> Result<Vec<ApiKeyInfo>, String> {
+pub async fn list_keys(
+    kv: &dyn KvStore,
+    ledger: Option<&dyn KeyLedger>,
+    service: &str,
+) -> Result<Vec<ApiKeyInfo>, String> {
     let entries = kv.list(&format!("apikeys:{service}:")).await?;
-    Ok(entries.into_iter().filter_map(|(_, meta)| serde_json::from_value(meta?).ok()).collect())
+    let used = match ledger {
+        Some(ledger) => ledger.last_used(service).await?,
+        None => BTreeMap::new(),
+    };
+    Ok(entries
+        .into_iter()
+        .filter_map(|(_, meta)| serde_json::from_value::<ApiKeyInfo>(meta?).ok())
+        .map(|mut info| {
+            info.last_used_ms = used.get(&info.id).copied().or(info.last_used_ms);
+            info
+        })
+        .collect())
 }
 
-/// Deletes a key. `Ok(false)` when the service has no key with that id.
-pub async fn revoke_key(kv: &dyn KvStore, service: &str, id: &str) -> Result<bool, String> {
+/// Revokes a key: the ledger's tombstone first (a use racing this is then refused and not
+/// recorded), then its KV records. `Ok(false)` when the service has no key with that id.
+pub async fn revoke_key(
+    kv: &dyn KvStore,
+    ledger: Option<&dyn KeyLedger>,
+    service: &str,
+    id: &str,
+) -> Result<bool, String> {
     let index = index_key(service, id);
     let Some(hash) = kv.get(&index).await? else { return Ok(false) };
+    if let Some(ledger) = ledger {
+        ledger.revoke(service, id).await?;
+    }
     kv.delete(&record_key(&hash)).await?;
     kv.delete(&index).await?;
     Ok(true)
+}
+
+thread_local! {
+    /// When this worker instance last recorded a use of each key (`service/id`).
+    static RECORDED_USES: RefCell<BTreeMap<String, u64>> = const { RefCell::new(BTreeMap::new()) };
+}
+
+fn use_due(slot: &str, now_ms: u64) -> bool {
+    RECORDED_USES.with(|m| m.borrow().get(slot).is_none_or(|t| now_ms.saturating_sub(*t) >= LAST_USED_RESOLUTION_MS))
+}
+
+fn use_recorded(slot: String, now_ms: u64) {
+    RECORDED_USES.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= REMEMBERED_USES {
+            m.clear();
+        }
+        m.insert(slot, now_ms);
+    });
 }
 
 /// Why a credential was refused.
@@ -168,8 +230,16 @@ pub enum AuthError {
     Unavailable(String),
 }
 
-/// Looks an API key up for `service`. A key of another service is as good as unknown.
-pub async fn authenticate_key(kv: &dyn KvStore, service: &str, key: &str, now_ms: u64) -> Result<Principal, AuthError> {
+/// Looks an API key up for `service`. A key of another service is as good as unknown. A use
+/// is recorded in the ledger at most every [`LAST_USED_RESOLUTION_MS`] per worker instance,
+/// and a key the ledger knows as revoked is refused then (KV may still serve it for ~60 s).
+pub async fn authenticate_key(
+    kv: &dyn KvStore,
+    ledger: Option<&dyn KeyLedger>,
+    service: &str,
+    key: &str,
+    now_ms: u64,
+) -> Result<Principal, AuthError> {
     if !key.starts_with(KEY_PREFIX) {
         return Err(AuthError::Invalid("the credential is not an API key of this server".into()));
     }
@@ -182,26 +252,16 @@ pub async fn authenticate_key(kv: &dyn KvStore, service: &str, key: &str, now_ms
     if record.service != service {
         return Err(AuthError::Invalid("unknown or revoked API key".into()));
     }
-    if record.last_used_ms.is_none_or(|t| now_ms.saturating_sub(t) >= LAST_USED_RESOLUTION_MS) {
-        // Best effort: a failed bookkeeping write must not refuse a valid key.
-        let _ = touch_key(kv, &hash, record.clone(), now_ms).await;
+    let slot = format!("{service}/{}", record.id);
+    if let Some(ledger) = ledger.filter(|_| use_due(&slot, now_ms)) {
+        match ledger.record_use(service, &record.id).await {
+            Ok(true) => use_recorded(slot, now_ms),
+            Ok(false) => return Err(AuthError::Invalid("unknown or revoked API key".into())),
+            // Best effort: failed bookkeeping must not refuse a valid key.
+            Err(_) => {}
+        }
     }
     Ok(Principal { id: format!("key:{}", record.id), scopes: record.scopes })
-}
-
-async fn touch_key(kv: &dyn KvStore, hash: &str, mut record: ApiKeyRecord, now_ms: u64) -> Result<(), String> {
-    record.last_used_ms = Some(now_ms);
-    kv.put(&record_key(hash), &serde_json::to_string(&record).map_err(|e| e.to_string())?, None).await?;
-    let info = ApiKeyInfo {
-        id: record.id.clone(),
-        prefix: record.prefix,
-        label: record.label,
-        scopes: record.scopes,
-        created_ms: record.created_ms,
-        last_used_ms: Some(now_ms),
-    };
-    kv.put(&index_key(&record.service, &record.id), hash, Some(serde_json::to_value(info).map_err(|e| e.to_string())?))
-        .await
 }
 
 #[cfg(test)]
@@ -224,5 +284,107 @@ mod tests {
         assert!(constant_time_eq(b"secret", b"secret"));
         assert!(!constant_time_eq(b"secret", b"secreT"));
         assert!(!constant_time_eq(b"secret", b"secret!"));
+    }
+
+    use crate::oauth::grants::{GrantKeyLedger, MemoryGrants};
+    use std::cell::Cell;
+
+    /// KV in memory. A read of `apikey:*` yields once after reading, so that another request
+    /// can run exactly between a key's lookup and what follows it.
+    #[derive(Default)]
+    struct MemoryKv {
+        map: RefCell<BTreeMap<String, (String, Option<Json>)>>,
+        writes: Cell<usize>,
+    }
+
+    struct YieldOnce(bool);
+
+    impl std::future::Future for YieldOnce {
+        type Output = ();
+        fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+            if self.0 {
+                return std::task::Poll::Ready(());
+            }
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    }
+
+    #[async_trait(?Send)]
+    impl KvStore for MemoryKv {
+        async fn get(&self, key: &str) -> Result<Option<String>, String> {
+            let value = self.map.borrow().get(key).map(|(v, _)| v.clone());
+            if key.starts_with("apikey:") {
+                YieldOnce(false).await;
+            }
+            Ok(value)
+        }
+        async fn put(&self, key: &str, value: &str, metadata: Option<Json>) -> Result<(), String> {
+            self.writes.set(self.writes.get() + 1);
+            self.map.borrow_mut().insert(key.into(), (value.into(), metadata));
+            Ok(())
+        }
+        async fn delete(&self, key: &str) -> Result<(), String> {
+            self.map.borrow_mut().remove(key);
+            Ok(())
+        }
+        async fn list(&self, prefix: &str) -> Result<Vec<(String, Option<Json>)>, String> {
+            Ok(self
+                .map
+                .borrow()
+                .iter()
+                .filter(|(k, _)| k.starts_with(prefix))
+                .map(|(k, (_, m))| (k.clone(), m.clone()))
+                .collect())
+        }
+    }
+
+    fn run<T>(f: impl std::future::Future<Output = T>) -> T {
+        futures_executor::block_on(f)
+    }
+
+    #[test]
+    fn a_revocation_racing_the_first_use_is_final() {
+        let kv = MemoryKv::default();
+        let grants = MemoryGrants::default();
+        let ledger = GrantKeyLedger(&grants);
+        let new = mint_key("demo", None, vec![SCOPE_READ.into()], 1).unwrap();
+        run(store_key(&kv, &new)).unwrap();
+        let writes_at_creation = kv.writes.get();
+        // The first use reads the key; the revocation runs to completion before the use goes on.
+        let (racing, revoked) = run(futures_util::future::join(
+            authenticate_key(&kv, Some(&ledger), "demo", &new.key, 10_000_000),
+            revoke_key(&kv, Some(&ledger), "demo", &new.record.id),
+        ));
+        assert_eq!(revoked, Ok(true));
+        // The in-flight use is refused (the ledger knows), and writes nothing back.
+        assert_eq!(racing, Err(AuthError::Invalid("unknown or revoked API key".into())));
+        assert_eq!(kv.writes.get(), writes_at_creation, "no KV write after creation");
+        for now in [10_000_001, 20_000_000, 90_000_000] {
+            assert!(run(authenticate_key(&kv, Some(&ledger), "demo", &new.key, now)).is_err());
+        }
+        assert!(run(list_keys(&kv, Some(&ledger), "demo")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn uses_are_recorded_in_the_ledger_not_in_kv() {
+        let kv = MemoryKv::default();
+        let grants = MemoryGrants::default();
+        let ledger = GrantKeyLedger(&grants);
+        let new = mint_key("svc1", None, vec![SCOPE_READ.into()], 1).unwrap();
+        run(store_key(&kv, &new)).unwrap();
+        let writes = kv.writes.get();
+        assert!(run(list_keys(&kv, Some(&ledger), "svc1")).unwrap()[0].last_used_ms.is_none());
+        grants.now_ms.set(5_000);
+        run(authenticate_key(&kv, Some(&ledger), "svc1", &new.key, 5_000)).unwrap();
+        assert_eq!(run(list_keys(&kv, Some(&ledger), "svc1")).unwrap()[0].last_used_ms, Some(5_000));
+        // Within the resolution, this instance does not record again.
+        grants.now_ms.set(6_000);
+        run(authenticate_key(&kv, Some(&ledger), "svc1", &new.key, 6_000)).unwrap();
+        assert_eq!(run(list_keys(&kv, Some(&ledger), "svc1")).unwrap()[0].last_used_ms, Some(5_000));
+        assert_eq!(kv.writes.get(), writes);
+        // A key of another service is unknown here.
+        assert!(run(authenticate_key(&kv, Some(&ledger), "other", &new.key, 7_000)).is_err());
     }
 }

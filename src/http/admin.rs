@@ -65,13 +65,15 @@ pub async fn handle(request: &HttpRequest, rest: &[&str], config: &Config, env: 
     if config.service(service).is_none() {
         return HttpResponse::error(404, "unknown_service", format!("no service named {service:?}"));
     }
+    let ledger = env.key_ledger();
+    let ledger = ledger.as_ref().map(|l| l as &dyn auth::KeyLedger);
     match (request.method.as_str(), key_id) {
         ("POST", None) => create_key(request, service, env).await,
-        ("GET", None) => match auth::list_keys(env.kv, service).await {
+        ("GET", None) => match auth::list_keys(env.kv, ledger, service).await {
             Ok(keys) => HttpResponse::json(200, &json!({ "service": service, "keys": keys })),
             Err(e) => HttpResponse::error(503, "storage_unavailable", e),
         },
-        ("DELETE", Some(id)) => match auth::revoke_key(env.kv, service, id).await {
+        ("DELETE", Some(id)) => match auth::revoke_key(env.kv, ledger, service, id).await {
             Ok(true) => HttpResponse::new(204),
             Ok(false) => {
                 HttpResponse::error(404, "unknown_key", format!("service {service:?} has no key with id {id:?}"))

@@ -130,7 +130,9 @@ async fn authenticate(
             Err(why) => Err(unauthorized(request, service, env, Some("invalid_token"), &why)),
         };
     }
-    match auth::authenticate_key(env.kv, &service.name, token, env.now_ms).await {
+    let ledger = env.key_ledger();
+    let ledger = ledger.as_ref().map(|l| l as &dyn auth::KeyLedger);
+    match auth::authenticate_key(env.kv, ledger, &service.name, token, env.now_ms).await {
         Ok(principal) => Ok(principal),
         Err(AuthError::Missing) => Err(unauthorized(request, service, env, None, "a credential is required")),
         Err(AuthError::Invalid(why)) => Err(unauthorized(request, service, env, Some("invalid_token"), &why)),

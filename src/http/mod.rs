@@ -114,6 +114,13 @@ pub struct Env<'a> {
     pub oauth: Option<&'a OAuthEnv<'a>>,
 }
 
+impl Env<'_> {
+    /// Where API key uses and revocations are recorded (the grant store), when OAuth is wired.
+    pub fn key_ledger(&self) -> Option<crate::oauth::grants::GrantKeyLedger<'_>> {
+        self.oauth.map(|o| crate::oauth::grants::GrantKeyLedger(o.grants))
+    }
+}
+
 pub async fn handle(request: HttpRequest, env: &Env<'_>) -> HttpResponse {
     // The edge stops reading at the cap; this holds the rule for any other caller too.
     if request.body.len() > MAX_BODY_BYTES {

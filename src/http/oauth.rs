@@ -262,7 +262,7 @@ async fn token(request: &HttpRequest, config: &Config, env: &Env<'_>) -> Result<
     debug_assert!(claims.aud.ends_with(&format!("/mcp/{service}")));
     let access_token = keys.issue_access(&claims, now_s).map_err(unavailable)?;
     let allows_refresh = client.allows_refresh();
-    touch_client(oauth, client, env.now_ms).await;
+    touch_client(oauth, env, service, client).await;
     let mut body = json!({ "access_token": access_token, "token_type": "Bearer", "expires_in": ACCESS_TOKEN_SECONDS, "scope": scope });
     if allows_refresh {
         body["refresh_token"] = json!(refresh_token);
@@ -270,12 +270,22 @@ async fn token(request: &HttpRequest, config: &Config, env: &Env<'_>) -> Result<
     Ok(HttpResponse::json(200, &body).with_header("cache-control", "no-store").with_header("pragma", "no-cache"))
 }
 
-/// Keeps a used dynamic client from expiring (coarsely: KV allows few writes per key).
-async fn touch_client(oauth: &OAuthEnv<'_>, mut client: ClientRecord, now_ms: u64) {
-    if client.last_used_ms.is_none_or(|t| now_ms.saturating_sub(t) >= CLIENT_TOUCH_MS) {
-        client.last_used_ms = Some(now_ms);
-        // Best effort: bookkeeping must not fail a token request.
-        let _ = store_client(oauth, &client).await;
+/// Keeps a used dynamic client from expiring (coarsely: KV allows few writes per key). This
+/// rewrites the whole record, so it must never outlive a deletion racing it: a deletion writes
+/// its tombstone to the grant store before deleting the record, and this write looks for the
+/// tombstone after it landed and, if there is one, deletes the record again.
+async fn touch_client(oauth: &OAuthEnv<'_>, env: &Env<'_>, service: &str, mut client: ClientRecord) {
+    if client.last_used_ms.is_some_and(|t| env.now_ms.saturating_sub(t) < CLIENT_TOUCH_MS) {
+        return;
+    }
+    client.last_used_ms = Some(env.now_ms);
+    // Best effort: bookkeeping must not fail a token request.
+    if store_client(oauth, &client).await.is_err() {
+        return;
+    }
+    let check = Command::ClientDeleted { client_id: client.client_id.clone() };
+    if let Ok(Reply::Revoked { revoked: true }) = oauth.grants.run(service, &check).await {
+        let _ = env.kv.delete(&client::record_key(&client.client_id)).await;
     }
 }
 

@@ -2,7 +2,7 @@
 //!
 //! - `POST   /admin/services/<s>/users`            `{"username", "password"}` -> 201
 //! - `GET    /admin/services/<s>/users`            -> `{"users": [{username, disabled, ...}]}`
-//! - `PATCH  /admin/services/<s>/users/<u>`        `{"password"?, "disabled"?}` -> 200 (disabling ends the user's grants now)
+//! - `PATCH  /admin/services/<s>/users/<u>`        `{"password"?, "disabled"?}` -> 200 (a reset or disable ends the user's grants, codes and open consents now)
 //! - `DELETE /admin/services/<s>/users/<u>`        -> 204 (ends the user's grants now)
 //! - `POST   /admin/services/<s>/clients`          `{"client_name", "redirect_uris", "public"?}` -> 201 with `client_secret` (shown once)
 //! - `GET    /admin/services/<s>/clients`          -> `{"clients": [...]}`
@@ -217,16 +217,21 @@ async fn update_user(request: &HttpRequest, env: &Env<'_>, service: &str, name: 
         user.disabled = disabled;
     }
     user.updated_ms = env.now_ms;
-    if let Err(r) = save_user(env, service, &user).await {
-        return r;
+    // Disabling, or a password reset, ends what was granted, issued or opened before (the grant
+    // store first: a sign-in that still reads the old record from KV is then refused as stale).
+    if user.disabled || change.password.is_some() {
+        let command =
+            Command::RevokeUser { sub: user.username.clone(), block: user.disabled, changed_ms: user.updated_ms };
+        if let Err(r) = grants(env, service, command).await {
+            return r;
+        }
     }
-    // Disabling, or a password reset, ends what was granted before; enabling lifts the block.
-    let command = if user.disabled || change.password.is_some() {
-        Command::RevokeUser { sub: user.username.clone(), block: user.disabled }
-    } else {
-        Command::UnblockUser { sub: user.username.clone() }
-    };
-    if let Err(r) = grants(env, service, command).await {
+    if !user.disabled {
+        if let Err(r) = grants(env, service, Command::UnblockUser { sub: user.username.clone() }).await {
+            return r;
+        }
+    }
+    if let Err(r) = save_user(env, service, &user).await {
         return r;
     }
     HttpResponse::json(200, &user_summary(service, &user))
@@ -240,7 +245,7 @@ async fn delete_user(env: &Env<'_>, service: &str, name: &str) -> HttpResponse {
     if let Err(e) = env.kv.delete(&password::user_key(service, &user.username)).await {
         return storage(e);
     }
-    match grants(env, service, Command::RevokeUser { sub: user.username, block: true }).await {
+    match grants(env, service, Command::RevokeUser { sub: user.username, block: true, changed_ms: env.now_ms }).await {
         Ok(()) => HttpResponse::new(204),
         Err(r) => r,
     }
@@ -341,12 +346,8 @@ async fn delete_client(env: &Env<'_>, config: &Config, service: Option<&str>, id
         }
         Err(e) => return storage(e),
     };
-    if let Err(e) = env.kv.delete(&client::record_key(id)).await {
-        return storage(e);
-    }
-    if let Some(s) = &record.service {
-        let _ = env.kv.delete(&client::service_index_key(s, id)).await;
-    }
+    // Tombstones first: a /token in flight that rewrites the record (its last use) checks them
+    // after its write and undoes it, so the deletion below cannot be undone.
     let services: Vec<String> = match &record.service {
         Some(s) => vec![s.clone()],
         None => config.services.keys().cloned().collect(),
@@ -355,6 +356,12 @@ async fn delete_client(env: &Env<'_>, config: &Config, service: Option<&str>, id
         if let Err(r) = grants(env, &s, Command::RevokeClient { client_id: id.to_string() }).await {
             return r;
         }
+    }
+    if let Err(e) = env.kv.delete(&client::record_key(id)).await {
+        return storage(e);
+    }
+    if let Some(s) = &record.service {
+        let _ = env.kv.delete(&client::service_index_key(s, id)).await;
     }
     HttpResponse::new(204)
 }

@@ -16,14 +16,10 @@ use crate::oauth::custom_login::{self, LoginConfig, LoginRequest};
 use crate::oauth::flow::{self, Flow, Stage};
 use crate::oauth::form::Params;
 use crate::oauth::grants::{Command, Reply};
+use crate::oauth::login_limit::{self, LIMITS};
 use crate::oauth::password::{self, UserRecord};
 use crate::oauth::tokens::SigningKeys;
 use crate::oauth::{metadata, redirect, scope, CODE_PREFIX};
-
-/// Failed sign-ins per username, and per address, in [`LOGIN_WINDOW_MS`].
-pub const LOGIN_ATTEMPTS_PER_USER: u32 = 10;
-pub const LOGIN_ATTEMPTS_PER_IP: u32 = 100;
-pub const LOGIN_WINDOW_MS: u64 = 15 * 60 * 1000;
 
 pub async fn handle(request: &HttpRequest, segments: &[&str], config: &Config, env: &Env<'_>) -> HttpResponse {
     let result = match (request.method.as_str(), segments) {
@@ -86,6 +82,7 @@ async fn start(request: &HttpRequest, config: &Config, env: &Env<'_>) -> Page {
         stage: Stage::Login,
         sub: None,
         jti: random_token(16).map_err(unavailable)?,
+        epoch: 0,
     };
     let sealed = flow::seal(keys, &flow, now_s).map_err(unavailable)?;
 
@@ -149,20 +146,6 @@ fn posted_flow(
     Ok((form, flow))
 }
 
-/// Checks (`count = false`) or counts a failure in a sign-in bucket; `true` when over the limit.
-async fn limited(env: &Env<'_>, service: &str, bucket: String, limit: u32, count: bool) -> Result<bool, HttpResponse> {
-    let (oauth, _) = ready(env).map_err(unavailable)?;
-    let command = if count {
-        Command::Hit { bucket, limit, window_ms: LOGIN_WINDOW_MS }
-    } else {
-        Command::Check { bucket, limit }
-    };
-    match oauth.grants.run(service, &command).await.map_err(unavailable)? {
-        Reply::Limited { allowed, .. } => Ok(!allowed),
-        other => Err(unavailable(format!("unexpected answer {other:?}"))),
-    }
-}
-
 async fn sign_in(request: &HttpRequest, config: &Config, env: &Env<'_>) -> Page {
     let (oauth, keys) = ready(env).map_err(unavailable)?;
     let now_s = env.now_ms / 1000;
@@ -190,15 +173,19 @@ async fn sign_in(request: &HttpRequest, config: &Config, env: &Env<'_>) -> Page 
     let Ok(username) = password::normalize_username(&typed) else {
         return Err(again(401, "Wrong username or password."));
     };
-    // Checked before the slow hash, so a blocked flood costs no hashing.
-    let user_bucket = format!("login_user:{username}");
-    let ip_bucket = format!("login_ip:{}", client_ip(request));
-    if limited(env, &service, user_bucket.clone(), LOGIN_ATTEMPTS_PER_USER, false).await?
-        || limited(env, &service, ip_bucket.clone(), LOGIN_ATTEMPTS_PER_IP, false).await?
-    {
-        return Err(again(429, "Too many sign-in attempts. Wait a few minutes and try again.")
-            .with_header("retry-after", "900"));
-    }
+    // Counted BEFORE the slow hash, atomically in the grant store: parallel guesses cannot
+    // outrun the count, and a blocked flood costs no hashing. The reply also carries the
+    // user's epoch, read before the password record is.
+    let address = login_limit::address_bucket(&client_ip(request));
+    let reserve = Command::ReserveLogin { user: username.clone(), address: address.clone(), limits: LIMITS };
+    let (epoch, changed_ms) = match oauth.grants.run(&service, &reserve).await.map_err(unavailable)? {
+        Reply::LoginReserved { allowed: false, retry_after_s, .. } => {
+            return Err(again(429, "Too many sign-in attempts. Wait a few minutes and try again.")
+                .with_header("retry-after", retry_after_s.to_string()));
+        }
+        Reply::LoginReserved { epoch, changed_ms, .. } => (epoch, changed_ms),
+        other => return Err(unavailable(format!("unexpected answer {other:?}"))),
+    };
     let user: Option<UserRecord> = env
         .kv
         .get(&password::user_key(&service, &username))
@@ -208,11 +195,16 @@ async fn sign_in(request: &HttpRequest, config: &Config, env: &Env<'_>) -> Page 
     let stored = user.as_ref().filter(|u| !u.disabled).map(|u| u.password.as_str());
     let ok = password::verify(oauth.hasher, stored, &password).await.map_err(unavailable)?;
     if !ok {
-        limited(env, &service, user_bucket, LOGIN_ATTEMPTS_PER_USER, true).await?;
-        limited(env, &service, ip_bucket, LOGIN_ATTEMPTS_PER_IP, true).await?;
         return Err(again(401, "Wrong username or password."));
     }
-    consent_for(keys, config, &client, flow, username, now_s)
+    if user.as_ref().is_some_and(|u| u.updated_ms < changed_ms) {
+        // KV (eventually consistent) still served the record from before a reset or disable.
+        return Err(again(503, "This account was changed a moment ago. Wait a minute and try again.")
+            .with_header("retry-after", "60"));
+    }
+    let release = Command::ReleaseLogin { user: username.clone(), address };
+    oauth.grants.run(&service, &release).await.map_err(unavailable)?;
+    consent_for(keys, config, &client, flow, username, epoch, now_s)
 }
 
 fn consent_for(
@@ -221,10 +213,16 @@ fn consent_for(
     client: &crate::oauth::client::ClientRecord,
     flow: Flow,
     user: String,
+    epoch: u64,
     now_s: u64,
 ) -> Page {
-    let next =
-        Flow { stage: Stage::Consent, sub: Some(user.clone()), jti: random_token(16).map_err(unavailable)?, ..flow };
+    let next = Flow {
+        stage: Stage::Consent,
+        sub: Some(user.clone()),
+        jti: random_token(16).map_err(unavailable)?,
+        epoch,
+        ..flow
+    };
     let sealed = flow::seal(keys, &next, now_s).map_err(unavailable)?;
     let csrf = flow::csrf_token(keys, &next.nonce).map_err(unavailable)?;
     let host = redirect::display_host(&next.request.redirect_uri);
@@ -280,7 +278,12 @@ async fn custom_login_return(request: &HttpRequest, config: &Config, env: &Env<'
         .await
         .map_err(unavailable)?
         .ok_or_else(|| login::error_page(400, "The application is no longer registered."))?;
-    consent_for(keys, config, &client, flow, user, now_s)
+    let epoch =
+        match oauth.grants.run(&service, &Command::UserEpoch { sub: user.clone() }).await.map_err(unavailable)? {
+            Reply::Epoch { epoch, .. } => epoch,
+            other => return Err(unavailable(format!("unexpected answer {other:?}"))),
+        };
+    consent_for(keys, config, &client, flow, user, epoch, now_s)
 }
 
 async fn consent(request: &HttpRequest, _config: &Config, env: &Env<'_>) -> Page {
@@ -319,6 +322,7 @@ async fn consent(request: &HttpRequest, _config: &Config, env: &Env<'_>) -> Page
         resource: req.resource.clone(),
         redirect_uri: req.redirect_uri.clone(),
         code_challenge: req.code_challenge.clone(),
+        epoch: flow.epoch,
     };
     match oauth.grants.run(&req.service, &command).await.map_err(unavailable)? {
         Reply::Done => Ok(done(authorize::success_redirect(req, &code, &issuer))),

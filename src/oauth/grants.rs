@@ -15,11 +15,19 @@
 //! - `blocked_user:<sub>`       a disabled user, until re-enabled
 //! - `rate:<bucket>`            [`Bucket`], until its window ends
 //! - `once:<id>`                a single-use handle already used, until it expires
+//! - `user_state:<sub>`         [`UserState`]: the user's epoch, bumped by reset/disable/delete
+//! - `key_used:<id>`            when an API key was last used (ms)
+//! - `revoked_key:<id>`         tombstone of a revoked API key, for [`KEY_TOMBSTONE_MS`]
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use super::login_limit::{self, LoginLimits};
 use super::{pkce, scope, CODE_SECONDS, REFRESH_TOKEN_SECONDS};
+
+/// How long a revoked key's tombstone outlives the revocation: far beyond KV's ~60 s of stale
+/// reads, after which no request can still find the key to record a use of it.
+pub const KEY_TOMBSTONE_MS: u64 = 30 * 24 * 3600 * 1000;
 
 /// Synchronous key-value storage with expiry, as a Durable Object's SQLite provides.
 pub trait RecordStore {
@@ -49,6 +57,18 @@ pub struct GrantRecord {
     /// False until the code is redeemed.
     pub active: bool,
     pub revoked: bool,
+    /// The user's epoch when they signed in; a grant of an older epoch yields nothing.
+    #[serde(default)]
+    pub epoch: u64,
+}
+
+/// Per user: bumped whenever a reset, disable or delete must end everything issued before it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UserState {
+    pub epoch: u64,
+    /// `updated_ms` of the user record the last change wrote: a sign-in that read an older
+    /// record (KV is eventually consistent) checked a password that is no longer valid.
+    pub changed_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,6 +106,9 @@ pub enum Command {
         resource: String,
         redirect_uri: String,
         code_challenge: String,
+        /// The user's epoch at sign-in (see [`UserState`]).
+        #[serde(default)]
+        epoch: u64,
     },
     /// `/token` with `authorization_code`: redeems the code and stores the first refresh token.
     ExchangeCode {
@@ -117,10 +140,44 @@ pub enum Command {
     RevokeClient {
         client_id: String,
     },
-    /// A disabled (or deleted) user: grants end now; `block` keeps new ones from being issued.
+    /// A reset, disabled or deleted user: grants, codes and open consents end now (the epoch
+    /// moves on); `block` keeps new ones from being issued.
     RevokeUser {
         sub: String,
         block: bool,
+        /// `updated_ms` of the user record as the change wrote it.
+        #[serde(default)]
+        changed_ms: u64,
+    },
+    /// The user's current [`UserState`].
+    UserEpoch {
+        sub: String,
+    },
+    /// Before a password is checked: counts the attempt in every login bucket at once, or
+    /// refuses when one is full. Also answers the user's state (read before the password).
+    ReserveLogin {
+        user: String,
+        address: String,
+        limits: LoginLimits,
+    },
+    /// A sign-in succeeded: its reservation is given back.
+    ReleaseLogin {
+        user: String,
+        address: String,
+    },
+    /// An API key was used: records when, unless the key was revoked.
+    KeyUsed {
+        id: String,
+    },
+    /// Revokes an API key for good: tombstone, and its use record goes.
+    RevokeKey {
+        id: String,
+    },
+    /// When each API key of the shard was last used.
+    KeysUsed,
+    /// Whether a client was deleted (its tombstone exists).
+    ClientDeleted {
+        client_id: String,
     },
     UnblockUser {
         sub: String,
@@ -130,11 +187,6 @@ pub enum Command {
         bucket: String,
         limit: u32,
         window_ms: u64,
-    },
-    /// Whether a bucket is below `limit`, without counting.
-    Check {
-        bucket: String,
-        limit: u32,
     },
     /// Marks a single-use handle as used; `false` when it already was.
     ConsumeOnce {
@@ -166,6 +218,23 @@ pub enum Reply {
     },
     Consumed {
         first: bool,
+    },
+    Epoch {
+        epoch: u64,
+        changed_ms: u64,
+    },
+    LoginReserved {
+        allowed: bool,
+        retry_after_s: u64,
+        epoch: u64,
+        changed_ms: u64,
+    },
+    /// Whether the key or client named was revoked / deleted.
+    Revoked {
+        revoked: bool,
+    },
+    KeysUsed {
+        last_used_ms: std::collections::BTreeMap<String, u64>,
     },
 }
 
@@ -204,6 +273,14 @@ fn revoke_by_index(store: &mut dyn RecordStore, prefix: &str, now_ms: u64) {
     }
 }
 
+fn user_state_key(sub: &str) -> String {
+    format!("user_state:{sub}")
+}
+
+pub fn user_state(store: &dyn RecordStore, sub: &str) -> UserState {
+    read(store, &user_state_key(sub)).unwrap_or_default()
+}
+
 /// Why a grant may not (any longer) yield tokens.
 fn grant_blocked(store: &dyn RecordStore, grant: &GrantRecord) -> Option<&'static str> {
     if grant.revoked {
@@ -212,6 +289,8 @@ fn grant_blocked(store: &dyn RecordStore, grant: &GrantRecord) -> Option<&'stati
         Some("the client was deleted")
     } else if store.get(&format!("blocked_user:{}", grant.sub)).is_some() {
         Some("the user is disabled")
+    } else if grant.epoch < user_state(store, &grant.sub).epoch {
+        Some("the user's password was reset or the account changed after this sign-in")
     } else {
         None
     }
@@ -242,7 +321,17 @@ fn store_refresh(store: &mut dyn RecordStore, hash: &str, grant: &GrantRecord, n
 
 pub fn apply(store: &mut dyn RecordStore, now_ms: u64, command: Command) -> Reply {
     match command {
-        Command::IssueCode { code_hash, grant_id, client_id, sub, scope, resource, redirect_uri, code_challenge } => {
+        Command::IssueCode {
+            code_hash,
+            grant_id,
+            client_id,
+            sub,
+            scope,
+            resource,
+            redirect_uri,
+            code_challenge,
+            epoch,
+        } => {
             let expires_ms = now_ms + CODE_SECONDS * 1000;
             let grant = GrantRecord {
                 id: grant_id,
@@ -253,6 +342,7 @@ pub fn apply(store: &mut dyn RecordStore, now_ms: u64, command: Command) -> Repl
                 created_ms: now_ms,
                 active: false,
                 revoked: false,
+                epoch,
             };
             if let Some(why) = grant_blocked(store, &grant) {
                 return refused("access_denied", why);
@@ -357,12 +447,55 @@ pub fn apply(store: &mut dyn RecordStore, now_ms: u64, command: Command) -> Repl
             store.put(&format!("deleted_client:{client_id}"), "", Some(now_ms + REFRESH_TOKEN_SECONDS * 1000));
             Reply::Done
         }
-        Command::RevokeUser { sub, block } => {
+        Command::RevokeUser { sub, block, changed_ms } => {
             revoke_by_index(store, &format!("user_grant:{sub}:"), now_ms);
             if block {
                 store.put(&format!("blocked_user:{sub}"), "", None);
             }
+            // Codes not yet redeemed and consent pages still open carry the old epoch.
+            let old = user_state(store, &sub);
+            let state = UserState { epoch: old.epoch + 1, changed_ms: changed_ms.max(old.changed_ms) };
+            write(store, &user_state_key(&sub), &state, None);
             Reply::Done
+        }
+        Command::UserEpoch { sub } => {
+            let UserState { epoch, changed_ms } = user_state(store, &sub);
+            Reply::Epoch { epoch, changed_ms }
+        }
+        Command::ReserveLogin { user, address, limits } => {
+            let UserState { epoch, changed_ms } = user_state(store, &user);
+            let (allowed, retry_after_s) = login_limit::reserve(store, now_ms, &user, &address, &limits);
+            Reply::LoginReserved { allowed, retry_after_s, epoch, changed_ms }
+        }
+        Command::ReleaseLogin { user, address } => {
+            login_limit::release(store, now_ms, &user, &address);
+            Reply::Done
+        }
+        Command::KeyUsed { id } => {
+            if store.get(&format!("revoked_key:{id}")).is_some() {
+                return Reply::Revoked { revoked: true };
+            }
+            store.put(&format!("key_used:{id}"), &now_ms.to_string(), None);
+            Reply::Revoked { revoked: false }
+        }
+        Command::RevokeKey { id } => {
+            store.put(&format!("revoked_key:{id}"), "", Some(now_ms + KEY_TOMBSTONE_MS));
+            store.delete(&format!("key_used:{id}"));
+            Reply::Done
+        }
+        Command::KeysUsed => {
+            let last_used_ms = store
+                .keys_with_prefix("key_used:")
+                .into_iter()
+                .filter_map(|key| {
+                    let ms = store.get(&key)?.parse().ok()?;
+                    Some((key["key_used:".len()..].to_string(), ms))
+                })
+                .collect();
+            Reply::KeysUsed { last_used_ms }
+        }
+        Command::ClientDeleted { client_id } => {
+            Reply::Revoked { revoked: store.get(&format!("deleted_client:{client_id}")).is_some() }
         }
         Command::UnblockUser { sub } => {
             store.delete(&format!("blocked_user:{sub}"));
@@ -381,14 +514,6 @@ pub fn apply(store: &mut dyn RecordStore, now_ms: u64, command: Command) -> Repl
             write(store, &key, &b, Some(b.reset_ms));
             Reply::Limited { allowed: true, retry_after_s }
         }
-        Command::Check { bucket, limit } => {
-            match read::<Bucket>(store, &format!("rate:{bucket}")).filter(|b| now_ms < b.reset_ms) {
-                Some(b) if b.count >= limit => {
-                    Reply::Limited { allowed: false, retry_after_s: b.reset_ms.saturating_sub(now_ms).div_ceil(1000) }
-                }
-                _ => Reply::Limited { allowed: true, retry_after_s: 0 },
-            }
-        }
         Command::ConsumeOnce { id, expires_ms } => {
             let key = format!("once:{id}");
             if store.get(&key).is_some() {
@@ -396,6 +521,28 @@ pub fn apply(store: &mut dyn RecordStore, now_ms: u64, command: Command) -> Repl
             }
             store.put(&key, "", Some(expires_ms.max(now_ms + 1)));
             Reply::Consumed { first: true }
+        }
+    }
+}
+
+/// API key uses and revocations, kept in each service's grant store (see [`crate::auth::KeyLedger`]).
+pub struct GrantKeyLedger<'a>(pub &'a dyn GrantStore);
+
+#[async_trait(?Send)]
+impl crate::auth::KeyLedger for GrantKeyLedger<'_> {
+    async fn record_use(&self, service: &str, id: &str) -> Result<bool, String> {
+        match self.0.run(service, &Command::KeyUsed { id: id.into() }).await? {
+            Reply::Revoked { revoked } => Ok(!revoked),
+            other => Err(format!("unexpected answer from the grant store: {other:?}")),
+        }
+    }
+    async fn revoke(&self, service: &str, id: &str) -> Result<(), String> {
+        self.0.run(service, &Command::RevokeKey { id: id.into() }).await.map(|_| ())
+    }
+    async fn last_used(&self, service: &str) -> Result<std::collections::BTreeMap<String, u64>, String> {
+        match self.0.run(service, &Command::KeysUsed).await? {
+            Reply::KeysUsed { last_used_ms } => Ok(last_used_ms),
+            other => Err(format!("unexpected answer from the grant store: {other:?}")),
         }
     }
 }
@@ -463,6 +610,7 @@ mod tests {
                 resource: "https://h/mcp/demo".into(),
                 redirect_uri: "https://a/cb".into(),
                 code_challenge: CHALLENGE.into(),
+                epoch: 0,
             },
         );
         assert_eq!(reply, Reply::Done);
@@ -576,6 +724,7 @@ mod tests {
                 resource: "https://h/mcp/demo".into(),
                 redirect_uri: "https://a/cb".into(),
                 code_challenge: CHALLENGE.into(),
+                epoch: 0,
             },
         );
         assert_eq!(error_of(&again).1, "the client was deleted");
@@ -583,10 +732,11 @@ mod tests {
         let mut s = MemoryStore::default();
         issue(&mut s, "h1", "g1");
         exchange(&mut s, 1, "h1", VERIFIER, "https://a/cb", "r1");
-        apply(&mut s, 5, Command::RevokeUser { sub: "alice".into(), block: true });
+        apply(&mut s, 5, Command::RevokeUser { sub: "alice".into(), block: true, changed_ms: 5 });
         assert_eq!(error_of(&refresh(&mut s, "r1", "r2")).0, "invalid_grant");
         apply(&mut s, 5, Command::UnblockUser { sub: "alice".into() });
-        issue(&mut s, "h2", "g2");
+        // A new sign-in carries the epoch the block moved to.
+        assert_eq!(issue_at(&mut s, "h2", "g2", 1), Reply::Done);
         assert!(matches!(exchange(&mut s, 6, "h2", VERIFIER, "https://a/cb", "r3"), Reply::Granted { .. }));
     }
 
@@ -598,10 +748,6 @@ mod tests {
         assert!(matches!(hit(&mut s, 0), Reply::Limited { allowed: true, .. }));
         assert!(matches!(hit(&mut s, 1), Reply::Limited { allowed: true, .. }));
         assert_eq!(hit(&mut s, 2), Reply::Limited { allowed: false, retry_after_s: 1 });
-        assert_eq!(
-            apply(&mut s, 2, Command::Check { bucket: "b".into(), limit: 2 }),
-            Reply::Limited { allowed: false, retry_after_s: 1 }
-        );
         assert!(matches!(hit(&mut s, 1000), Reply::Limited { allowed: true, .. }));
         assert_eq!(
             apply(&mut s, 0, Command::ConsumeOnce { id: "x".into(), expires_ms: 50 }),
@@ -654,5 +800,87 @@ mod tests {
             },
         );
         assert_eq!(error_of(&r).1, "the refresh token was issued to another client");
+    }
+
+    fn issue_at(store: &mut MemoryStore, code: &str, grant: &str, epoch: u64) -> Reply {
+        apply(
+            store,
+            0,
+            Command::IssueCode {
+                code_hash: code.into(),
+                grant_id: grant.into(),
+                client_id: "c1".into(),
+                sub: "alice".into(),
+                scope: "mcp:read".into(),
+                resource: "https://h/mcp/demo".into(),
+                redirect_uri: "https://a/cb".into(),
+                code_challenge: CHALLENGE.into(),
+                epoch,
+            },
+        )
+    }
+
+    fn epoch_of(store: &mut MemoryStore, sub: &str) -> (u64, u64) {
+        match apply(store, 0, Command::UserEpoch { sub: sub.into() }) {
+            Reply::Epoch { epoch, changed_ms } => (epoch, changed_ms),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_reset_ends_codes_and_consents_issued_before_it() {
+        let mut s = MemoryStore::default();
+        assert_eq!(epoch_of(&mut s, "alice"), (0, 0));
+        // A code issued before the reset, not yet redeemed (a pending grant, in no index).
+        assert_eq!(issue_at(&mut s, "h1", "g1", 0), Reply::Done);
+        apply(&mut s, 5, Command::RevokeUser { sub: "alice".into(), block: false, changed_ms: 77 });
+        assert_eq!(epoch_of(&mut s, "alice"), (1, 77));
+        let r = exchange(&mut s, 6, "h1", VERIFIER, "https://a/cb", "r1");
+        assert_eq!(
+            error_of(&r),
+            ("invalid_grant", "the user's password was reset or the account changed after this sign-in")
+        );
+        // A consent page opened before the reset carries epoch 0: no code.
+        assert_eq!(error_of(&issue_at(&mut s, "h2", "g2", 0)).0, "access_denied");
+        // A sign-in after the reset works, and other users are untouched.
+        assert_eq!(issue_at(&mut s, "h3", "g3", 1), Reply::Done);
+        assert!(matches!(exchange(&mut s, 7, "h3", VERIFIER, "https://a/cb", "r3"), Reply::Granted { .. }));
+        assert_eq!(epoch_of(&mut s, "bob"), (0, 0));
+    }
+
+    #[test]
+    fn a_grant_of_an_older_epoch_stops_refreshing_even_outside_the_index() {
+        let mut s = MemoryStore::default();
+        issue_at(&mut s, "h1", "g1", 0);
+        exchange(&mut s, 1, "h1", VERIFIER, "https://a/cb", "r1");
+        // Even if the index entry were lost, the epoch alone ends the grant.
+        s.delete("user_grant:alice:g1");
+        apply(&mut s, 5, Command::RevokeUser { sub: "alice".into(), block: false, changed_ms: 5 });
+        assert_eq!(error_of(&refresh(&mut s, "r1", "r2")).0, "invalid_grant");
+    }
+
+    #[test]
+    fn a_revoked_key_stays_revoked_and_its_use_is_not_recorded() {
+        let mut s = MemoryStore::default();
+        assert_eq!(apply(&mut s, 10, Command::KeyUsed { id: "k1".into() }), Reply::Revoked { revoked: false });
+        apply(&mut s, 20, Command::KeyUsed { id: "k2".into() });
+        let used = |s: &mut MemoryStore| match apply(s, 30, Command::KeysUsed) {
+            Reply::KeysUsed { last_used_ms } => last_used_ms,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(used(&mut s).into_iter().collect::<Vec<_>>(), [("k1".to_string(), 10), ("k2".to_string(), 20)]);
+        apply(&mut s, 40, Command::RevokeKey { id: "k1".into() });
+        // A use racing the revocation finds the tombstone: refused, nothing written back.
+        assert_eq!(apply(&mut s, 41, Command::KeyUsed { id: "k1".into() }), Reply::Revoked { revoked: true });
+        assert_eq!(used(&mut s).into_keys().collect::<Vec<_>>(), ["k2"]);
+    }
+
+    #[test]
+    fn a_deleted_client_is_known_as_deleted() {
+        let mut s = MemoryStore::default();
+        let deleted = |s: &mut MemoryStore| apply(s, 1, Command::ClientDeleted { client_id: "c1".into() });
+        assert_eq!(deleted(&mut s), Reply::Revoked { revoked: false });
+        apply(&mut s, 1, Command::RevokeClient { client_id: "c1".into() });
+        assert_eq!(deleted(&mut s), Reply::Revoked { revoked: true });
     }
 }

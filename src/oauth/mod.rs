@@ -11,6 +11,7 @@ pub mod custom_login;
 pub mod flow;
 pub mod form;
 pub mod grants;
+pub mod login_limit;
 pub mod metadata;
 pub mod password;
 pub mod pkce;
