@@ -75,6 +75,11 @@ pub async fn load_client(env: &Env<'_>, client_id: &str) -> Result<Option<Client
 pub async fn store_client(oauth: &OAuthEnv<'_>, record: &ClientRecord) -> Result<(), String> {
     let ttl = record.dynamic.then_some(oauth::DYNAMIC_CLIENT_IDLE_SECONDS);
     let text = serde_json::to_string(record).map_err(|e| e.to_string())?;
+    // Creation already refused larger records (`registration::check_record`); this keeps any
+    // other path from storing one.
+    if text.len() > registration::MAX_RECORD_BYTES {
+        return Err(format!("the client record is too large to store ({} bytes)", text.len()));
+    }
     oauth.expiring_kv.put_expiring(&client::record_key(&record.client_id), &text, None, ttl).await
 }
 

@@ -58,7 +58,9 @@ pub fn validate(
         // The one registered URI, if it still passes today's rules (it may predate them).
         None if client.redirect_uris.len() == 1 => match redirect::validate(&client.redirect_uris[0]) {
             Ok(()) => client.redirect_uris[0].clone(),
-            Err(why) => return Err(page(format!("The registered redirect URI {why}; register the application again."))),
+            Err(why) => {
+                return Err(page(format!("The registered redirect URI {why}; register the application again.")))
+            }
         },
         None => return Err(page("The request has no redirect_uri and the application registered several.".into())),
     };
@@ -225,7 +227,10 @@ mod tests {
             Err(AuthorizeError::Page(_))
         ));
         let with_uri = base().replace("https%3A%2F%2Fclaude.ai%2Fcb", "http%3A%2F%2F127.0.attacker.com%2Fcb");
-        assert!(matches!(validate(&Params::from_text(&with_uri), Some(&stale), ISS, &ok), Err(AuthorizeError::Page(_))));
+        assert!(matches!(
+            validate(&Params::from_text(&with_uri), Some(&stale), ISS, &ok),
+            Err(AuthorizeError::Page(_))
+        ));
     }
 
     #[test]
