@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value as Json};
 
+use super::challenge::Challenge;
 use super::{Env, HttpRequest, HttpResponse};
 use crate::auth::{random_token, sha256_hex, ExpiringKv};
 use crate::config::{AuthMode, Config};
@@ -50,7 +51,7 @@ pub fn oauth_error(e: &OAuthError) -> HttpResponse {
     let mut response =
         HttpResponse::error(e.status, e.code, e.description.clone()).with_header("cache-control", "no-store");
     if e.status == 401 {
-        response = response.with_header("www-authenticate", "Basic realm=\"dbmcp\"");
+        response = response.with_header("www-authenticate", Challenge::basic().param("realm", "dbmcp").header_value());
     }
     response
 }
