@@ -115,7 +115,12 @@ pub struct Env<'a> {
     pub oauth: Option<&'a OAuthEnv<'a>>,
 }
 
-pub async fn handle(request: HttpRequest, env: &Env<'_>) -> HttpResponse {
+pub async fn handle(mut request: HttpRequest, env: &Env<'_>) -> HttpResponse {
+    // With PUBLIC_ORIGIN set, every URL the worker emits and every token it issues or accepts
+    // uses that origin: the Host a request names changes nothing.
+    if let Ok(Config { public_origin: Some(origin), .. }) = env.config {
+        request.origin = origin.clone();
+    }
     if cors::is_public_oauth_path(&request.path) {
         return cors::decorate_public(route(&request, env).await);
     }

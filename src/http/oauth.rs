@@ -88,10 +88,10 @@ pub async fn handle(request: &HttpRequest, segments: &[&str], config: &Config, e
     match (request.method.as_str(), segments) {
         ("GET" | "HEAD", [".well-known", "oauth-protected-resource", "mcp", service]) => {
             match config.service(service) {
-                Some(s) if s.auth == AuthMode::Required => cacheable(HttpResponse::json(
-                    200,
-                    &metadata::protected_resource(&request.origin, &s.name, &s.label),
-                )),
+                Some(s) if s.auth == AuthMode::Required => cacheable_if_pinned(
+                    config,
+                    HttpResponse::json(200, &metadata::protected_resource(&request.origin, &s.name, &s.label)),
+                ),
                 Some(_) => HttpResponse::error(
                     404,
                     "not_found",
@@ -110,7 +110,7 @@ pub async fn handle(request: &HttpRequest, segments: &[&str], config: &Config, e
             )
         }
         ("GET" | "HEAD", [".well-known", "oauth-authorization-server"]) => {
-            cacheable(HttpResponse::json(200, &metadata::authorization_server(&request.origin)))
+            cacheable_if_pinned(config, HttpResponse::json(200, &metadata::authorization_server(&request.origin)))
         }
         ("GET" | "HEAD", [".well-known", "openid-configuration"]) => HttpResponse::json(
             404,
@@ -131,6 +131,16 @@ pub async fn handle(request: &HttpRequest, segments: &[&str], config: &Config, e
             HttpResponse::error(405, "method_not_allowed", "use POST").with_header("allow", "POST")
         }
         _ => HttpResponse::error(404, "not_found", format!("nothing at {}", request.path)),
+    }
+}
+
+/// Discovery documents are cacheable when their URLs are pinned by PUBLIC_ORIGIN; without it they
+/// follow the request's Host, so no cache may keep one.
+fn cacheable_if_pinned(config: &Config, response: HttpResponse) -> HttpResponse {
+    if config.public_origin.is_some() {
+        cacheable(response)
+    } else {
+        response.with_header("cache-control", "no-store")
     }
 }
 
