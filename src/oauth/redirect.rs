@@ -69,7 +69,10 @@ fn check(uri: &str) -> Result<Checked, String> {
     if uri.contains('#') {
         return Err("must not contain a fragment (#)".into());
     }
-    let url = Url::parse(uri).map_err(|e| format!("is not a valid absolute URI ({e})"))?;
+    let url = Url::parse(uri).map_err(|e| match e {
+        url::ParseError::RelativeUrlWithoutBase => "is not an absolute URI".to_string(),
+        e => format!("is not a valid URI ({e})"),
+    })?;
     if !url.username().is_empty() || url.password().is_some() {
         return Err("must not contain credentials".into());
     }
@@ -223,7 +226,8 @@ mod tests {
             ("https:/evil.example/cb", "needs a host"),
             ("https://claude.ai@evil.example/cb", "credentials"),
             ("https://a!b.example/cb", "characters other than"),
-            ("https://[::1/cb", "valid absolute URI"),
+            ("https://[::1/cb", "not a valid URI (invalid IPv6 address)"),
+            ("/cb", "is not an absolute URI"),
         ];
         for (uri, why) in cases {
             let err = validate(uri).unwrap_err();
