@@ -456,3 +456,26 @@ describe('item 10: PUBLIC_ORIGIN pins every URL and token', () => {
     }
   });
 });
+
+describe('item 1: a custom login URL stored under the old rules is not used', () => {
+  let w;
+
+  before(async () => {
+    w = await startWorker({ migrate: false });
+  });
+
+  after(async () => {
+    await w?.stop();
+  });
+
+  test('the browser is not sent to a look-alike loopback login page', async () => {
+    const kv = await w.mf.getKVNamespace('DBMCP_KV');
+    await kv.put('oauth_login:demo', JSON.stringify({ url: 'http://127.0.attacker.com:4444/login', kid: 'k1', nonce: 'n', created_ms: 1 }));
+    const client = await registerClient(w.url);
+    const { challenge } = pkce();
+    const res = await fetch(authorizeUrl(w.url, { clientId: client.client_id, challenge }), { redirect: 'manual' });
+    assert.equal(res.status, 503);
+    assert.equal(res.headers.get('location'), null);
+    assert.match(await res.text(), /custom login URL may use http only on a loopback host/);
+  });
+});
