@@ -119,6 +119,13 @@ pub fn check_name(name: Option<&str>) -> Result<Option<String>, OAuthError> {
     if name.chars().any(char::is_control) {
         return Err(invalid("client_name must not contain control characters"));
     }
+    // Bidirectional overrides would reorder the consent page's text around the name.
+    if name
+        .chars()
+        .any(|c| matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+    {
+        return Err(invalid("client_name must not contain bidirectional formatting characters"));
+    }
     Ok(Some(name.to_string()))
 }
 
@@ -270,6 +277,7 @@ mod tests {
         assert_eq!(with("response_types", json!(["token"])).code, "invalid_client_metadata");
         assert_eq!(with("client_name", json!("x".repeat(201))).code, "invalid_client_metadata");
         assert_eq!(with("client_name", json!(5)).code, "invalid_client_metadata");
+        assert!(with("client_name", json!("Claude\u{202e}moc.live")).description.contains("bidirectional"));
         assert_eq!(with("scope", json!(["mcp:read"])).code, "invalid_client_metadata");
         assert_eq!(with("client_uri", json!("javascript:alert(1)")).code, "invalid_client_metadata");
         assert_eq!(err(json!([1])).code, "invalid_client_metadata");

@@ -211,6 +211,12 @@ describe('attacks on the OAuth rules', () => {
       });
     }
 
+    test('a client name with a bidirectional override (reorders the consent text) is refused', async () => {
+      const res = await register(w.url, { redirect_uris: ['https://app.example.com/cb'], token_endpoint_auth_method: 'none', client_name: 'Claude\u202Emoc.live' });
+      assert.equal(res.status, 400);
+      assert.equal(res.json.error_description, 'client_name must not contain bidirectional formatting characters');
+    });
+
     test('an IDN host registered in punycode is shown in punycode, as the browser will visit it', async () => {
       const uri = 'https://xn--80ak6aa92e.com/cb';
       const client = await registerClient(w.url, { redirect_uris: [uri] });
