@@ -251,7 +251,7 @@ describe('attacks on the OAuth rules', () => {
       const res = await register(w.url, { ...base, grant_types });
       assert.equal(res.status, 400, res.text.slice(0, 200));
       assert.equal(res.json.error, 'invalid_client_metadata');
-      assert.equal(res.json.error_description, 'grant_types may have at most 10 entries, got 40000');
+      assert.equal(res.json.error_description, 'at most 10 grant_types');
       assert.equal((await kvKeys(w)).length, before);
     });
 
@@ -266,7 +266,7 @@ describe('attacks on the OAuth rules', () => {
       });
       const res = await fetch(`${w.url}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, duplex: 'half' });
       assert.equal(res.status, 400);
-      assert.equal((await res.json()).error_description, 'grant_types may have at most 10 entries, got 40000');
+      assert.equal((await res.json()).error_description, 'at most 10 grant_types');
     });
 
     test('repeated known values are stored once, in one order', async () => {
@@ -287,7 +287,7 @@ describe('attacks on the OAuth rules', () => {
 
     const capped = [
       ['a 5,000-character scope', { scope: 'x '.repeat(2500) }, 'scope is limited to 1000 characters'],
-      ['11 response_types', { response_types: Array(11).fill('code') }, 'response_types may have at most 10 entries, got 11'],
+      ['11 response_types', { response_types: Array(11).fill('code') }, 'at most 10 response_types'],
       ['a 2,000-character grant type', { grant_types: ['a'.repeat(2000)] }, 'each entry of grant_types is limited to 1000 characters'],
       ['a 100 KB auth method', { token_endpoint_auth_method: 'm'.repeat(100_000) }, 'token_endpoint_auth_method is limited to 1000 characters'],
     ];
