@@ -55,7 +55,7 @@ fn written_host<'u>(uri: &'u str, scheme: &str) -> Option<&'u str> {
 }
 
 fn check(uri: &str) -> Result<Checked, String> {
-    if uri.is_empty() || uri.len() > MAX_URI_CHARS {
+    if uri.is_empty() || uri.chars().count() > MAX_URI_CHARS {
         return Err(format!("must be 1 to {MAX_URI_CHARS} characters"));
     }
     if !uri.bytes().all(|b| b.is_ascii_graphic()) {

@@ -52,11 +52,16 @@ fn string_list(
         .map(Some)
 }
 
-fn optional_string<'b>(body: &'b Map<String, Json>, field: &str) -> Result<Option<&'b str>, OAuthError> {
+/// A string of at most `max_chars` characters, when present.
+fn optional_string<'b>(
+    body: &'b Map<String, Json>,
+    field: &str,
+    max_chars: usize,
+) -> Result<Option<&'b str>, OAuthError> {
     match body.get(field) {
         None | Some(Json::Null) => Ok(None),
-        Some(Json::String(s)) if s.chars().count() <= MAX_FIELD_CHARS => Ok(Some(s)),
-        Some(Json::String(_)) => Err(invalid(format!("{field} is limited to {MAX_FIELD_CHARS} characters"))),
+        Some(Json::String(s)) if s.chars().count() <= max_chars => Ok(Some(s)),
+        Some(Json::String(_)) => Err(invalid(format!("{field} is limited to {max_chars} characters"))),
         Some(_) => Err(invalid(format!("{field} must be a string"))),
     }
 }
@@ -139,7 +144,7 @@ pub fn register(body: &Json, now_ms: u64) -> Result<(ClientRecord, Option<String
     )?;
 
     // RFC 7591 2: the default method is client_secret_basic.
-    let method = optional_string(body, "token_endpoint_auth_method")?.unwrap_or(client::AUTH_BASIC);
+    let method = optional_string(body, "token_endpoint_auth_method", MAX_FIELD_CHARS)?.unwrap_or(client::AUTH_BASIC);
     if !AUTH_METHODS.contains(&method) {
         return Err(invalid(format!(
             "token_endpoint_auth_method {:?} is not supported; use one of {}",
@@ -163,11 +168,11 @@ pub fn register(body: &Json, now_ms: u64) -> Result<(ClientRecord, Option<String
     if response_types.iter().any(|r| r != "code") || response_types.is_empty() {
         return Err(invalid("response_types may only contain \"code\""));
     }
-    let client_name = check_name(optional_string(body, "client_name")?)?;
+    let client_name = check_name(optional_string(body, "client_name", MAX_NAME_CHARS)?)?;
     // `scope` must be a string when present; its words may be anything (tolerated, not granted).
-    optional_string(body, "scope")?;
+    optional_string(body, "scope", MAX_FIELD_CHARS)?;
     for field in ["client_uri", "logo_uri", "tos_uri", "policy_uri"] {
-        if let Some(uri) = optional_string(body, field)? {
+        if let Some(uri) = optional_string(body, field, redirect::MAX_URI_CHARS)? {
             if uri.chars().count() > redirect::MAX_URI_CHARS
                 || !(uri.starts_with("https://") || uri.starts_with("http://"))
             {
@@ -303,6 +308,13 @@ mod tests {
         assert_eq!(many.description, "at most 10 grant_types");
         assert_eq!(with("response_types", json!(vec!["code"; 11])).description, "at most 10 response_types");
         assert!(with("scope", json!("s ".repeat(600))).description.contains("limited to 1000"));
+        assert_eq!(
+            with("client_name", json!("n".repeat(5000))).description,
+            "client_name is limited to 200 characters"
+        );
+        assert!(with("client_uri", json!(format!("https://a.example/{}", "p".repeat(5000))))
+            .description
+            .contains("2000"));
         assert!(with("token_endpoint_auth_method", json!("x".repeat(5000))).description.len() < 300);
         assert!(with("grant_types", json!(["x".repeat(1001)])).description.contains("limited to 1000"));
         let uris: Vec<String> = (0..21).map(|i| format!("https://a.example/{i}")).collect();
