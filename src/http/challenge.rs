@@ -1,8 +1,8 @@
 //! `WWW-Authenticate` values (RFC 9110 11.6.1), built in one place so every parameter is a valid
 //! quoted-string whatever text it carries: `Bearer error="invalid_token", error_description="..."`.
 //!
-//! A value is always sent as printable ASCII (header values must be bytes; a character beyond
-//! U+00FF makes the runtime refuse the whole response): `"` and `\` become quoted-pairs, control
+//! A value is always sent as printable ASCII (header values are bytes: UTF-8 text arrives as
+//! Latin-1 mojibake, and CR/LF would end the header): `"` and `\` become quoted-pairs, control
 //! characters become spaces, other non-ASCII characters become `?`. The JSON body of the same
 //! response carries the full text. RFC 6750 3 further allows neither `"` nor `\` in `error` and
 //! `error_description`, so those two read `'` and `/` there.

@@ -2,7 +2,7 @@
 //! [`HttpRequest`], calls [`handle`], and turns the [`HttpResponse`] back.
 
 mod admin;
-pub mod challenge;
+mod challenge;
 mod cors;
 mod login;
 mod mcp_endpoint;
