@@ -61,6 +61,9 @@ pub struct Config {
     pub session_idle_seconds: u64,
     /// Origins allowed besides the worker's own origin.
     pub allowed_origins: Vec<String>,
+    /// `PUBLIC_ORIGIN`: the origin every emitted URL uses (issuer, metadata, endpoints), whatever
+    /// Host a request names. `None`: the origin of the request URL (local development).
+    pub public_origin: Option<String>,
 }
 
 impl Config {
@@ -110,6 +113,11 @@ struct RawDatabase {
 }
 
 pub fn parse(raw: RawConfig) -> Result<Config, ConfigErrors> {
+    parse_with_origin(raw, None)
+}
+
+/// [`parse`], plus the `PUBLIC_ORIGIN` variable (errors of both reported together).
+pub fn parse_with_origin(raw: RawConfig, public_origin: Option<&str>) -> Result<Config, ConfigErrors> {
     let mut errors = Vec::new();
 
     let session_idle_seconds = match raw.session_idle_seconds.map(str::trim) {
@@ -135,6 +143,17 @@ pub fn parse(raw: RawConfig) -> Result<Config, ConfigErrors> {
         }
     }
 
+    let public_origin = match public_origin.map(str::trim) {
+        None | Some("") => None,
+        Some(text) => match parse_public_origin(text) {
+            Ok(origin) => Some(origin),
+            Err(why) => {
+                errors.push(format!("PUBLIC_ORIGIN: {text:?} {why}"));
+                None
+            }
+        },
+    };
+
     let mut services = BTreeMap::new();
     match raw.services {
         None => errors.push("SERVICES: missing; define at least one service under [vars.SERVICES.<name>]".into()),
@@ -152,10 +171,25 @@ pub fn parse(raw: RawConfig) -> Result<Config, ConfigErrors> {
     }
 
     if errors.is_empty() {
-        Ok(Config { services, session_idle_seconds, allowed_origins })
+        Ok(Config { services, session_idle_seconds, allowed_origins, public_origin })
     } else {
         Err(ConfigErrors(errors))
     }
+}
+
+/// `https://host[:port]` (a trailing `/` is tolerated), or `http://` on a loopback host; the host
+/// written as browsers read it (the redirect URI rules). Returns the origin's serialization.
+fn parse_public_origin(text: &str) -> Result<String, String> {
+    const EXAMPLE: &str = "write an origin like https://db.example.com (scheme, host, optional port)";
+    crate::oauth::redirect::validate(text).map_err(|why| format!("{why}; {EXAMPLE}"))?;
+    let url = url::Url::parse(text).map_err(|e| format!("{e}; {EXAMPLE}"))?;
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err(format!("must use https; {EXAMPLE}"));
+    }
+    if url.path() != "/" || url.query().is_some() || text.ends_with('?') {
+        return Err(format!("must have no path or query; {EXAMPLE}"));
+    }
+    Ok(url.origin().ascii_serialization())
 }
 
 fn parse_postgres(db: RawDatabase, at: &dyn Fn(&str) -> String, errors: &mut Vec<String>) -> Option<DatabaseConfig> {
@@ -378,6 +412,41 @@ mod tests {
         .unwrap();
         assert_eq!(ok.session_idle_seconds, 120);
         assert_eq!(ok.allowed_origins, vec!["https://app.example.com".to_string()]);
+    }
+
+    #[test]
+    fn public_origin_is_an_origin_or_a_configuration_error() {
+        let services = json!({ "demo": { "database": { "kind": "d1", "binding": "DB" } } });
+        let with = |origin: &str| {
+            let raw = RawConfig { services: Some(&services), session_idle_seconds: None, allowed_origins: None };
+            parse_with_origin(raw, Some(origin))
+        };
+        assert_eq!(with("").unwrap().public_origin, None);
+        assert_eq!(with("https://DB.example.com/").unwrap().public_origin.as_deref(), Some("https://db.example.com"));
+        assert_eq!(
+            with("https://db.example.com:443").unwrap().public_origin.as_deref(),
+            Some("https://db.example.com")
+        );
+        assert_eq!(
+            with("https://db.example.com:8443").unwrap().public_origin.as_deref(),
+            Some("https://db.example.com:8443")
+        );
+        assert_eq!(with("http://127.0.0.1:8787").unwrap().public_origin.as_deref(), Some("http://127.0.0.1:8787"));
+        for bad in [
+            "db.example.com",
+            "http://db.example.com",
+            "https://db.example.com/mcp",
+            "https://db.example.com?x",
+            "https://user@db.example.com",
+            "https://db.example.com\\evil",
+            "https://dб.example.com",
+            "ftp://db.example.com",
+            "cursor://db.example.com",
+        ] {
+            let err = with(bad).unwrap_err().to_string();
+            assert!(err.starts_with("PUBLIC_ORIGIN: "), "{bad}: {err}");
+            assert!(err.contains("https://db.example.com"), "{bad}: {err}");
+        }
     }
 
     #[test]

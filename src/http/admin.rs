@@ -30,10 +30,17 @@ fn check_admin(request: &HttpRequest, env: &Env<'_>) -> Result<(), HttpResponse>
         .map(|(_, token)| token.trim());
     match presented {
         Some(token) if constant_time_eq(token.as_bytes(), expected.as_bytes()) => Ok(()),
-        Some(_) => Err(HttpResponse::error(401, "invalid_token", "wrong admin token")
-            .with_header("www-authenticate", "Bearer realm=\"dbmcp-admin\", error=\"invalid_token\"")),
-        None => Err(HttpResponse::error(401, "unauthorized", "send Authorization: Bearer <ADMIN_TOKEN>")
-            .with_header("www-authenticate", "Bearer realm=\"dbmcp-admin\"")),
+        Some(_) => Err(HttpResponse::error(401, "invalid_token", "wrong admin token").with_header(
+            "www-authenticate",
+            super::challenge::Challenge::bearer()
+                .param("realm", "dbmcp-admin")
+                .param("error", "invalid_token")
+                .header_value(),
+        )),
+        None => Err(HttpResponse::error(401, "unauthorized", "send Authorization: Bearer <ADMIN_TOKEN>").with_header(
+            "www-authenticate",
+            super::challenge::Challenge::bearer().param("realm", "dbmcp-admin").header_value(),
+        )),
     }
 }
 

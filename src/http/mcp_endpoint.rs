@@ -6,6 +6,7 @@
 
 use serde_json::Value as Json;
 
+use super::challenge::Challenge;
 use super::{oauth, Env, HttpRequest, HttpResponse};
 use crate::auth::{self, AuthError, Principal};
 use crate::oauth::{metadata, scope};
@@ -43,20 +44,18 @@ pub async fn handle(request: &HttpRequest, service: &ServiceConfig, config: &Con
 /// The Bearer challenge: where the protected resource metadata is (when OAuth is set up), the
 /// scopes to ask for, and the error (absent when no credential was sent, per RFC 6750 3.1).
 fn challenge(request: &HttpRequest, service: &ServiceConfig, env: &Env<'_>, error: Option<(&str, &str)>) -> String {
-    let mut parts = Vec::new();
+    let mut challenge = Challenge::bearer();
     if oauth::ready(env).is_ok() {
-        parts
-            .push(format!("resource_metadata=\"{}\"", metadata::resource_metadata_url(&request.origin, &service.name)));
-        parts.push(format!("scope=\"{}\"", scope::SUPPORTED.join(" ")));
+        challenge = challenge
+            .param("resource_metadata", metadata::resource_metadata_url(&request.origin, &service.name))
+            .param("scope", scope::SUPPORTED.join(" "));
     } else {
-        parts.push("realm=\"dbmcp\"".to_string());
+        challenge = challenge.param("realm", "dbmcp");
     }
     if let Some((code, description)) = error {
-        parts.push(format!("error=\"{code}\""));
-        // Quoted-string: no quotes or backslashes inside.
-        parts.push(format!("error_description=\"{}\"", description.replace(['"', '\\'], "'")));
+        challenge = challenge.param("error", code).param("error_description", description);
     }
-    format!("Bearer {}", parts.join(", "))
+    challenge.header_value()
 }
 
 fn unauthorized(
@@ -161,14 +160,14 @@ fn insufficient_scope(
         return None;
     }
     let description = format!("the tool {name:?} needs the scope mcp:write");
-    let metadata_url = metadata::resource_metadata_url(&request.origin, &service.name);
-    let challenge = format!(
-        "Bearer error=\"insufficient_scope\", scope=\"{}\", resource_metadata=\"{metadata_url}\", error_description=\"{description}\"",
-        scope::SUPPORTED.join(" ")
-    );
+    let challenge = Challenge::bearer()
+        .param("error", "insufficient_scope")
+        .param("scope", scope::SUPPORTED.join(" "))
+        .param("resource_metadata", metadata::resource_metadata_url(&request.origin, &service.name))
+        .param("error_description", &description);
     Some(
-        HttpResponse::error(403, "insufficient_scope", description.replace('"', "'"))
-            .with_header("www-authenticate", challenge),
+        HttpResponse::error(403, "insufficient_scope", description)
+            .with_header("www-authenticate", challenge.header_value()),
     )
 }
 

@@ -3,6 +3,7 @@
 
 mod admin;
 pub mod body;
+mod challenge;
 mod cors;
 mod login;
 mod mcp_endpoint;
@@ -121,10 +122,15 @@ impl Env<'_> {
     }
 }
 
-pub async fn handle(request: HttpRequest, env: &Env<'_>) -> HttpResponse {
+pub async fn handle(mut request: HttpRequest, env: &Env<'_>) -> HttpResponse {
     // The edge stops reading at the cap; this holds the rule for any other caller too.
     if request.body.len() > MAX_BODY_BYTES {
         return body::too_large();
+    }
+    // With PUBLIC_ORIGIN set, every URL the worker emits and every token it issues or accepts
+    // uses that origin: the Host a request names changes nothing.
+    if let Ok(Config { public_origin: Some(origin), .. }) = env.config {
+        request.origin = origin.clone();
     }
     if cors::is_public_oauth_path(&request.path) {
         return cors::decorate_public(route(&request, env).await);

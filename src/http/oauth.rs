@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value as Json};
 
+use super::challenge::Challenge;
 use super::{Env, HttpRequest, HttpResponse};
 use crate::auth::{random_token, sha256_hex, ExpiringKv};
 use crate::config::{AuthMode, Config};
@@ -50,7 +51,7 @@ pub fn oauth_error(e: &OAuthError) -> HttpResponse {
     let mut response =
         HttpResponse::error(e.status, e.code, e.description.clone()).with_header("cache-control", "no-store");
     if e.status == 401 {
-        response = response.with_header("www-authenticate", "Basic realm=\"dbmcp\"");
+        response = response.with_header("www-authenticate", Challenge::basic().param("realm", "dbmcp").header_value());
     }
     response
 }
@@ -75,6 +76,11 @@ pub async fn load_client(env: &Env<'_>, client_id: &str) -> Result<Option<Client
 pub async fn store_client(oauth: &OAuthEnv<'_>, record: &ClientRecord) -> Result<(), String> {
     let ttl = record.dynamic.then_some(oauth::DYNAMIC_CLIENT_IDLE_SECONDS);
     let text = serde_json::to_string(record).map_err(|e| e.to_string())?;
+    // Creation already refused larger records (`registration::check_record`); this keeps any
+    // other path from storing one.
+    if text.len() > registration::MAX_RECORD_BYTES {
+        return Err(format!("the client record is too large to store ({} bytes)", text.len()));
+    }
     oauth.expiring_kv.put_expiring(&client::record_key(&record.client_id), &text, None, ttl).await
 }
 
@@ -82,10 +88,10 @@ pub async fn handle(request: &HttpRequest, segments: &[&str], config: &Config, e
     match (request.method.as_str(), segments) {
         ("GET" | "HEAD", [".well-known", "oauth-protected-resource", "mcp", service]) => {
             match config.service(service) {
-                Some(s) if s.auth == AuthMode::Required => cacheable(HttpResponse::json(
-                    200,
-                    &metadata::protected_resource(&request.origin, &s.name, &s.label),
-                )),
+                Some(s) if s.auth == AuthMode::Required => cacheable_if_pinned(
+                    config,
+                    HttpResponse::json(200, &metadata::protected_resource(&request.origin, &s.name, &s.label)),
+                ),
                 Some(_) => HttpResponse::error(
                     404,
                     "not_found",
@@ -104,7 +110,7 @@ pub async fn handle(request: &HttpRequest, segments: &[&str], config: &Config, e
             )
         }
         ("GET" | "HEAD", [".well-known", "oauth-authorization-server"]) => {
-            cacheable(HttpResponse::json(200, &metadata::authorization_server(&request.origin)))
+            cacheable_if_pinned(config, HttpResponse::json(200, &metadata::authorization_server(&request.origin)))
         }
         ("GET" | "HEAD", [".well-known", "openid-configuration"]) => HttpResponse::json(
             404,
@@ -125,6 +131,16 @@ pub async fn handle(request: &HttpRequest, segments: &[&str], config: &Config, e
             HttpResponse::error(405, "method_not_allowed", "use POST").with_header("allow", "POST")
         }
         _ => HttpResponse::error(404, "not_found", format!("nothing at {}", request.path)),
+    }
+}
+
+/// Discovery documents are cacheable when their URLs are pinned by PUBLIC_ORIGIN; without it they
+/// follow the request's Host, so no cache may keep one.
+fn cacheable_if_pinned(config: &Config, response: HttpResponse) -> HttpResponse {
+    if config.public_origin.is_some() {
+        cacheable(response)
+    } else {
+        response.with_header("cache-control", "no-store")
     }
 }
 

@@ -297,6 +297,10 @@ async fn create_client(request: &HttpRequest, env: &Env<'_>, service: &str) -> H
         service: Some(service.to_string()),
         last_used_ms: None,
     };
+    let record = match registration::check_record(record) {
+        Ok(record) => record,
+        Err(e) => return HttpResponse::error(400, e.code, e.description),
+    };
     if let Err(e) = store_client(oauth, &record).await {
         return storage(e);
     }

@@ -119,7 +119,13 @@ async fn start(request: &HttpRequest, config: &Config, env: &Env<'_>) -> Page {
 }
 
 async fn login_config(env: &Env<'_>, service: &str) -> Result<Option<LoginConfig>, String> {
-    Ok(env.kv.get(&custom_login::config_key(service)).await?.and_then(|t| serde_json::from_str(&t).ok()))
+    let config: Option<LoginConfig> =
+        env.kv.get(&custom_login::config_key(service)).await?.and_then(|t| serde_json::from_str(&t).ok());
+    // A URL stored under older, looser rules is not used.
+    if let Some(Err(why)) = config.as_ref().map(|c| custom_login::check_url(&c.url)) {
+        return Err(format!("this service's custom login URL {why}; its administrator must set it again"));
+    }
+    Ok(config)
 }
 
 /// The posted form, the flow it carries (at `stage`), after the cookie and CSRF checks.

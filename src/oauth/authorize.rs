@@ -55,7 +55,13 @@ pub fn validate(
     let redirect_uri = match params.get("redirect_uri").map_err(page)? {
         Some(uri) if redirect::matches(&client.redirect_uris, uri) => uri.to_string(),
         Some(uri) => return Err(page(format!("The redirect URI {uri:?} is not registered for this application."))),
-        None if client.redirect_uris.len() == 1 => client.redirect_uris[0].clone(),
+        // The one registered URI, if it still passes today's rules (it may predate them).
+        None if client.redirect_uris.len() == 1 => match redirect::validate(&client.redirect_uris[0]) {
+            Ok(()) => client.redirect_uris[0].clone(),
+            Err(why) => {
+                return Err(page(format!("The registered redirect URI {why}; register the application again.")))
+            }
+        },
         None => return Err(page("The request has no redirect_uri and the application registered several.".into())),
     };
     // From here on the redirect URI is trusted: errors go back to the client.
@@ -208,6 +214,23 @@ mod tests {
         assert!(matches!(validate(&Params::from_text(&base()), None, ISS, &ok), Err(AuthorizeError::Page(_))));
         let evil = base().replace("claude.ai", "evil.example");
         assert!(matches!(check(&evil), Err(AuthorizeError::Page(_))));
+    }
+
+    #[test]
+    fn a_registered_uri_refused_by_todays_rules_is_not_used() {
+        let ok = |_: &str| Ok(());
+        let mut stale = client();
+        stale.redirect_uris = vec!["http://127.0.attacker.com/cb".into()];
+        let without_uri = base().replace("redirect_uri=https%3A%2F%2Fclaude.ai%2Fcb&", "");
+        assert!(matches!(
+            validate(&Params::from_text(&without_uri), Some(&stale), ISS, &ok),
+            Err(AuthorizeError::Page(_))
+        ));
+        let with_uri = base().replace("https%3A%2F%2Fclaude.ai%2Fcb", "http%3A%2F%2F127.0.attacker.com%2Fcb");
+        assert!(matches!(
+            validate(&Params::from_text(&with_uri), Some(&stale), ISS, &ok),
+            Err(AuthorizeError::Page(_))
+        ));
     }
 
     #[test]

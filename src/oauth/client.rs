@@ -54,6 +54,11 @@ impl ClientRecord {
     }
 }
 
+/// Bytes the record takes in KV (its JSON).
+pub fn stored_size(record: &ClientRecord) -> usize {
+    serde_json::to_string(record).map(|text| text.len()).unwrap_or(usize::MAX)
+}
+
 /// A new secret and its hash.
 pub fn new_secret() -> Result<(String, String), String> {
     let secret = crate::auth::random_token(32)?;

@@ -4,101 +4,144 @@
 //! schemes such as `cursor://` (native apps). Never a fragment, credentials, or a scheme a browser
 //! would execute. Matching is exact, except that a loopback `http` URI matches on any port, as
 //! native apps bind a free port at run time (RFC 8252 7.3).
+//!
+//! Every decision is made on the URI as a browser parses it (WHATWG URL, the `url` crate), and a
+//! URI that a browser would read differently from how it is written is refused: backslashes,
+//! non-ASCII, percent-encoded or non-canonical hosts (`0x7f.1`, `127.1`). So the host shown on the
+//! consent page, the host checked for loopback, and the host the browser visits are one and the
+//! same. Loopback is an IP literal in 127.0.0.0/8, `[::1]`, or the name `localhost`.
+
+use std::net::Ipv6Addr;
+
+use url::{Host, Url};
 
 pub const MAX_URI_CHARS: usize = 2000;
-const FORBIDDEN_SCHEMES: [&str; 7] = ["javascript", "data", "vbscript", "file", "about", "blob", "filesystem"];
+/// Schemes a browser would execute or read locally, and special schemes whose host we would not
+/// show as the place the code goes.
+const FORBIDDEN_SCHEMES: [&str; 10] =
+    ["javascript", "data", "vbscript", "file", "about", "blob", "filesystem", "ws", "wss", "ftp"];
 
-struct Parts<'a> {
-    scheme: String,
-    host: &'a str,
-    /// Everything after the authority (path and query), `""` when absent.
-    rest: &'a str,
+/// A checked URI: the browser's parse of it.
+struct Checked {
+    url: Url,
 }
 
-fn parse(uri: &str) -> Result<Parts<'_>, String> {
-    let (scheme, after) = uri.split_once(':').ok_or("is not an absolute URI")?;
-    let valid_scheme = scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-    if !valid_scheme {
-        return Err("has no valid scheme".into());
+impl Checked {
+    fn is_web(&self) -> bool {
+        matches!(self.url.scheme(), "http" | "https")
     }
-    let scheme = scheme.to_ascii_lowercase();
-    let Some(authority_and_rest) = after.strip_prefix("//") else {
-        return Ok(Parts { scheme, host: "", rest: after });
-    };
-    let end = authority_and_rest.find(['/', '?']).unwrap_or(authority_and_rest.len());
-    let (authority, rest) = authority_and_rest.split_at(end);
-    if authority.contains('@') {
-        return Err("must not contain credentials".into());
+
+    fn is_loopback_http(&self) -> bool {
+        self.url.scheme() == "http" && self.url.host().is_some_and(|h| is_loopback(&h))
     }
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => &authority[..v6.find(']').ok_or("has a malformed IPv6 host")? + 2],
-        None => authority.split(':').next().unwrap_or(""),
-    };
-    let port = &authority[host.len()..];
-    if !(port.is_empty() || (port.starts_with(':') && port[1..].bytes().all(|b| b.is_ascii_digit()) && port.len() <= 6))
-    {
-        return Err("has a malformed port".into());
-    }
-    Ok(Parts { scheme, host, rest })
 }
 
-fn is_loopback(host: &str) -> bool {
-    let host = host.to_ascii_lowercase();
-    host == "localhost" || host == "[::1]" || host.starts_with("127.") && host.split('.').count() == 4
+fn is_loopback(host: &Host<&str>) -> bool {
+    match host {
+        Host::Ipv4(ip) => ip.is_loopback(),
+        Host::Ipv6(ip) => *ip == Ipv6Addr::LOCALHOST,
+        Host::Domain(name) => *name == "localhost",
+    }
 }
 
-/// Checks one redirect URI of a registration.
-pub fn validate(uri: &str) -> Result<(), String> {
+/// The host exactly as written after `scheme://`, without port (brackets kept for IPv6).
+fn written_host<'u>(uri: &'u str, scheme: &str) -> Option<&'u str> {
+    let after = uri.get(scheme.len()..)?.strip_prefix("://")?;
+    let authority = &after[..after.find(['/', '?']).unwrap_or(after.len())];
+    if authority.starts_with('[') {
+        return authority.find(']').map(|end| &authority[..=end]);
+    }
+    Some(&authority[..authority.find(':').unwrap_or(authority.len())])
+}
+
+fn check(uri: &str) -> Result<Checked, String> {
     if uri.is_empty() || uri.chars().count() > MAX_URI_CHARS {
         return Err(format!("must be 1 to {MAX_URI_CHARS} characters"));
     }
-    if uri.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err("must not contain spaces or control characters".into());
+    if !uri.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("must be printable ASCII without spaces or control characters (write an international host \
+                    in its punycode form, xn--..., and percent-encode other characters)"
+            .into());
+    }
+    if uri.contains('\\') {
+        return Err("must not contain a backslash (browsers read it as a slash)".into());
     }
     if uri.contains('#') {
         return Err("must not contain a fragment (#)".into());
     }
-    let parts = parse(uri)?;
-    match parts.scheme.as_str() {
-        "https" if parts.host.is_empty() => Err("needs a host".into()),
-        "https" => Ok(()),
-        "http" if is_loopback(parts.host) => Ok(()),
-        "http" => Err("may use http only on a loopback host (localhost, 127.0.0.1, [::1]); use https".into()),
-        s if FORBIDDEN_SCHEMES.contains(&s) => Err(format!("must not use the {s}: scheme")),
+    let url = Url::parse(uri).map_err(|e| match e {
+        url::ParseError::RelativeUrlWithoutBase => "is not an absolute URI".to_string(),
+        e => format!("is not a valid URI ({e})"),
+    })?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not contain credentials".into());
+    }
+    let scheme = url.scheme();
+    if FORBIDDEN_SCHEMES.contains(&scheme) {
+        return Err(format!("must not use the {scheme}: scheme"));
+    }
+    let checked = Checked { url };
+    if checked.is_web() {
+        check_web_host(uri, &checked.url)?;
+    }
+    Ok(checked)
+}
+
+/// An http(s) URI must spell its host the way browsers read it, so there is one host to show.
+fn check_web_host(uri: &str, url: &Url) -> Result<(), String> {
+    let scheme = url.scheme();
+    let written = written_host(uri, scheme).filter(|h| !h.is_empty()).ok_or("needs a host (scheme://host/...)")?;
+    let parsed = url.host_str().ok_or("needs a host")?;
+    if !written.eq_ignore_ascii_case(parsed) {
+        return Err(format!("must write its host as browsers read it: {parsed:?}, not {written:?}"));
+    }
+    if let Some(Host::Domain(name)) = url.host() {
+        if !name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')) {
+            return Err(format!("has a host name {name:?} with characters other than letters, digits, - . _"));
+        }
+    }
+    Ok(())
+}
+
+/// Checks one redirect URI of a registration.
+pub fn validate(uri: &str) -> Result<(), String> {
+    let checked = check(uri)?;
+    match checked.url.scheme() {
+        "http" if !checked.is_loopback_http() => {
+            Err("may use http only on a loopback host (localhost, 127.0.0.1, [::1]); use https".into())
+        }
         _ => Ok(()),
     }
 }
 
-/// Whether `presented` is one of the registered URIs.
+/// Whether `presented` is one of the registered URIs. Both are checked again here, so a URI
+/// stored under older, looser rules is not used.
 pub fn matches(registered: &[String], presented: &str) -> bool {
+    if validate(presented).is_err() {
+        return false;
+    }
     if registered.iter().any(|r| r == presented) {
         return true;
     }
-    let Ok(p) = parse(presented) else { return false };
-    if p.scheme != "http" || !is_loopback(p.host) || presented.contains('#') {
+    let Ok(p) = check(presented) else { return false };
+    if !p.is_loopback_http() {
         return false;
     }
-    registered.iter().filter_map(|r| parse(r).ok()).any(|r| {
-        r.scheme == "http" && r.host.eq_ignore_ascii_case(p.host) && normalized_rest(r.rest) == normalized_rest(p.rest)
+    registered.iter().filter(|r| validate(r).is_ok()).filter_map(|r| check(r).ok()).any(|r| {
+        r.is_loopback_http()
+            && r.url.host() == p.url.host()
+            && r.url.path() == p.url.path()
+            && r.url.query() == p.url.query()
     })
 }
 
-/// `http://127.0.0.1` and `http://127.0.0.1/` name the same resource.
-fn normalized_rest(rest: &str) -> &str {
-    if rest.is_empty() {
-        "/"
-    } else {
-        rest
-    }
-}
-
-/// The host shown on the consent page (where the code will go).
+/// The host shown on the consent page (where the code will go): the host the browser will visit,
+/// in ASCII (punycode for international names).
 pub fn display_host(uri: &str) -> String {
-    match parse(uri) {
-        Ok(p) if !p.host.is_empty() => p.host.to_string(),
-        Ok(p) => format!("{}: (an app on this device)", p.scheme),
-        Err(_) => uri.to_string(),
+    match check(uri) {
+        Ok(c) if c.is_web() => c.url.host_str().unwrap_or_default().to_string(),
+        Ok(c) => format!("{}: (an app on this device)", c.url.scheme()),
+        Err(_) => "an address this server refuses".to_string(),
     }
 }
 
@@ -116,9 +159,12 @@ mod tests {
             "https://vscode.dev/redirect",
             "http://127.0.0.1/",
             "http://127.0.0.1:33418/",
+            "http://127.45.6.7:33418/cb",
             "http://localhost:6274/oauth/callback",
             "http://[::1]:9000/cb",
             "com.example.app:/oauth2redirect",
+            "https://xn--80ak6aa92e.com/cb",
+            "https://Claude.AI/cb",
         ] {
             assert_eq!(validate(uri), Ok(()), "{uri}");
         }
@@ -138,8 +184,54 @@ mod tests {
             "http://127.0.0.1.evil.com/cb",
             "http://localhost:80a/cb",
             "",
+            "ftp://example.com/cb",
+            "wss://example.com/cb",
         ] {
             assert!(validate(uri).is_err(), "{uri}");
+        }
+    }
+
+    #[test]
+    fn loopback_is_decided_on_the_parsed_host() {
+        // Issue 7.1: a name starting with "127." and four dots is a domain, not loopback.
+        for uri in [
+            "http://127.0.attacker.com:4444/cb",
+            "http://127.0.0.attacker/cb",
+            "http://localhost.attacker.com/cb",
+            "http://localhost./cb",
+            "http://[::ffff:7f00:1]/cb",
+            "http://[::2]/cb",
+            "http://128.0.0.1/cb",
+        ] {
+            assert!(validate(uri).unwrap_err().contains("loopback"), "{uri}");
+        }
+        // Forms a browser reads as 127.0.0.1 are refused as non-canonical rather than guessed at.
+        for uri in ["http://0x7f000001/cb", "http://127.1/cb", "http://2130706433/cb", "http://[0:0:0:0:0:0:0:1]/cb"] {
+            assert!(validate(uri).unwrap_err().contains("as browsers read it"), "{uri}");
+        }
+        assert!(!matches(&["http://127.0.0.1/cb".to_string()], "http://127.0.attacker.com:4444/cb"));
+    }
+
+    #[test]
+    fn refuses_what_browsers_read_differently() {
+        // Issue 7.8: Chromium goes to evil.example for the first, xn--80ak6aa92e.com for the second.
+        let cases = [
+            ("https://evil.example\\claude.ai/cb", "backslash"),
+            ("https://аррӏе.com/cb", "ASCII"),
+            ("https://evil%2Eexample/cb", "as browsers read it"),
+            ("https://ev%69l.example/cb", "as browsers read it"),
+            ("https://claude.ai\t.evil/cb", "ASCII"),
+            ("https://claude.ai\n/cb", "ASCII"),
+            ("https:evil.example/cb", "needs a host"),
+            ("https:/evil.example/cb", "needs a host"),
+            ("https://claude.ai@evil.example/cb", "credentials"),
+            ("https://a!b.example/cb", "characters other than"),
+            ("https://[::1/cb", "not a valid URI (invalid IPv6 address)"),
+            ("/cb", "is not an absolute URI"),
+        ];
+        for (uri, why) in cases {
+            let err = validate(uri).unwrap_err();
+            assert!(err.contains(why), "{uri}: {err}");
         }
     }
 
@@ -159,6 +251,24 @@ mod tests {
         assert!(!matches(&registered, "http://localhost:51234/"));
         assert!(matches(&registered, "cursor://anysphere.cursor-mcp/oauth/callback"));
         assert!(!matches(&registered, "cursor://anysphere.cursor-mcp/oauth/callback2"));
+    }
+
+    #[test]
+    fn stored_uris_from_looser_rules_are_not_used() {
+        // Registered before the rules were tightened: refused at use, exact match or not.
+        let old = vec!["http://127.0.attacker.com/cb".to_string(), "https://evil.example\\claude.ai/cb".to_string()];
+        assert!(!matches(&old, "http://127.0.attacker.com/cb"));
+        assert!(!matches(&old, "http://127.0.attacker.com:4444/cb"));
+        assert!(!matches(&old, "https://evil.example\\claude.ai/cb"));
+    }
+
+    #[test]
+    fn shows_the_host_the_browser_visits() {
         assert_eq!(display_host("https://claude.ai/api/mcp/auth_callback"), "claude.ai");
+        assert_eq!(display_host("https://Claude.AI:443/cb"), "claude.ai");
+        assert_eq!(display_host("https://xn--80ak6aa92e.com/cb"), "xn--80ak6aa92e.com");
+        assert_eq!(display_host("http://[::1]:9000/cb"), "[::1]");
+        assert_eq!(display_host("cursor://anysphere.cursor-mcp/cb"), "cursor: (an app on this device)");
+        assert_eq!(display_host("https://evil.example\\claude.ai/cb"), "an address this server refuses");
     }
 }

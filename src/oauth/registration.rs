@@ -1,5 +1,7 @@
 //! Dynamic Client Registration (RFC 7591): validates a registration request into a
-//! [`ClientRecord`]. Unknown metadata is ignored; unknown scope strings are tolerated.
+//! [`ClientRecord`]. Unknown metadata is ignored (never stored); unknown scope strings are
+//! tolerated. Every field is capped, lists hold known values once, and the stored record as a
+//! whole is capped ([`check_record`], shared with administrator-created clients).
 
 use serde_json::{json, Map, Value as Json};
 
@@ -8,6 +10,13 @@ use super::{redirect, OAuthError};
 
 pub const MAX_REDIRECT_URIS: usize = 20;
 pub const MAX_NAME_CHARS: usize = 200;
+/// Entries allowed in `grant_types` or `response_types` (before duplicates are dropped).
+pub const MAX_LIST_ITEMS: usize = 10;
+/// Characters allowed in any other string field (`scope`, `token_endpoint_auth_method`, ...).
+pub const MAX_FIELD_CHARS: usize = 1000;
+/// A stored client record (JSON) is at most this many bytes.
+pub const MAX_RECORD_BYTES: usize = 16 * 1024;
+const GRANT_TYPES: [&str; 2] = ["authorization_code", "refresh_token"];
 
 fn invalid(description: impl Into<String>) -> OAuthError {
     OAuthError::new(400, "invalid_client_metadata", description)
@@ -17,26 +26,68 @@ fn invalid_redirect(description: impl Into<String>) -> OAuthError {
     OAuthError::new(400, "invalid_redirect_uri", description)
 }
 
-fn string_list(body: &Map<String, Json>, field: &str) -> Result<Option<Vec<String>>, OAuthError> {
+/// A list of at most `max_items` strings of at most `max_chars` characters each.
+fn string_list(
+    body: &Map<String, Json>,
+    field: &str,
+    max_items: usize,
+    max_chars: usize,
+) -> Result<Option<Vec<String>>, OAuthError> {
+    let items = match body.get(field) {
+        None | Some(Json::Null) => return Ok(None),
+        Some(Json::Array(items)) => items,
+        Some(_) => return Err(invalid(format!("{field} must be an array of strings"))),
+    };
+    if items.len() > max_items {
+        return Err(invalid(format!("at most {max_items} {field}")));
+    }
+    items
+        .iter()
+        .map(|v| match v.as_str() {
+            Some(s) if s.chars().count() <= max_chars => Ok(s.to_string()),
+            Some(_) => Err(invalid(format!("each entry of {field} is limited to {max_chars} characters"))),
+            None => Err(invalid(format!("{field} must be an array of strings"))),
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+/// A string of at most `max_chars` characters, when present.
+fn optional_string<'b>(
+    body: &'b Map<String, Json>,
+    field: &str,
+    max_chars: usize,
+) -> Result<Option<&'b str>, OAuthError> {
     match body.get(field) {
         None | Some(Json::Null) => Ok(None),
-        Some(Json::Array(items)) => items
-            .iter()
-            .map(|v| {
-                v.as_str().map(str::to_string).ok_or_else(|| invalid(format!("{field} must be an array of strings")))
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(Some),
-        Some(_) => Err(invalid(format!("{field} must be an array of strings"))),
+        Some(Json::String(s)) if s.chars().count() <= max_chars => Ok(Some(s)),
+        Some(Json::String(_)) => Err(invalid(format!("{field} is limited to {max_chars} characters"))),
+        Some(_) => Err(invalid(format!("{field} must be a string"))),
     }
 }
 
-fn optional_string<'b>(body: &'b Map<String, Json>, field: &str) -> Result<Option<&'b str>, OAuthError> {
-    match body.get(field) {
-        None | Some(Json::Null) => Ok(None),
-        Some(Json::String(s)) => Ok(Some(s)),
-        Some(_) => Err(invalid(format!("{field} must be a string"))),
+/// `items` without repeats, first occurrence kept.
+fn unique(items: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    items.into_iter().filter(|item| seen.insert(item.clone())).collect()
+}
+
+/// The last check before a client is stored, for every way a client is created: known grant types
+/// only, each once, redirect URIs each once, and the whole record within [`MAX_RECORD_BYTES`].
+pub fn check_record(mut record: ClientRecord) -> Result<ClientRecord, OAuthError> {
+    if let Some(bad) = record.grant_types.iter().find(|g| !GRANT_TYPES.contains(&g.as_str())) {
+        return Err(invalid(format!("grant type {bad:?} is not supported; use authorization_code and refresh_token")));
     }
+    record.grant_types =
+        GRANT_TYPES.iter().filter(|g| record.grant_types.iter().any(|r| r == *g)).map(|g| g.to_string()).collect();
+    record.redirect_uris = unique(std::mem::take(&mut record.redirect_uris));
+    let size = client::stored_size(&record);
+    if size > MAX_RECORD_BYTES {
+        return Err(invalid(format!(
+            "the registration is too large to store ({size} bytes, at most {MAX_RECORD_BYTES}); use fewer or shorter redirect_uris"
+        )));
+    }
+    Ok(record)
 }
 
 /// Checks redirect URIs (shared with administrator-created clients).
@@ -49,11 +100,19 @@ pub fn check_redirect_uris(uris: Option<Vec<String>>) -> Result<Vec<String>, OAu
         return Err(invalid_redirect(format!("at most {MAX_REDIRECT_URIS} redirect_uris")));
     }
     for uri in &uris {
-        redirect::validate(uri).map_err(|why| invalid_redirect(format!("redirect URI {uri:?} {why}")))?;
+        redirect::validate(uri).map_err(|why| invalid_redirect(format!("redirect URI {:?} {why}", shortened(uri))))?;
     }
-    let mut unique = uris;
-    unique.dedup();
-    Ok(unique)
+    Ok(unique(uris))
+}
+
+/// A value quoted back in an error, cut so an error never echoes a huge input.
+fn shortened(value: &str) -> String {
+    const SHOWN: usize = 100;
+    if value.chars().count() <= SHOWN {
+        value.to_string()
+    } else {
+        format!("{}...", value.chars().take(SHOWN).collect::<String>())
+    }
 }
 
 /// Checks a client name: optional, at most 200 characters, no control characters.
@@ -65,39 +124,55 @@ pub fn check_name(name: Option<&str>) -> Result<Option<String>, OAuthError> {
     if name.chars().any(char::is_control) {
         return Err(invalid("client_name must not contain control characters"));
     }
+    // Bidirectional overrides would reorder the consent page's text around the name.
+    if name
+        .chars()
+        .any(|c| matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+    {
+        return Err(invalid("client_name must not contain bidirectional formatting characters"));
+    }
     Ok(Some(name.to_string()))
 }
 
 /// A registration's record, and the secret (shown once) for confidential clients.
 pub fn register(body: &Json, now_ms: u64) -> Result<(ClientRecord, Option<String>), OAuthError> {
     let body = body.as_object().ok_or_else(|| invalid("the registration request must be a JSON object"))?;
-    let redirect_uris =
-        check_redirect_uris(string_list(body, "redirect_uris").map_err(|e| invalid_redirect(e.description))?)?;
+    // Length checks here are loose (the URI rules are stricter); the count is checked below.
+    let redirect_uris = check_redirect_uris(
+        string_list(body, "redirect_uris", MAX_REDIRECT_URIS, redirect::MAX_URI_CHARS)
+            .map_err(|e| invalid_redirect(e.description))?,
+    )?;
 
     // RFC 7591 2: the default method is client_secret_basic.
-    let method = optional_string(body, "token_endpoint_auth_method")?.unwrap_or(client::AUTH_BASIC);
+    let method = optional_string(body, "token_endpoint_auth_method", MAX_FIELD_CHARS)?.unwrap_or(client::AUTH_BASIC);
     if !AUTH_METHODS.contains(&method) {
         return Err(invalid(format!(
-            "token_endpoint_auth_method {method:?} is not supported; use one of {}",
+            "token_endpoint_auth_method {:?} is not supported; use one of {}",
+            shortened(method),
             AUTH_METHODS.join(", ")
         )));
     }
-    let grant_types = string_list(body, "grant_types")?.unwrap_or_else(|| vec!["authorization_code".into()]);
-    if let Some(bad) = grant_types.iter().find(|g| *g != "authorization_code" && *g != "refresh_token") {
-        return Err(invalid(format!("grant type {bad:?} is not supported; use authorization_code and refresh_token")));
+    let grant_types = string_list(body, "grant_types", MAX_LIST_ITEMS, MAX_FIELD_CHARS)?
+        .unwrap_or_else(|| vec!["authorization_code".into()]);
+    if let Some(bad) = grant_types.iter().find(|g| !GRANT_TYPES.contains(&g.as_str())) {
+        return Err(invalid(format!(
+            "grant type {:?} is not supported; use authorization_code and refresh_token",
+            shortened(bad)
+        )));
     }
     if !grant_types.iter().any(|g| g == "authorization_code") {
         return Err(invalid("grant_types must include authorization_code"));
     }
-    let response_types = string_list(body, "response_types")?.unwrap_or_else(|| vec!["code".into()]);
+    let response_types =
+        string_list(body, "response_types", MAX_LIST_ITEMS, MAX_FIELD_CHARS)?.unwrap_or_else(|| vec!["code".into()]);
     if response_types.iter().any(|r| r != "code") || response_types.is_empty() {
         return Err(invalid("response_types may only contain \"code\""));
     }
-    let client_name = check_name(optional_string(body, "client_name")?)?;
+    let client_name = check_name(optional_string(body, "client_name", MAX_NAME_CHARS)?)?;
     // `scope` must be a string when present; its words may be anything (tolerated, not granted).
-    optional_string(body, "scope")?;
+    optional_string(body, "scope", MAX_FIELD_CHARS)?;
     for field in ["client_uri", "logo_uri", "tos_uri", "policy_uri"] {
-        if let Some(uri) = optional_string(body, field)? {
+        if let Some(uri) = optional_string(body, field, redirect::MAX_URI_CHARS)? {
             if uri.chars().count() > redirect::MAX_URI_CHARS
                 || !(uri.starts_with("https://") || uri.starts_with("http://"))
             {
@@ -109,8 +184,6 @@ pub fn register(body: &Json, now_ms: u64) -> Result<(ClientRecord, Option<String
         }
     }
 
-    let mut grant_types = grant_types;
-    grant_types.dedup();
     let (secret, secret_hash) = if method == AUTH_NONE {
         (None, None)
     } else {
@@ -129,7 +202,7 @@ pub fn register(body: &Json, now_ms: u64) -> Result<(ClientRecord, Option<String
         service: None,
         last_used_ms: None,
     };
-    Ok((record, secret))
+    Ok((check_record(record)?, secret))
 }
 
 /// The registration response (RFC 7591 3.2.1).
@@ -209,8 +282,53 @@ mod tests {
         assert_eq!(with("response_types", json!(["token"])).code, "invalid_client_metadata");
         assert_eq!(with("client_name", json!("x".repeat(201))).code, "invalid_client_metadata");
         assert_eq!(with("client_name", json!(5)).code, "invalid_client_metadata");
+        assert!(with("client_name", json!("Claude\u{202e}moc.live")).description.contains("bidirectional"));
         assert_eq!(with("scope", json!(["mcp:read"])).code, "invalid_client_metadata");
         assert_eq!(with("client_uri", json!("javascript:alert(1)")).code, "invalid_client_metadata");
         assert_eq!(err(json!([1])).code, "invalid_client_metadata");
+    }
+
+    #[test]
+    fn lists_hold_known_values_once_and_every_field_is_capped() {
+        // Issue 7.6: 40,000 alternating grant types were stored (dedup only dropped neighbours).
+        let alternating: Vec<&str> = ["refresh_token", "authorization_code"].repeat(3).into_iter().collect();
+        let record =
+            ok(json!({"redirect_uris": ["https://a.example/cb", "https://b.example/cb", "https://a.example/cb"],
+                               "grant_types": alternating}));
+        assert_eq!(record.grant_types, vec!["authorization_code", "refresh_token"]);
+        assert_eq!(record.redirect_uris, vec!["https://a.example/cb", "https://b.example/cb"]);
+
+        let good = || json!({"redirect_uris": ["https://a.example/cb"]});
+        let with = |field: &str, value: Json| {
+            let mut body = good();
+            body[field] = value;
+            err(body)
+        };
+        let many = with("grant_types", json!(vec!["authorization_code"; 40_000]));
+        assert_eq!(many.description, "at most 10 grant_types");
+        assert_eq!(with("response_types", json!(vec!["code"; 11])).description, "at most 10 response_types");
+        assert!(with("scope", json!("s ".repeat(600))).description.contains("limited to 1000"));
+        assert_eq!(
+            with("client_name", json!("n".repeat(5000))).description,
+            "client_name is limited to 200 characters"
+        );
+        assert!(with("client_uri", json!(format!("https://a.example/{}", "p".repeat(5000))))
+            .description
+            .contains("2000"));
+        assert!(with("token_endpoint_auth_method", json!("x".repeat(5000))).description.len() < 300);
+        assert!(with("grant_types", json!(["x".repeat(1001)])).description.contains("limited to 1000"));
+        let uris: Vec<String> = (0..21).map(|i| format!("https://a.example/{i}")).collect();
+        assert_eq!(with("redirect_uris", json!(uris)).code, "invalid_redirect_uri");
+    }
+
+    #[test]
+    fn the_stored_record_as_a_whole_is_capped() {
+        // 20 URIs of 1,900 characters each pass one by one but not together.
+        let uris: Vec<String> = (0..20).map(|i| format!("https://a.example/{i}/{}", "p".repeat(1890))).collect();
+        let e = err(json!({"redirect_uris": uris}));
+        assert!(e.description.contains("too large to store"), "{e:?}");
+        let fits: Vec<String> = uris.into_iter().take(5).collect();
+        let record = ok(json!({"redirect_uris": fits, "client_name": "n".repeat(200)}));
+        assert!(client::stored_size(&record) <= MAX_RECORD_BYTES);
     }
 }
