@@ -132,3 +132,96 @@ impl Database for Unavailable {
         Err(DbError::new(format!("the database is unavailable: {}", self.reason)))
     }
 }
+
+/// Counts the round trips (a query or a batch) one tool call makes and refuses any beyond its
+/// limit, so no single call can queue an unbounded number of queries on a shared database (D1
+/// itself allows 50 per Worker invocation on the free plan, 1,000 on paid).
+pub struct QueryBudget<'a> {
+    inner: &'a dyn Database,
+    limit: u64,
+    used: std::cell::Cell<u64>,
+}
+
+impl<'a> QueryBudget<'a> {
+    pub fn new(inner: &'a dyn Database, limit: u64) -> Self {
+        QueryBudget { inner, limit, used: std::cell::Cell::new(0) }
+    }
+
+    /// Round trips made (or refused) so far.
+    pub fn used(&self) -> u64 {
+        self.used.get()
+    }
+
+    fn spend(&self) -> Result<(), DbError> {
+        let used = self.used.get().saturating_add(1);
+        self.used.set(used);
+        if used > self.limit {
+            return Err(DbError::new(format!(
+                "query budget exhausted: one tool call may make at most {} database queries on this service \
+                 (max_queries_per_call); ask for less in one call (fewer related names, a smaller limit, fewer ids) \
+                 and page through the rest",
+                self.limit
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait(?Send)]
+impl Database for QueryBudget<'_> {
+    fn dialect(&self) -> Dialect {
+        self.inner.dialect()
+    }
+
+    async fn query(&self, statement: &Statement) -> Result<QueryResult, DbError> {
+        self.spend()?;
+        self.inner.query(statement).await
+    }
+
+    async fn batch(&self, statements: &[Statement]) -> Result<Vec<QueryResult>, DbError> {
+        self.spend()?;
+        self.inner.batch(statements).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Answers every statement with an empty result and counts what reached it.
+    struct Counting(std::cell::Cell<u64>);
+
+    #[async_trait(?Send)]
+    impl Database for Counting {
+        fn dialect(&self) -> Dialect {
+            Dialect::Sqlite
+        }
+        async fn query(&self, _: &Statement) -> Result<QueryResult, DbError> {
+            self.0.set(self.0.get() + 1);
+            Ok(QueryResult::default())
+        }
+        async fn batch(&self, statements: &[Statement]) -> Result<Vec<QueryResult>, DbError> {
+            self.0.set(self.0.get() + 1);
+            Ok(vec![QueryResult::default(); statements.len()])
+        }
+    }
+
+    #[test]
+    fn a_budget_lets_its_limit_through_and_refuses_the_rest() {
+        let engine = Counting(std::cell::Cell::new(0));
+        let budget = QueryBudget::new(&engine, 3);
+        let statement = Statement::new("SELECT 1", vec![]);
+        futures_executor::block_on(async {
+            assert!(budget.query(&statement).await.is_ok());
+            assert!(budget.batch(&[statement.clone(), statement.clone()]).await.is_ok());
+            assert!(budget.query(&statement).await.is_ok());
+            for _ in 0..5 {
+                let err = budget.query(&statement).await.unwrap_err();
+                assert!(err.message.contains("at most 3 database queries"), "{}", err.message);
+                assert!(budget.batch(&[statement.clone()]).await.is_err());
+            }
+        });
+        assert_eq!(engine.0.get(), 3, "nothing beyond the budget reaches the engine");
+        assert_eq!(budget.dialect(), Dialect::Sqlite);
+    }
+}
