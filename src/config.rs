@@ -488,8 +488,10 @@ mod tests {
         assert!(err.contains("SERVICES.b.routines: must be"), "{err}");
         assert!(err.contains("SERVICES.c.max_queries_per_call: must be between 1 and 1000, got 0"), "{err}");
         assert!(err.contains("SERVICES.d.max_queries_per_call: must be between 1 and 1000, got 1001"), "{err}");
-        let ok = parse_services(json!({ "e": { "database": { "kind": "d1", "binding": "DB" }, "max_queries_per_call": 7 } }))
-            .unwrap();
+        let ok = parse_services(
+            json!({ "e": { "database": { "kind": "d1", "binding": "DB" }, "max_queries_per_call": 7 } }),
+        )
+        .unwrap();
         assert_eq!(ok.service("e").unwrap().max_queries_per_call, 7);
     }
 

@@ -165,17 +165,16 @@ pub async fn load(db: &dyn Database) -> Result<Schema, DbError> {
             });
         }
     }
-    let mut reads: BTreeMap<String, ViewReads> = tables
-        .values()
-        .filter(|t| t.kind == TableKind::View)
-        .map(|t| (t.name.clone(), ViewReads::default()))
-        .collect();
+    let mut reads: BTreeMap<String, ViewReads> =
+        tables.values().filter(|t| t.kind == TableKind::View).map(|t| (t.name.clone(), ViewReads::default())).collect();
     for row in view_reads.into_objects() {
         let (Some(schema), Some(view)) = (text(&row, "schema"), text(&row, "view")) else { continue };
-        let target = display_name(&text(&row, "ref_schema").unwrap_or_default(), &text(&row, "ref_name").unwrap_or_default());
+        let target =
+            display_name(&text(&row, "ref_schema").unwrap_or_default(), &text(&row, "ref_name").unwrap_or_default());
         // Views the role may not read are not in `tables`; their reads are kept anyway (harmless).
         let entry = reads.entry(display_name(&schema, &view)).or_default();
-        let list = if text(&row, "kind").as_deref() == Some("routine") { &mut entry.routines } else { &mut entry.relations };
+        let list =
+            if text(&row, "kind").as_deref() == Some("routine") { &mut entry.routines } else { &mut entry.relations };
         if !list.contains(&target) {
             list.push(target);
         }

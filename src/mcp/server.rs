@@ -8,8 +8,7 @@ use super::jsonrpc::{Request, RpcError, METHOD_NOT_FOUND};
 use super::session::{negotiate, Session, LOG_LEVELS};
 use super::{completion, prompts, resources};
 use crate::config::ServiceConfig;
-use crate::db::QueryBudget;
-use crate::tools::scrub::scrub_hidden_names;
+use crate::tools::guard::CallGuard;
 use crate::tools::{self, ToolContext};
 
 pub const SERVER_NAME: &str = "dbmcp";
@@ -147,24 +146,22 @@ async fn call_tool(params: Option<&Map<String, Json>>, ctx: &ToolContext<'_>) ->
     if !(call.arguments.is_object() || call.arguments.is_null()) {
         return Ok(tool_error("invalid arguments: arguments must be an object"));
     }
-    // Every tool runs against a budgeted view of the database: one call cannot queue more than
-    // the service's max_queries_per_call round trips.
-    let budget = QueryBudget::new(ctx.db, ctx.service.max_queries_per_call);
-    let budgeted = ToolContext {
-        db: &budget,
+    // Every tool runs against a guarded view of the database: at most max_queries_per_call round
+    // trips, and no hidden name in a database error.
+    let guard = CallGuard::new(ctx.db, ctx.service.max_queries_per_call, ctx.hidden_names().await);
+    let guarded = ToolContext {
+        db: &guard,
         service: ctx.service,
         schema_cache: ctx.schema_cache,
         now_ms: ctx.now_ms,
         can_write: ctx.can_write,
     };
-    let outcome = (spec.run)(&budgeted, call.arguments).await;
-    Ok(match outcome {
+    Ok(match (spec.run)(&guarded, call.arguments).await {
         Ok(value) => {
             let text = serde_json::to_string(&value).unwrap_or_default();
             json!({ "content": [ { "type": "text", "text": text } ], "structuredContent": value, "isError": false })
         }
-        // Database errors name the relations and constraints they touched: hidden ones go.
-        Err(e) => tool_error(&scrub_hidden_names(&e.0, &ctx.hidden_names().await)),
+        Err(e) => tool_error(&e.0),
     })
 }
 

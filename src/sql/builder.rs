@@ -157,10 +157,15 @@ pub fn resolve_fields(fields: &[String], table: &Table) -> Result<Vec<String>, S
 /// case-insensitive ASC/DESC (default ASC). Column names may be quoted ("a b", `a b`, [a b]).
 /// An empty string is no ordering.
 pub fn parse_order(order: &str, table: &Table) -> Result<Vec<OrderBy>, SqlError> {
-    parse_order_terms(order)?
-        .into_iter()
-        .map(|(name, direction)| Ok(OrderBy { column: resolve_column(table, &name)?.name.clone(), direction }))
-        .collect()
+    let mut out: Vec<OrderBy> = Vec::new();
+    for (name, direction) in parse_order_terms(order)? {
+        let column = resolve_column(table, &name)?.name.clone();
+        // A column sorted twice sorts by its first mention only; repeats add nothing but SQL.
+        if !out.iter().any(|o| o.column == column) {
+            out.push(OrderBy { column, direction });
+        }
+    }
+    Ok(out)
 }
 
 /// The names and directions of an order string, unquoted but not yet checked against anything:

@@ -28,6 +28,7 @@ mod get_table_fields;
 mod get_table_relationships;
 mod get_table_schema;
 mod get_tables;
+pub mod guard;
 mod list_tools;
 mod related;
 mod routines;

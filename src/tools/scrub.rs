@@ -157,7 +157,10 @@ mod tests {
     fn scrubs_schema_qualified_hidden_names_in_every_form() {
         let h = hidden(&["reporting.secret_sales"]);
         assert_eq!(
-            scrub_hidden_names(r#"relation "reporting.secret_sales" and "secret_sales" and reporting.secret_sales"#, &h),
+            scrub_hidden_names(
+                r#"relation "reporting.secret_sales" and "secret_sales" and reporting.secret_sales"#,
+                &h
+            ),
             "relation [hidden] and [hidden] and [hidden]"
         );
         assert_eq!(scrub_hidden_names("reporting.daily_sales", &h), "reporting.daily_sales");
