@@ -117,7 +117,7 @@ mod tests {
             for _ in 0..5 {
                 let err = guard.query(&statement).await.unwrap_err();
                 assert!(err.message.contains("at most 3 database queries"), "{}", err.message);
-                assert!(guard.batch(&[statement.clone()]).await.is_err());
+                assert!(guard.batch(std::slice::from_ref(&statement)).await.is_err());
             }
         });
         assert_eq!(engine.0.get(), 3, "nothing beyond the budget reaches the engine");
