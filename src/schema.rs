@@ -86,7 +86,8 @@ impl Table {
     }
 }
 
-/// What a view reads, for hiding the views that read hidden tables. Never shown to clients.
+/// What a view (or a table derived from others: an SQLite virtual table and its shadow tables)
+/// reads, for hiding what reads hidden tables. Never shown to clients.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ViewReads {
     /// Names of the tables and views it reads. SQLite: every identifier-like token of the view's
@@ -99,7 +100,8 @@ pub struct ViewReads {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Schema {
     pub tables: Vec<Table>,
-    /// Every view of the database by name, with what it reads.
+    /// Every view of the database by name, with what it reads; also other relations whose rows
+    /// come from elsewhere (SQLite virtual tables and their shadow tables).
     #[serde(skip)]
     pub view_reads: BTreeMap<String, ViewReads>,
     /// Names [`Schema::without`] removed (configured hidden tables and the views that read them),
@@ -122,15 +124,28 @@ impl Schema {
     /// a view would hand out the hidden rows. Foreign keys pointing at hidden tables are dropped
     /// too so no hidden name leaks through relationships.
     pub fn without(mut self, hidden: &[String], routines: &RoutinePolicy) -> Schema {
+        // `public.customers` (PostgreSQL) and `main.customers` (SQLite) name `customers`.
         let mut hidden: Vec<String> = hidden.to_vec();
+        for name in hidden.clone() {
+            for default_schema in ["public.", "main."] {
+                let prefix = name.get(..default_schema.len());
+                if prefix.is_some_and(|p| p.eq_ignore_ascii_case(default_schema)) && name.len() > default_schema.len() {
+                    hidden.push(name[default_schema.len()..].to_string());
+                }
+            }
+        }
         let is_hidden = |hidden: &[String], name: &str| hidden.iter().any(|h| h.eq_ignore_ascii_case(name));
         if !hidden.is_empty() {
             loop {
                 let newly: Vec<String> = self
                     .tables
                     .iter()
-                    .filter(|t| t.kind == TableKind::View && !is_hidden(&hidden, &t.name))
+                    .filter(|t| {
+                        (t.kind == TableKind::View || self.view_reads.contains_key(&t.name))
+                            && !is_hidden(&hidden, &t.name)
+                    })
                     .filter(|t| match self.view_reads.get(&t.name) {
+                        // A view whose reads are unknown could read anything.
                         None => true,
                         Some(reads) => {
                             reads.relations.iter().any(|r| is_hidden(&hidden, r))
@@ -289,6 +304,9 @@ mod tests {
         let visible = schema.clone().without(&["customers".to_string()], &policy);
         assert_eq!(names(&visible), vec!["c"]);
         assert_eq!(visible.hidden_names, vec!["customers", "a", "d", "unknown", "b"]);
+        // The default schema's prefix names the same table; odd input does not panic.
+        let prefixed = schema.clone().without(&["PUBLIC.customers".to_string(), "publ€x".to_string()], &policy);
+        assert_eq!(names(&prefixed), vec!["c"]);
         // Nothing hidden: every view stays, whatever routines it calls.
         let open = schema.without(&[], &RoutinePolicy::None);
         assert_eq!(names(&open).len(), 6);

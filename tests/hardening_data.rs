@@ -160,6 +160,24 @@ fn views_that_read_a_hidden_table_are_hidden_transitively() {
 }
 
 #[test]
+fn full_text_indexes_over_a_hidden_table_are_hidden_with_their_shadow_tables() {
+    let mut fx = Fixture::read_only();
+    fx.db.execute_batch(
+        "CREATE VIRTUAL TABLE people_search USING fts5(name, email, content='customers', content_rowid='id');
+         INSERT INTO people_search(people_search) VALUES ('rebuild');
+         CREATE VIRTUAL TABLE notes_search USING fts5(body);",
+    );
+    let before = table_names(&fx);
+    assert!(before.iter().any(|n| n == "people_search_data"), "shadow tables are tables: {before:?}");
+    fx.service.hidden_tables = vec!["main.customers".into()];
+    fx.cache.forget(SERVICE);
+    let names = table_names(&fx);
+    assert!(!names.iter().any(|n| n.starts_with("people_search") || n == "customers"), "{names:?}");
+    assert!(names.iter().any(|n| n == "notes_search"), "an index of other data stays: {names:?}");
+    assert!(names.iter().any(|n| n == "notes_search_data"), "{names:?}");
+}
+
+#[test]
 fn without_hidden_tables_every_view_stays() {
     let fx = Fixture::read_only();
     assert!(table_names(&fx).iter().any(|n| n == "order_summaries"));

@@ -37,8 +37,12 @@ fn indexes_sql() -> String {
     )
 }
 
+/// Views, and virtual tables (an FTS index with `content='customers'` reads customers).
 fn views_sql() -> String {
-    format!("SELECT m.name AS name, m.sql AS sql FROM sqlite_schema AS m WHERE m.type = 'view' AND {INTERNAL_FILTER}")
+    format!(
+        "SELECT m.name AS name, m.type AS kind, m.sql AS sql FROM sqlite_schema AS m \
+         WHERE (m.type = 'view' OR (m.type = 'table' AND m.sql LIKE 'CREATE VIRTUAL TABLE%')) AND {INTERNAL_FILTER}"
+    )
 }
 
 pub async fn load(db: &dyn Database) -> Result<Schema, DbError> {
@@ -54,10 +58,28 @@ pub async fn load(db: &dyn Database) -> Result<Schema, DbError> {
         .try_into()
         .map_err(|_| DbError::new("schema introspection returned an unexpected number of results"))?;
     let mut schema = assemble(columns, foreign_keys, indexes);
+    let mut virtual_tables = Vec::new();
     for row in views.into_objects() {
         let Some(name) = text(row.get("name")) else { continue };
         let relations = sql_name_tokens(&text(row.get("sql")).unwrap_or_default());
+        if text(row.get("kind")).as_deref() == Some("table") {
+            virtual_tables.push(name.clone());
+        }
         schema.view_reads.insert(name, ViewReads { relations, routines: vec![] });
+    }
+    // A virtual table keeps its data in shadow tables named `<table>_<suffix>`: they go with it.
+    for table in &schema.tables {
+        for owner in &virtual_tables {
+            if table.name.len() > owner.len() + 1
+                && table.name.starts_with(owner.as_str())
+                && table.name[owner.len()..].starts_with('_')
+                && !schema.view_reads.contains_key(&table.name)
+            {
+                schema
+                    .view_reads
+                    .insert(table.name.clone(), ViewReads { relations: vec![owner.clone()], routines: vec![] });
+            }
+        }
     }
     Ok(schema)
 }
