@@ -40,6 +40,9 @@ pub fn none_on_sqlite(kind: Kind) -> String {
 
 /// The routines the service exposes (its `routines` setting): the only ones listed or callable.
 async fn routines(ctx: &ToolContext<'_>, kind: Kind) -> Result<Vec<Routine>, ToolError> {
+    if ctx.service.routines == RoutinePolicy::None {
+        return Ok(vec![]);
+    }
     let mut all = load_routines(ctx.db, kind == Kind::Procedure)
         .await
         .map_err(|e| ToolError::new(format!("could not list {}: {e}", kind.plural())))?;
@@ -52,11 +55,10 @@ pub async fn list(ctx: &ToolContext<'_>, kind: Kind) -> Result<Json, ToolError> 
     match ctx.db.dialect() {
         Dialect::Sqlite => Ok(json!({ "routines": [], "note": none_on_sqlite(kind) })),
         Dialect::Postgres => {
-            let exposed = routines(ctx, kind).await?;
-            if exposed.is_empty() && ctx.service.routines == RoutinePolicy::None {
+            if ctx.service.routines == RoutinePolicy::None {
                 return Ok(json!({ "routines": [], "note": format!("This service exposes no {}.", kind.plural()) }));
             }
-            Ok(json!({ "routines": exposed }))
+            Ok(json!({ "routines": routines(ctx, kind).await? }))
         }
     }
 }
