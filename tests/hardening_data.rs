@@ -72,7 +72,7 @@ fn more_than_ten_distinct_related_names_are_refused_before_any_related_query() {
     let fx = Fixture::read_only();
     let names: Vec<String> = (0..11).map(|i| format!("relation_{i}")).collect();
     let (result, round_trips) = call_counting(&fx, "get_table_data", json!({ "table": "orders", "related": names }));
-    assert_mentions(&err(&result), &["more than 10 relationships", "at most 10 per call"]);
+    assert_mentions(&err(&result), &["related lists more than 10 distinct relationships; embed at most 10 per call"]);
     assert!(round_trips <= 1, "only the schema was read: {round_trips}");
 }
 

@@ -27,7 +27,7 @@ pub fn resolve(schema: &Schema, table: &crate::schema::Table, names: &[String]) 
             distinct.push(name);
             if distinct.len() > MAX_RELATED_NAMES {
                 return Err(ToolError::new(format!(
-                    "related names more than {MAX_RELATED_NAMES} relationships; embed at most {MAX_RELATED_NAMES} per call"
+                    "related lists more than {MAX_RELATED_NAMES} distinct relationships; embed at most {MAX_RELATED_NAMES} per call"
                 )));
             }
         }

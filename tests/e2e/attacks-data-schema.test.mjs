@@ -121,7 +121,7 @@ for (const backend of BACKENDS) {
       test('more than ten distinct relationship names are refused', async () => {
         const related = Array.from({ length: 11 }, (_, i) => `rel_${i}`);
         const message = await callError('demo', 'get_table_data', { table: 'orders', related });
-        assert.match(message, /more than 10 relationships; embed at most 10 per call/);
+        assert.match(message, /related lists more than 10 distinct relationships; embed at most 10 per call/);
       });
 
       test('a call needing more queries than max_queries_per_call stops with a clear error', async () => {
