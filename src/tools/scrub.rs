@@ -18,15 +18,16 @@ fn fold(c: char) -> char {
     }
 }
 
-/// The forms of a hidden name an engine may print: the name itself and, for `schema.table`,
-/// the bare table (PostgreSQL often names a relation without its schema).
+/// The forms of a hidden name an engine may print, unquoted (tokens are compared without their
+/// quotes): the name itself and, for `schema.table`, the bare table (PostgreSQL often names a
+/// relation without its schema).
 fn needles(hidden: &[String]) -> Vec<Vec<char>> {
     let mut out: Vec<Vec<char>> = Vec::new();
     for name in hidden {
-        let mut forms = vec![name.clone()];
-        if let Some((_, bare)) = crate::schema::split_qualified_name(name) {
-            forms.push(bare);
-        }
+        let forms = match crate::schema::split_qualified_name(name) {
+            Some((schema, bare)) => vec![format!("{schema}.{bare}"), bare],
+            None => vec![crate::schema::object_name(name)],
+        };
         for form in forms {
             let folded: Vec<char> = form.chars().map(fold).collect();
             if !folded.is_empty() && !out.contains(&folded) {
@@ -164,6 +165,16 @@ mod tests {
             "relation [hidden] and [hidden] and [hidden]"
         );
         assert_eq!(scrub_hidden_names("reporting.daily_sales", &h), "reporting.daily_sales");
+    }
+
+    #[test]
+    fn scrubs_names_given_in_their_quoted_display_form() {
+        let h = hidden(&["\"we.ird\".\"t.x\"", "\"pub.lic\""]);
+        assert_eq!(
+            scrub_hidden_names(r#"relation "we.ird.t.x" and "t.x" and "we.ird"."t.x""#, &h),
+            "relation [hidden] and [hidden] and [hidden]"
+        );
+        assert_eq!(scrub_hidden_names(r#"table "pub.lic" stays hidden"#, &h), "table [hidden] stays hidden");
     }
 
     #[test]
