@@ -257,3 +257,23 @@ fn aggregate_order_errors_match_get_table_data() {
     assert_mentions(&err(&fx.call("aggregate_table_data", args("\"sp ace\" SIDEWAYS"))), &["ASC or DESC"]);
     assert_mentions(&err(&fx.call("aggregate_table_data", args("id"))), &["cannot order by \"id\""]);
 }
+
+#[test]
+fn a_non_atomic_create_beyond_the_budget_reports_each_record_it_could_not_write() {
+    let mut fx = Fixture::new();
+    fx.service.max_queries_per_call = 10;
+    let before = fx.db.count("categories");
+    let records: Vec<Json> = (0..15).map(|i| json!({ "name": format!("Budget {i}") })).collect();
+    let (result, round_trips) =
+        call_counting(&fx, "create_records", json!({ "table": "categories", "records": records, "atomic": false }));
+    let out = ok(&result);
+    // One round trip reads the schema, nine insert; the other six are refused, each said so.
+    assert_eq!(out["created"].as_array().unwrap().len(), 9);
+    let failed = out["failed"].as_array().unwrap();
+    assert_eq!(failed.iter().map(|f| f["index"].as_u64().unwrap()).collect::<Vec<_>>(), (9..15).collect::<Vec<_>>());
+    for failure in failed {
+        assert_mentions(failure["error"].as_str().unwrap(), &["query budget exhausted", "max_queries_per_call"]);
+    }
+    assert_eq!(fx.db.count("categories"), before + 9, "exactly the reported records were written");
+    assert_eq!(round_trips, 10);
+}
