@@ -118,6 +118,18 @@ for (const backend of BACKENDS) {
         assert.ok(elapsed < 5_000, `took ${elapsed} ms`);
       });
 
+      test('eight such calls in parallel do not hold up another caller', async () => {
+        const related = Array.from({ length: 10_000 }, () => 'order_items_by_order_id');
+        const started = Date.now();
+        const heavy = Array.from({ length: 8 }, () => callOk('demo', 'get_table_data', { table: 'orders', limit: 20, related }));
+        const light = callOk('tight', 'get_table_data', { table: 'products', ids: [1] }).then((out) => ({ out, at: Date.now() - started }));
+        const [results, quick] = await Promise.all([Promise.all(heavy), light]);
+        for (const out of results) assert.equal(out.records[0].order_items_by_order_id.length, 2);
+        assert.equal(quick.out.records[0].sku, 'SKU-0001');
+        assert.ok(quick.at < 5_000, `the other caller waited ${quick.at} ms`);
+        assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
+      });
+
       test('more than ten distinct relationship names are refused', async () => {
         const related = Array.from({ length: 11 }, (_, i) => `rel_${i}`);
         const message = await callError('demo', 'get_table_data', { table: 'orders', related });
