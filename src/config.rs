@@ -15,6 +15,12 @@ pub const HARD_MAX_ROWS: u64 = 1000;
 /// Idle time after which a session expires, when `SESSION_IDLE_SECONDS` is not set.
 pub const DEFAULT_SESSION_IDLE_SECONDS: u64 = 3600;
 
+/// Database round trips (one query or one batch each) one tool call may make, when a service
+/// sets no `max_queries_per_call`: D1's own limit per Worker invocation on the free plan.
+pub const DEFAULT_MAX_QUERIES_PER_CALL: u64 = 50;
+/// The most a service may allow: D1's limit per invocation on the paid plan.
+pub const HARD_MAX_QUERIES_PER_CALL: u64 = 1000;
+
 /// Default per-query timeout for PostgreSQL services.
 pub const DEFAULT_PG_TIMEOUT_MS: u64 = 10_000;
 /// Default cap on one PostgreSQL response body.
@@ -43,6 +49,26 @@ pub enum AuthMode {
     None,
 }
 
+/// Which stored routines (PostgreSQL functions and procedures) a service exposes. A routine can
+/// read any table, hidden ones included, so a service that hides tables exposes none unless told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoutinePolicy {
+    All,
+    None,
+    /// Only these, by the name the tools list them under (`restock`, `reporting.refresh`).
+    Only(Vec<String>),
+}
+
+impl RoutinePolicy {
+    pub fn allows(&self, routine_name: &str) -> bool {
+        match self {
+            RoutinePolicy::All => true,
+            RoutinePolicy::None => false,
+            RoutinePolicy::Only(names) => names.iter().any(|n| n == routine_name),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceConfig {
     pub name: String,
@@ -52,6 +78,10 @@ pub struct ServiceConfig {
     pub read_only: bool,
     pub max_rows: u64,
     pub hidden_tables: Vec<String>,
+    /// Default: `None` when `hidden_tables` is set, else `All`.
+    pub routines: RoutinePolicy,
+    /// Database round trips one tool call may make.
+    pub max_queries_per_call: u64,
     pub auth: AuthMode,
 }
 
@@ -98,6 +128,8 @@ struct RawService {
     read_only: Option<bool>,
     max_rows: Option<i64>,
     hidden_tables: Option<Vec<String>>,
+    routines: Option<Json>,
+    max_queries_per_call: Option<i64>,
     auth: Option<String>,
 }
 
@@ -298,6 +330,28 @@ fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<S
         }
     };
 
+    let max_queries_per_call = match raw.max_queries_per_call {
+        None => DEFAULT_MAX_QUERIES_PER_CALL,
+        Some(n) if (1..=HARD_MAX_QUERIES_PER_CALL as i64).contains(&n) => n as u64,
+        Some(n) => {
+            errors.push(format!(
+                "{}: must be between 1 and {HARD_MAX_QUERIES_PER_CALL}, got {n}",
+                at("max_queries_per_call")
+            ));
+            DEFAULT_MAX_QUERIES_PER_CALL
+        }
+    };
+
+    let hidden_tables = raw.hidden_tables.unwrap_or_default();
+    let routines = match raw.routines {
+        None if hidden_tables.is_empty() => RoutinePolicy::All,
+        None => RoutinePolicy::None,
+        Some(value) => parse_routine_policy(&value).unwrap_or_else(|message| {
+            errors.push(format!("{}: {message}", at("routines")));
+            RoutinePolicy::None
+        }),
+    };
+
     if errors.len() > before {
         return None;
     }
@@ -309,9 +363,29 @@ fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<S
         // Safe by default: a service writes only when its configuration says so.
         read_only: raw.read_only.unwrap_or(true),
         max_rows,
-        hidden_tables: raw.hidden_tables.unwrap_or_default(),
+        hidden_tables,
+        routines,
+        max_queries_per_call,
         auth,
     })
+}
+
+/// `"all"`, `"none"`, or a list of routine names.
+fn parse_routine_policy(value: &Json) -> Result<RoutinePolicy, String> {
+    const EXPECTED: &str = "must be \"all\", \"none\" or a list of routine names";
+    match value {
+        Json::String(s) if s == "all" => Ok(RoutinePolicy::All),
+        Json::String(s) if s == "none" => Ok(RoutinePolicy::None),
+        Json::Array(items) => items
+            .iter()
+            .map(|item| match item.as_str().map(str::trim) {
+                Some(name) if !name.is_empty() => Ok(name.to_string()),
+                _ => Err(format!("{EXPECTED}; got the entry {item}")),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(RoutinePolicy::Only),
+        other => Err(format!("{EXPECTED}, got {other}")),
+    }
 }
 
 #[cfg(test)]
@@ -447,6 +521,47 @@ mod tests {
             assert!(err.starts_with("PUBLIC_ORIGIN: "), "{bad}: {err}");
             assert!(err.contains("https://db.example.com"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn routines_default_to_none_when_tables_are_hidden() {
+        let config = parse_services(json!({
+            "open": { "database": { "kind": "d1", "binding": "DB" } },
+            "hiding": { "database": { "kind": "d1", "binding": "DB" }, "hidden_tables": ["customers"] },
+            "vouched": { "database": { "kind": "d1", "binding": "DB" }, "hidden_tables": ["customers"], "routines": "all" },
+            "listed": { "database": { "kind": "d1", "binding": "DB" }, "routines": ["order_total", "reporting.refresh"] },
+            "closed": { "database": { "kind": "d1", "binding": "DB" }, "routines": "none" }
+        }))
+        .unwrap();
+        assert_eq!(config.service("open").unwrap().routines, RoutinePolicy::All);
+        assert_eq!(config.service("hiding").unwrap().routines, RoutinePolicy::None);
+        assert_eq!(config.service("vouched").unwrap().routines, RoutinePolicy::All);
+        let listed = &config.service("listed").unwrap().routines;
+        assert!(listed.allows("order_total") && listed.allows("reporting.refresh"));
+        assert!(!listed.allows("top_customers") && !listed.allows("ORDER_TOTAL"));
+        assert!(!config.service("closed").unwrap().routines.allows("order_total"));
+        assert_eq!(config.service("open").unwrap().max_queries_per_call, DEFAULT_MAX_QUERIES_PER_CALL);
+    }
+
+    #[test]
+    fn checks_routines_and_the_query_budget() {
+        let err = parse_services(json!({
+            "a": { "database": { "kind": "d1", "binding": "DB" }, "routines": "some" },
+            "b": { "database": { "kind": "d1", "binding": "DB" }, "routines": ["ok", 3] },
+            "c": { "database": { "kind": "d1", "binding": "DB" }, "max_queries_per_call": 0 },
+            "d": { "database": { "kind": "d1", "binding": "DB" }, "max_queries_per_call": 1001 }
+        }))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("SERVICES.a.routines: must be \"all\", \"none\" or a list of routine names"), "{err}");
+        assert!(err.contains("SERVICES.b.routines: must be"), "{err}");
+        assert!(err.contains("SERVICES.c.max_queries_per_call: must be between 1 and 1000, got 0"), "{err}");
+        assert!(err.contains("SERVICES.d.max_queries_per_call: must be between 1 and 1000, got 1001"), "{err}");
+        let ok = parse_services(
+            json!({ "e": { "database": { "kind": "d1", "binding": "DB" }, "max_queries_per_call": 7 } }),
+        )
+        .unwrap();
+        assert_eq!(ok.service("e").unwrap().max_queries_per_call, 7);
     }
 
     #[test]

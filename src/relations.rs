@@ -148,6 +148,7 @@ mod tests {
                     vec![fk("product_id", "products"), fk("category_id", "categories")],
                 ),
             ],
+            ..Default::default()
         };
         let names = |t: usize| -> Vec<String> {
             relations_of(&schema, &schema.tables[t]).into_iter().map(|r| r.name).collect()

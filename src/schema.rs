@@ -1,7 +1,11 @@
 //! The database's real schema, read by introspection. Every identifier a client sends is checked
 //! against this before it reaches the SQL builder.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
+
+use crate::config::RoutinePolicy;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Column {
@@ -82,9 +86,28 @@ impl Table {
     }
 }
 
+/// What a view (or a table derived from others: an SQLite virtual table and its shadow tables)
+/// reads, for hiding what reads hidden tables. Never shown to clients.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ViewReads {
+    /// Names of the tables and views it reads. SQLite: every identifier-like token of the view's
+    /// SQL (a superset, on purpose). PostgreSQL: the relations its rewrite rule depends on.
+    pub relations: Vec<String>,
+    /// Stored routines it calls (PostgreSQL), by the name the routine tools use.
+    pub routines: Vec<String>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Schema {
     pub tables: Vec<Table>,
+    /// Every view of the database by name, with what it reads; also other relations whose rows
+    /// come from elsewhere (SQLite virtual tables and their shadow tables).
+    #[serde(skip)]
+    pub view_reads: BTreeMap<String, ViewReads>,
+    /// Names [`Schema::without`] removed (configured hidden tables and the views that read them),
+    /// which error messages must not name either.
+    #[serde(skip)]
+    pub hidden_names: Vec<String>,
 }
 
 impl Schema {
@@ -96,14 +119,196 @@ impl Schema {
             .or_else(|| self.tables.iter().find(|t| t.name.eq_ignore_ascii_case(name)))
     }
 
-    /// Drops tables a service hides. Foreign keys pointing at hidden tables are dropped too so no
-    /// hidden name leaks through relationships.
-    pub fn without(mut self, hidden: &[String]) -> Schema {
-        let is_hidden = |name: &str| hidden.iter().any(|h| h.eq_ignore_ascii_case(name));
-        self.tables.retain(|t| !is_hidden(&t.name));
-        for table in &mut self.tables {
-            table.foreign_keys.retain(|fk| !is_hidden(&fk.ref_table));
+    /// Drops tables a service hides, and with them every view that reads one (transitively), or
+    /// that calls a stored routine the service does not expose, or whose reads are unknown: such
+    /// a view would hand out the hidden rows. Foreign keys pointing at hidden tables are dropped
+    /// too so no hidden name leaks through relationships.
+    pub fn without(mut self, hidden: &[String], routines: &RoutinePolicy) -> Schema {
+        // `public.customers` (PostgreSQL) and `main.customers` (SQLite) name `customers`.
+        let mut hidden: Vec<String> = hidden.to_vec();
+        for name in hidden.clone() {
+            for default_schema in ["public.", "main."] {
+                let prefix = name.get(..default_schema.len());
+                if prefix.is_some_and(|p| p.eq_ignore_ascii_case(default_schema)) && name.len() > default_schema.len() {
+                    hidden.push(name[default_schema.len()..].to_string());
+                }
+            }
         }
+        let is_hidden = |hidden: &[String], name: &str| hidden.iter().any(|h| h.eq_ignore_ascii_case(name));
+        if !hidden.is_empty() {
+            loop {
+                let newly: Vec<String> = self
+                    .tables
+                    .iter()
+                    .filter(|t| {
+                        (t.kind == TableKind::View || self.view_reads.contains_key(&t.name))
+                            && !is_hidden(&hidden, &t.name)
+                    })
+                    .filter(|t| match self.view_reads.get(&t.name) {
+                        // A view whose reads are unknown could read anything.
+                        None => true,
+                        Some(reads) => {
+                            reads.relations.iter().any(|r| is_hidden(&hidden, r))
+                                || reads.routines.iter().any(|r| !routines.allows(r))
+                        }
+                    })
+                    .map(|t| t.name.clone())
+                    .collect();
+                if newly.is_empty() {
+                    break;
+                }
+                hidden.extend(newly);
+            }
+        }
+        self.tables.retain(|t| !is_hidden(&hidden, &t.name));
+        for table in &mut self.tables {
+            table.foreign_keys.retain(|fk| !is_hidden(&hidden, &fk.ref_table));
+        }
+        self.view_reads.retain(|name, _| !is_hidden(&hidden, name));
+        self.hidden_names = hidden;
         self
+    }
+}
+
+/// A name part that reads unambiguously without quotes in `schema.table`.
+fn is_plain_part(part: &str) -> bool {
+    !part.is_empty() && !part.contains('.') && !part.contains('"')
+}
+
+fn quote_part(part: &str) -> String {
+    format!("\"{}\"", part.replace('"', "\"\""))
+}
+
+/// The name clients use for a table or routine of a schema-aware engine: bare in `public`,
+/// `schema.table` elsewhere, and with the parts double-quoted whenever one holds a dot or a quote,
+/// so schema `we.ird` table `t.x` (`"we.ird"."t.x"`) and public table `we.ird.t.x`
+/// (`"we.ird.t.x"`) never share a name.
+pub fn display_name(schema: &str, name: &str) -> String {
+    match (schema == "public", is_plain_part(schema) && is_plain_part(name)) {
+        (true, _) if is_plain_part(name) => name.to_string(),
+        (true, _) => quote_part(name),
+        (false, true) => format!("{schema}.{name}"),
+        (false, false) => format!("{}.{}", quote_part(schema), quote_part(name)),
+    }
+}
+
+/// Reads one part of a display name: a quoted part (doubled quotes inside) or text up to a dot.
+fn read_part(text: &str) -> (String, &str) {
+    if let Some(quoted) = text.strip_prefix('"') {
+        let mut part = String::new();
+        let mut chars = quoted.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            if c == '"' {
+                if chars.peek().is_some_and(|&(_, next)| next == '"') {
+                    part.push('"');
+                    chars.next();
+                    continue;
+                }
+                return (part, &quoted[i + 1..]);
+            }
+            part.push(c);
+        }
+        return (part, "");
+    }
+    match text.find('.') {
+        Some(dot) => (text[..dot].to_string(), &text[dot..]),
+        None => (text.to_string(), ""),
+    }
+}
+
+/// Splits a display name made by [`display_name`] back into schema and name; `None` when the
+/// name is not qualified (a `public` object).
+pub fn split_qualified_name(display: &str) -> Option<(String, String)> {
+    let (first, rest) = read_part(display);
+    let rest = rest.strip_prefix('.')?;
+    let (second, _) = read_part(rest);
+    Some((first, second))
+}
+
+/// The unqualified, unquoted object name inside a display name.
+pub fn object_name(display: &str) -> String {
+    match split_qualified_name(display) {
+        Some((_, name)) => name,
+        None => read_part(display).0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_are_unambiguous_and_round_trip() {
+        let cases = [
+            ("public", "customers", "customers"),
+            ("reporting", "daily_sales", "reporting.daily_sales"),
+            ("we.ird", "t.x", "\"we.ird\".\"t.x\""),
+            ("public", "we.ird.t.x", "\"we.ird.t.x\""),
+            ("we", "ird.t.x", "\"we\".\"ird.t.x\""),
+            ("public", "a\"b", "\"a\"\"b\""),
+            ("s\"q", "t", "\"s\"\"q\".\"t\""),
+            ("Public", "x", "Public.x"),
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for (schema, name, display) in cases {
+            assert_eq!(display_name(schema, name), display);
+            assert!(seen.insert(display), "{display} given twice");
+            assert_eq!(object_name(display), name, "{display}");
+            match split_qualified_name(display) {
+                Some((s, n)) => assert_eq!((s.as_str(), n.as_str()), (schema, name), "{display}"),
+                None => assert_eq!(schema, "public", "{display}"),
+            }
+        }
+    }
+
+    fn view(name: &str) -> Table {
+        Table {
+            schema: None,
+            name: name.into(),
+            kind: TableKind::View,
+            columns: vec![],
+            foreign_keys: vec![],
+            indexes: vec![],
+            comment: None,
+        }
+    }
+
+    fn reads(relations: &[&str], routines: &[&str]) -> ViewReads {
+        ViewReads {
+            relations: relations.iter().map(|s| s.to_string()).collect(),
+            routines: routines.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn names(schema: &Schema) -> Vec<&str> {
+        schema.tables.iter().map(|t| t.name.as_str()).collect()
+    }
+
+    #[test]
+    fn views_over_hidden_tables_are_hidden_transitively() {
+        let mut customers = view("customers");
+        customers.kind = TableKind::Table;
+        let schema = Schema {
+            tables: vec![customers, view("a"), view("b"), view("c"), view("d"), view("unknown")],
+            view_reads: [
+                ("a".to_string(), reads(&["CUSTOMERS"], &[])),
+                ("b".to_string(), reads(&["a"], &[])),
+                ("c".to_string(), reads(&["orders"], &["safe"])),
+                ("d".to_string(), reads(&["orders"], &["risky"])),
+            ]
+            .into_iter()
+            .collect(),
+            hidden_names: vec![],
+        };
+        let policy = RoutinePolicy::Only(vec!["safe".into()]);
+        let visible = schema.clone().without(&["customers".to_string()], &policy);
+        assert_eq!(names(&visible), vec!["c"]);
+        assert_eq!(visible.hidden_names, vec!["customers", "a", "d", "unknown", "b"]);
+        // The default schema's prefix names the same table; odd input does not panic.
+        let prefixed = schema.clone().without(&["PUBLIC.customers".to_string(), "publ€x".to_string()], &policy);
+        assert_eq!(names(&prefixed), vec!["c"]);
+        // Nothing hidden: every view stays, whatever routines it calls.
+        let open = schema.without(&[], &RoutinePolicy::None);
+        assert_eq!(names(&open).len(), 6);
     }
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{Map, Value as Json};
 
 use crate::db::{Database, DbError, SqlValue, Statement};
-use crate::schema::{Column, ForeignKey, Index, Schema, Table, TableKind};
+use crate::schema::{Column, ForeignKey, Index, Schema, Table, TableKind, ViewReads};
 
 const USER_SCHEMAS: &str =
     "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%' ESCAPE '\\'";
@@ -56,14 +56,25 @@ fn indexes_sql() -> String {
     )
 }
 
-/// The name clients use for a table: bare in `public`, qualified elsewhere.
-pub fn display_name(schema: &str, table: &str) -> String {
-    if schema == "public" {
-        table.to_string()
-    } else {
-        format!("{schema}.{table}")
-    }
+/// What each view and materialized view reads: the relations and routines its rewrite rule
+/// depends on (pg_depend), so views over hidden tables can be hidden too.
+fn view_reads_sql() -> String {
+    format!(
+        "SELECT DISTINCT n.nspname AS schema, v.relname AS view, \
+           CASE WHEN r.oid IS NOT NULL THEN 'relation' ELSE 'routine' END AS kind, \
+           COALESCE(rn.nspname, pn.nspname) AS ref_schema, COALESCE(r.relname, p.proname) AS ref_name \
+         FROM pg_rewrite w JOIN pg_class v ON v.oid = w.ev_class JOIN pg_namespace n ON n.oid = v.relnamespace \
+         JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = w.oid \
+         LEFT JOIN pg_class r ON d.refclassid = 'pg_class'::regclass AND r.oid = d.refobjid AND r.oid <> v.oid \
+         LEFT JOIN pg_namespace rn ON rn.oid = r.relnamespace \
+         LEFT JOIN pg_proc p ON d.refclassid = 'pg_proc'::regclass AND p.oid = d.refobjid \
+         LEFT JOIN pg_namespace pn ON pn.oid = p.pronamespace \
+         WHERE v.relkind IN ('v', 'm') AND {USER_SCHEMAS} AND (r.oid IS NOT NULL OR (p.oid IS NOT NULL AND pn.nspname NOT IN ('pg_catalog', 'information_schema'))) \
+         ORDER BY 1, 2, 3, 4, 5"
+    )
 }
+
+pub use crate::schema::display_name;
 
 fn text(row: &Map<String, Json>, key: &str) -> Option<String> {
     match row.get(key)? {
@@ -96,10 +107,13 @@ pub async fn load(db: &dyn Database) -> Result<Schema, DbError> {
             Statement::new(columns_sql(), vec![]),
             Statement::new(foreign_keys_sql(), vec![]),
             Statement::new(indexes_sql(), vec![]),
+            Statement::new(view_reads_sql(), vec![]),
         ])
         .await?;
     let mut results = results.into_iter();
-    let (Some(columns), Some(fks), Some(indexes)) = (results.next(), results.next(), results.next()) else {
+    let (Some(columns), Some(fks), Some(indexes), Some(view_reads)) =
+        (results.next(), results.next(), results.next(), results.next())
+    else {
         return Err(DbError::new("schema introspection returned an unexpected number of results"));
     };
 
@@ -151,7 +165,21 @@ pub async fn load(db: &dyn Database) -> Result<Schema, DbError> {
             });
         }
     }
-    Ok(Schema { tables: tables.into_values().collect() })
+    let mut reads: BTreeMap<String, ViewReads> =
+        tables.values().filter(|t| t.kind == TableKind::View).map(|t| (t.name.clone(), ViewReads::default())).collect();
+    for row in view_reads.into_objects() {
+        let (Some(schema), Some(view)) = (text(&row, "schema"), text(&row, "view")) else { continue };
+        let target =
+            display_name(&text(&row, "ref_schema").unwrap_or_default(), &text(&row, "ref_name").unwrap_or_default());
+        // Views the role may not read are not in `tables`; their reads are kept anyway (harmless).
+        let entry = reads.entry(display_name(&schema, &view)).or_default();
+        let list =
+            if text(&row, "kind").as_deref() == Some("routine") { &mut entry.routines } else { &mut entry.relations };
+        if !list.contains(&target) {
+            list.push(target);
+        }
+    }
+    Ok(Schema { tables: tables.into_values().collect(), view_reads: reads, hidden_names: vec![] })
 }
 
 /// A stored procedure or function.

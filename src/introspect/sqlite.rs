@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::Value as Json;
 
 use crate::db::{Database, DbError, QueryResult, Statement};
-use crate::schema::{Column, ForeignKey, Index, Schema, Table, TableKind};
+use crate::schema::{Column, ForeignKey, Index, Schema, Table, TableKind, ViewReads};
 
 /// Tables that belong to SQLite, D1 or the migration runner, never to the user.
 const INTERNAL_FILTER: &str = "m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
@@ -37,18 +37,108 @@ fn indexes_sql() -> String {
     )
 }
 
+/// Views, and virtual tables (an FTS index with `content='customers'` reads customers).
+fn views_sql() -> String {
+    format!(
+        "SELECT m.name AS name, m.type AS kind, m.sql AS sql FROM sqlite_schema AS m \
+         WHERE (m.type = 'view' OR (m.type = 'table' AND m.sql LIKE 'CREATE VIRTUAL TABLE%')) AND {INTERNAL_FILTER}"
+    )
+}
+
 pub async fn load(db: &dyn Database) -> Result<Schema, DbError> {
     let results = db
         .batch(&[
             Statement::new(columns_sql(), vec![]),
             Statement::new(foreign_keys_sql(), vec![]),
             Statement::new(indexes_sql(), vec![]),
+            Statement::new(views_sql(), vec![]),
         ])
         .await?;
-    let [columns, foreign_keys, indexes]: [QueryResult; 3] = results
+    let [columns, foreign_keys, indexes, views]: [QueryResult; 4] = results
         .try_into()
         .map_err(|_| DbError::new("schema introspection returned an unexpected number of results"))?;
-    Ok(assemble(columns, foreign_keys, indexes))
+    let mut schema = assemble(columns, foreign_keys, indexes);
+    let mut virtual_tables = Vec::new();
+    for row in views.into_objects() {
+        let Some(name) = text(row.get("name")) else { continue };
+        let relations = sql_name_tokens(&text(row.get("sql")).unwrap_or_default());
+        if text(row.get("kind")).as_deref() == Some("table") {
+            virtual_tables.push(name.clone());
+        }
+        schema.view_reads.insert(name, ViewReads { relations, routines: vec![] });
+    }
+    // A virtual table keeps its data in shadow tables named `<table>_<suffix>`: they go with it.
+    for table in &schema.tables {
+        for owner in &virtual_tables {
+            if table.name.len() > owner.len() + 1
+                && table.name.starts_with(owner.as_str())
+                && table.name[owner.len()..].starts_with('_')
+                && !schema.view_reads.contains_key(&table.name)
+            {
+                schema
+                    .view_reads
+                    .insert(table.name.clone(), ViewReads { relations: vec![owner.clone()], routines: vec![] });
+            }
+        }
+    }
+    Ok(schema)
+}
+
+/// Every name a view's SQL could refer to a table by: bare words, `"quoted"`, `` `quoted` ``,
+/// `[bracketed]` identifiers, and string literals too (SQLite accepts `FROM 'customers'`), each
+/// part of `a.b` on its own. Comments are skipped. Deliberately a superset: a view that mentions
+/// a hidden table's name anywhere is hidden.
+pub fn sql_name_tokens(sql: &str) -> Vec<String> {
+    let chars: Vec<char> = sql.chars().collect();
+    let mut tokens: Vec<String> = Vec::new();
+    let mut push = |token: String| {
+        if !token.is_empty() && !tokens.contains(&token) {
+            tokens.push(token);
+        }
+    };
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        if c == '-' && next == Some('-') {
+            while i < chars.len() && chars[i] != '\n' {
+                i += 1;
+            }
+        } else if c == '/' && next == Some('*') {
+            i += 2;
+            while i < chars.len() && !(chars[i] == '*' && chars.get(i + 1) == Some(&'/')) {
+                i += 1;
+            }
+            i += 2;
+        } else if matches!(c, '"' | '\'' | '`' | '[') {
+            let close = if c == '[' { ']' } else { c };
+            let mut token = String::new();
+            i += 1;
+            while i < chars.len() {
+                if chars[i] == close {
+                    if close != ']' && chars.get(i + 1) == Some(&close) {
+                        token.push(close);
+                        i += 2;
+                        continue;
+                    }
+                    break;
+                }
+                token.push(chars[i]);
+                i += 1;
+            }
+            i += 1;
+            push(token);
+        } else if c.is_alphanumeric() || c == '_' || c == '$' {
+            let start = i;
+            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '$') {
+                i += 1;
+            }
+            push(chars[start..i].iter().collect());
+        } else {
+            i += 1;
+        }
+    }
+    tokens
 }
 
 fn text(v: Option<&Json>) -> Option<String> {
@@ -144,5 +234,25 @@ fn assemble(columns: QueryResult, foreign_keys: QueryResult, indexes: QueryResul
         }
     }
 
-    Schema { tables: tables.into_values().collect() }
+    Schema { tables: tables.into_values().collect(), ..Default::default() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sql_name_tokens;
+
+    #[test]
+    fn view_sql_tokens_cover_every_way_to_name_a_table() {
+        let sql = "CREATE VIEW v AS SELECT x.a FROM \"Sec ret\" AS x JOIN `b``q` ON 1 JOIN [br] JOIN 'lit''eral' \
+                   JOIN main.customers -- not_this\n /* nor_this */ JOIN Ünïcode";
+        let tokens = sql_name_tokens(sql);
+        for expected in ["v", "x", "a", "Sec ret", "b`q", "br", "lit'eral", "main", "customers", "Ünïcode"] {
+            assert!(tokens.iter().any(|t| t == expected), "{expected} missing from {tokens:?}");
+        }
+        assert!(!tokens.iter().any(|t| t == "not_this" || t == "nor_this"), "{tokens:?}");
+        // Unterminated quotes and comments end the scan without a panic.
+        assert_eq!(sql_name_tokens("SELECT \"abc"), vec!["SELECT", "abc"]);
+        assert_eq!(sql_name_tokens("/* open"), Vec::<String>::new());
+        assert_eq!(sql_name_tokens(""), Vec::<String>::new());
+    }
 }

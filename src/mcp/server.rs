@@ -8,6 +8,7 @@ use super::jsonrpc::{Request, RpcError, METHOD_NOT_FOUND};
 use super::session::{negotiate, Session, LOG_LEVELS};
 use super::{completion, prompts, resources};
 use crate::config::ServiceConfig;
+use crate::tools::guard::CallGuard;
 use crate::tools::{self, ToolContext};
 
 pub const SERVER_NAME: &str = "dbmcp";
@@ -145,7 +146,17 @@ async fn call_tool(params: Option<&Map<String, Json>>, ctx: &ToolContext<'_>) ->
     if !(call.arguments.is_object() || call.arguments.is_null()) {
         return Ok(tool_error("invalid arguments: arguments must be an object"));
     }
-    Ok(match (spec.run)(ctx, call.arguments).await {
+    // Every tool runs against a guarded view of the database: at most max_queries_per_call round
+    // trips, and no hidden name in a database error.
+    let guard = CallGuard::new(ctx.db, ctx.service.max_queries_per_call, ctx.hidden_names().await);
+    let guarded = ToolContext {
+        db: &guard,
+        service: ctx.service,
+        schema_cache: ctx.schema_cache,
+        now_ms: ctx.now_ms,
+        can_write: ctx.can_write,
+    };
+    Ok(match (spec.run)(&guarded, call.arguments).await {
         Ok(value) => {
             let text = serde_json::to_string(&value).unwrap_or_default();
             json!({ "content": [ { "type": "text", "text": text } ], "structuredContent": value, "isError": false })

@@ -100,13 +100,12 @@ pub fn select_column(d: Dialect, name: &str) -> String {
     }
 }
 
-/// The quoted table reference, schema-qualified when the table has a schema. A table outside the
-/// default schema is named `schema.table` to clients, so that prefix is dropped here.
+/// The quoted table reference, schema-qualified when the table has a schema. Clients name such a
+/// table by its display name (`schema.table`, parts quoted when they hold dots), read back here.
 fn table_ref(d: Dialect, table: &Table) -> String {
     match &table.schema {
         Some(schema) => {
-            let bare = table.name.strip_prefix(&format!("{schema}.")).unwrap_or(&table.name);
-            format!("{}.{}", d.quote_ident(schema), d.quote_ident(bare))
+            format!("{}.{}", d.quote_ident(schema), d.quote_ident(&crate::schema::object_name(&table.name)))
         }
         None => d.quote_ident(&table.name),
     }
@@ -158,6 +157,20 @@ pub fn resolve_fields(fields: &[String], table: &Table) -> Result<Vec<String>, S
 /// case-insensitive ASC/DESC (default ASC). Column names may be quoted ("a b", `a b`, [a b]).
 /// An empty string is no ordering.
 pub fn parse_order(order: &str, table: &Table) -> Result<Vec<OrderBy>, SqlError> {
+    let mut out: Vec<OrderBy> = Vec::new();
+    for (name, direction) in parse_order_terms(order)? {
+        let column = resolve_column(table, &name)?.name.clone();
+        // A column sorted twice sorts by its first mention only; repeats add nothing but SQL.
+        if !out.iter().any(|o| o.column == column) {
+            out.push(OrderBy { column, direction });
+        }
+    }
+    Ok(out)
+}
+
+/// The names and directions of an order string, unquoted but not yet checked against anything:
+/// [`parse_order`] resolves them to columns, `aggregate_table_data` to its output names.
+pub fn parse_order_terms(order: &str) -> Result<Vec<(String, Direction)>, SqlError> {
     let mut out = Vec::new();
     if order.trim().is_empty() {
         return Ok(out);
@@ -181,8 +194,7 @@ pub fn parse_order(order: &str, table: &Table) -> Result<Vec<OrderBy>, SqlError>
                 )))
             }
         };
-        let column = resolve_column(table, &name)?.name.clone();
-        out.push(OrderBy { column, direction });
+        out.push((name, direction));
     }
     Ok(out)
 }

@@ -10,7 +10,7 @@ use super::{
     object_schema, parse_args, parse_filter, table_param, Annotations, IdList, NameList, ToolContext, ToolError,
     ToolResult, ToolSpec,
 };
-use crate::sql::{self, Aggregate, AggregateFn, AggregateSpec, Direction, RowFilter};
+use crate::sql::{self, Aggregate, AggregateFn, AggregateSpec, RowFilter};
 
 pub const SPEC: ToolSpec = ToolSpec {
     name: "aggregate_table_data",
@@ -89,29 +89,19 @@ fn output_schema() -> Json {
     )
 }
 
-fn parse_order(order: &str) -> Result<Vec<(String, Direction)>, ToolError> {
-    order
-        .split(',')
-        .map(str::trim)
-        .filter(|item| !item.is_empty())
-        .map(|item| {
-            let mut words = item.split_whitespace();
-            let name = words.next().unwrap_or_default().trim_matches('"').to_string();
-            let direction = match words.next().map(str::to_ascii_uppercase).as_deref() {
-                None | Some("ASC") => Direction::Asc,
-                Some("DESC") => Direction::Desc,
-                Some(other) => {
-                    return Err(ToolError::new(format!("order: expected ASC or DESC after {name:?}, got {other:?}")))
-                }
-            };
-            if words.next().is_some() {
-                return Err(ToolError::new(format!(
-                    "order: could not read {item:?}; write e.g. \"revenue DESC, status\""
-                )));
-            }
-            Ok((name, direction))
-        })
-        .collect()
+/// The default output name of an aggregate: `sum_total`; characters an alias may not hold
+/// (`"sp ace"`) become `_`, so a quoted column still gets a usable name.
+fn default_alias(function: AggregateFn, column: Option<&str>) -> String {
+    match column {
+        None => function.name().to_string(),
+        Some(column) => {
+            let cleaned: String =
+                column.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+            let mut alias = format!("{}_{cleaned}", function.name());
+            alias.truncate(63);
+            alias
+        }
+    }
 }
 
 fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResult> {
@@ -145,10 +135,7 @@ fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResul
                     }
                 }
             }
-            let alias = a.alias.unwrap_or_else(|| match &a.column {
-                None => function.name().to_string(),
-                Some(column) => format!("{}_{column}", function.name()),
-            });
+            let alias = a.alias.unwrap_or_else(|| default_alias(function, a.column.as_deref()));
             aggregates.push(Aggregate { function, column: a.column, alias });
         }
 
@@ -163,7 +150,8 @@ fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResul
             group_by: input.group_by.map(NameList::into_vec).unwrap_or_default(),
             rows: RowFilter { filter: parse_filter(input.filter.as_deref())?, ids, column_in: None },
             order: match input.order.as_deref() {
-                Some(order) => parse_order(order)?,
+                // The same parser as get_table_data's order: quoted names, commas inside quotes.
+                Some(order) => sql::parse_order_terms(order)?,
                 None => vec![],
             },
             limit: limit + 1,
@@ -184,4 +172,22 @@ fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResul
         }
         Ok(out)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_aliases_are_plain_names_for_any_column() {
+        assert_eq!(default_alias(AggregateFn::Count, None), "count");
+        assert_eq!(default_alias(AggregateFn::Sum, Some("total")), "sum_total");
+        assert_eq!(default_alias(AggregateFn::Sum, Some("sp ace")), "sum_sp_ace");
+        assert_eq!(default_alias(AggregateFn::Max, Some("prix€\"x")), "max_prix__x");
+        let long = default_alias(AggregateFn::CountDistinct, Some(&"x".repeat(200)));
+        assert_eq!(long.len(), 63);
+        for alias in [default_alias(AggregateFn::Avg, Some("a-b.c")), long] {
+            assert!(sql::is_valid_alias(&alias), "{alias}");
+        }
+    }
 }

@@ -28,9 +28,11 @@ mod get_table_fields;
 mod get_table_relationships;
 mod get_table_schema;
 mod get_tables;
+pub mod guard;
 mod list_tools;
 mod related;
 mod routines;
+pub mod scrub;
 mod update_records;
 pub mod values;
 
@@ -176,10 +178,22 @@ impl<'a> ToolContext<'a> {
         let schema = crate::introspect::load_schema(self.db)
             .await
             .map_err(|e| ToolError(format!("could not read the database schema: {e}")))?
-            .without(&self.service.hidden_tables);
+            .without(&self.service.hidden_tables, &self.service.routines);
         let schema = Rc::new(schema);
         self.schema_cache.entries.borrow_mut().insert(self.service.name.clone(), (self.now_ms, schema.clone()));
         Ok(schema)
+    }
+
+    /// Names no message may show: the configured hidden tables and, once the schema is known, the
+    /// views hidden with them. Reads the schema when it is not cached; never fails.
+    pub async fn hidden_names(&self) -> Vec<String> {
+        if self.service.hidden_tables.is_empty() {
+            return vec![];
+        }
+        match self.schema().await {
+            Ok(schema) => schema.hidden_names.clone(),
+            Err(_) => self.service.hidden_tables.clone(),
+        }
     }
 
     /// Looks a table up by the name the model gave, with a message listing the real ones.

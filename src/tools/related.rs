@@ -15,14 +15,29 @@ const CHUNK: usize = 90;
 /// Related rows fetched per relationship in one call, so one read cannot explode.
 pub const MAX_RELATED_ROWS: usize = 1000;
 
-/// Finds the named relationships of `table`, or says which names exist.
+/// Distinct relationships one read may embed: each costs at least one query.
+pub const MAX_RELATED_NAMES: usize = 10;
+
+/// Finds the named relationships of `table`, or says which names exist. A name given twice (in
+/// any case) is embedded once.
 pub fn resolve(schema: &Schema, table: &crate::schema::Table, names: &[String]) -> Result<Vec<Relation>, ToolError> {
-    if names.is_empty() {
+    let mut distinct: Vec<&String> = Vec::new();
+    for name in names {
+        if !distinct.iter().any(|d| d.eq_ignore_ascii_case(name)) {
+            distinct.push(name);
+            if distinct.len() > MAX_RELATED_NAMES {
+                return Err(ToolError::new(format!(
+                    "related lists more than {MAX_RELATED_NAMES} distinct relationships; embed at most {MAX_RELATED_NAMES} per call"
+                )));
+            }
+        }
+    }
+    if distinct.is_empty() {
         return Ok(vec![]);
     }
     let all = relations_of(schema, table);
-    names
-        .iter()
+    let resolved: Vec<Relation> = distinct
+        .into_iter()
         .map(|name| {
             let relation = all.iter().find(|r| r.name.eq_ignore_ascii_case(name)).ok_or_else(|| {
                 let known: Vec<&str> = all.iter().map(|r| r.name.as_str()).collect();
@@ -40,7 +55,15 @@ pub fn resolve(schema: &Schema, table: &crate::schema::Table, names: &[String]) 
             }
             Ok(relation.clone())
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    // Two spellings can still resolve to one relationship; embed it once.
+    let mut unique: Vec<Relation> = Vec::with_capacity(resolved.len());
+    for relation in resolved {
+        if !unique.iter().any(|u| u.name == relation.name) {
+            unique.push(relation);
+        }
+    }
+    Ok(unique)
 }
 
 fn key(value: &Json) -> String {

@@ -5,6 +5,7 @@
 use serde_json::{json, Map, Value as Json};
 
 use super::{ToolContext, ToolError};
+use crate::config::RoutinePolicy;
 use crate::db::{SqlValue, Statement};
 use crate::introspect::postgres::{load_routines, Routine};
 use crate::sql::Dialect;
@@ -37,17 +38,28 @@ pub fn none_on_sqlite(kind: Kind) -> String {
     )
 }
 
+/// The routines the service exposes (its `routines` setting): the only ones listed or callable.
 async fn routines(ctx: &ToolContext<'_>, kind: Kind) -> Result<Vec<Routine>, ToolError> {
-    load_routines(ctx.db, kind == Kind::Procedure)
+    if ctx.service.routines == RoutinePolicy::None {
+        return Ok(vec![]);
+    }
+    let mut all = load_routines(ctx.db, kind == Kind::Procedure)
         .await
-        .map_err(|e| ToolError::new(format!("could not list {}: {e}", kind.plural())))
+        .map_err(|e| ToolError::new(format!("could not list {}: {e}", kind.plural())))?;
+    all.retain(|r| ctx.service.routines.allows(&r.name));
+    Ok(all)
 }
 
 /// The listing result: the routines, or on SQLite none with the reason.
 pub async fn list(ctx: &ToolContext<'_>, kind: Kind) -> Result<Json, ToolError> {
     match ctx.db.dialect() {
         Dialect::Sqlite => Ok(json!({ "routines": [], "note": none_on_sqlite(kind) })),
-        Dialect::Postgres => Ok(json!({ "routines": routines(ctx, kind).await? })),
+        Dialect::Postgres => {
+            if ctx.service.routines == RoutinePolicy::None {
+                return Ok(json!({ "routines": [], "note": format!("This service exposes no {}.", kind.plural()) }));
+            }
+            Ok(json!({ "routines": routines(ctx, kind).await? }))
+        }
     }
 }
 

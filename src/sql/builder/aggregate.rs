@@ -91,6 +91,10 @@ pub fn aggregate(d: Dialect, table: &Table, spec: &AggregateSpec) -> Result<Stat
     let mut groups = Vec::new();
     for name in &spec.group_by {
         let column = resolve_column(table, name)?;
+        // Grouping by a column twice changes nothing; repeats would only grow the SQL.
+        if outputs.contains(&column.name) {
+            continue;
+        }
         let quoted = d.quote_ident(&column.name);
         list.push(format!("{} AS {quoted}", exact(d, &format!("{table_ref}.{quoted}"))));
         groups.push(format!("{table_ref}.{quoted}"));
@@ -137,6 +141,7 @@ pub fn aggregate(d: Dialect, table: &Table, spec: &AggregateSpec) -> Result<Stat
     }
     if !spec.order.is_empty() {
         let mut items = Vec::new();
+        let mut sorted: Vec<&String> = Vec::new();
         for (name, direction) in &spec.order {
             let output = outputs.iter().find(|o| o.eq_ignore_ascii_case(name)).ok_or_else(|| {
                 SqlError::new(format!(
@@ -144,6 +149,10 @@ pub fn aggregate(d: Dialect, table: &Table, spec: &AggregateSpec) -> Result<Stat
                     outputs.join(", ")
                 ))
             })?;
+            if sorted.contains(&output) {
+                continue;
+            }
+            sorted.push(output);
             // A group column sorts by its value (qualified, so SQLite does not sort the text form
             // of a big integer); an aggregate by its output name.
             let target = if spec.group_by.iter().any(|g| resolve_column(table, g).map(|c| &c.name) == Ok(output)) {
@@ -217,6 +226,22 @@ mod tests {
         let sqlite = aggregate(Dialect::Sqlite, &table(), &spec).unwrap();
         assert!(sqlite.sql.contains("CASE WHEN typeof(SUM(\"orders\".\"total\")) = 'integer'"), "{}", sqlite.sql);
         assert!(sqlite.sql.ends_with("LIMIT ?1"));
+    }
+
+    #[test]
+    fn repeated_group_and_order_columns_are_written_once() {
+        let spec = AggregateSpec {
+            aggregates: vec![agg(AggregateFn::Count, None, "n")],
+            group_by: vec!["status".into(); 5_000],
+            order: vec![("n".into(), Direction::Desc); 5_000],
+            limit: 10,
+            ..Default::default()
+        };
+        let s = aggregate(Dialect::Postgres, &table(), &spec).unwrap();
+        assert_eq!(
+            s.sql,
+            r#"SELECT "orders"."status" AS "status", COUNT(*) AS "n" FROM "orders" GROUP BY "orders"."status" ORDER BY "n" DESC LIMIT $1"#
+        );
     }
 
     #[test]
