@@ -2,7 +2,7 @@
 //! of responses and errors. The edge binding only moves the bytes (see `edge/neon.rs`), so all of
 //! this is tested natively.
 
-mod array;
+pub mod array;
 pub mod values;
 
 use serde::Deserialize;
