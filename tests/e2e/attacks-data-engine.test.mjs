@@ -340,5 +340,27 @@ describe('PostgreSQL', () => {
         await proxy.close();
       }
     });
+
+    test('a caller that gives up while queued frees its place in the queue', async () => {
+      const proxy = await startNeonProxy({ maxConnections: 1, maxQueued: 1, queueTimeoutMs: 5000 });
+      try {
+        const running = post(proxy, 'SELECT pg_sleep(1)');
+        await sleep(200);
+        const controller = new AbortController();
+        const abandoned = post(proxy, 'SELECT 1', { signal: controller.signal }).catch((e) => e);
+        await sleep(100);
+        controller.abort();
+        assert.equal((await abandoned).name, 'AbortError');
+        await sleep(100);
+        // The queue has room again: this one waits for the running query, then runs.
+        const { value: next, ms } = await timed(() => post(proxy, 'SELECT 3 AS three'));
+        assert.equal(next.status, 200);
+        assert.deepEqual((await next.json()).rows, [{ three: '3' }]);
+        assert.ok(ms < 3000, `waited ${ms} ms`);
+        assert.equal((await running).status, 200);
+      } finally {
+        await proxy.close();
+      }
+    });
   });
 });
