@@ -17,7 +17,12 @@ use crate::schema::Column;
 
 /// Adapts `value` to the declared type of `column`.
 pub fn column_value(d: Dialect, column: &Column, value: SqlValue) -> SqlValue {
-    match (d, affinity(d, &column.data_type), value) {
+    typed_value(d, &column.data_type, value)
+}
+
+/// Adapts `value` to a declared type (a column's, or a routine argument's).
+pub fn typed_value(d: Dialect, declared: &str, value: SqlValue) -> SqlValue {
+    match (d, affinity(d, declared), value) {
         (Dialect::Postgres, Affinity::Array, SqlValue::Json(Json::Array(items))) => SqlValue::Text(to_literal(&items)),
         (Dialect::Sqlite, Affinity::Text, SqlValue::Integer(i)) => SqlValue::Text(i.to_string()),
         (Dialect::Sqlite, Affinity::Text, SqlValue::Bool(b)) => SqlValue::Text(b.to_string()),
@@ -83,6 +88,11 @@ mod tests {
         );
         assert_eq!(column_value(Dialect::Postgres, &col("integer"), SqlValue::Bool(true)), SqlValue::Integer(1));
         assert_eq!(column_value(Dialect::Postgres, &col("text"), SqlValue::Integer(42)), SqlValue::Integer(42));
+        // Routine arguments go through the same rule, by their declared type.
+        assert_eq!(
+            typed_value(Dialect::Postgres, "text[]", SqlValue::Json(json!(["a"]))),
+            SqlValue::Text("{\"a\"}".into())
+        );
     }
 
     /// The builder adapts every value it binds for a column: writes, filters, IN lists, BETWEEN,

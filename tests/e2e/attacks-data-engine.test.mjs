@@ -271,6 +271,12 @@ describe('PostgreSQL', () => {
     await t.ok('demo', 'delete_records', { table: 'type_samples', ids: [created.id] });
   });
 
+  test('JSON arrays are passed to array arguments of routines', async () => {
+    const hostile = ['a"b', 'c\\d', '{x,y}', 'NULL', '', null];
+    const out = await t.ok('demo', 'call_stored_function', { name: 'echo_text_array', arguments: { p_values: hostile } });
+    assert.deepEqual(out.records[0].echo_text_array, hostile, JSON.stringify(out));
+  });
+
   describe('the proxy', () => {
     const post = (proxy, query, { params = [], signal, connectionString = stack.connectionString } = {}) =>
       fetch(proxy.url, {
