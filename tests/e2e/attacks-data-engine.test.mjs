@@ -10,6 +10,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import pg from 'pg';
 import { connectClient, sleep } from '../support/mcp.mjs';
 import { startPostgresStack } from '../support/postgres.mjs';
@@ -299,6 +300,32 @@ describe('PostgreSQL', () => {
         // The proxy still works afterwards.
         const ok = await post(proxy, 'SELECT 1 AS one');
         assert.equal(ok.status, 200);
+      } finally {
+        await proxy.close();
+      }
+    });
+
+    test('a body that never finishes is cut off at the deadline', async () => {
+      const proxy = await startNeonProxy({ requestTimeoutMs: 500 });
+      try {
+        const started = Date.now();
+        const answer = await new Promise((resolve, reject) => {
+          const req = http.request(proxy.url, {
+            method: 'POST',
+            headers: { 'Neon-Connection-String': stack.connectionString, 'Content-Length': '100000' },
+          });
+          req.on('response', (res) => {
+            let text = '';
+            res.on('data', (chunk) => (text += chunk));
+            res.on('end', () => resolve({ status: res.statusCode, text }));
+          });
+          req.on('error', reject);
+          req.write('{"query": "SELECT 1", "params": [');
+          setTimeout(() => reject(new Error('no answer within 5 s')), 5000).unref();
+        });
+        assert.equal(answer.status, 504);
+        assert.match(JSON.parse(answer.text).message, /longer than this proxy's limit of 500 ms/);
+        assert.ok(Date.now() - started < 3000);
       } finally {
         await proxy.close();
       }
