@@ -237,7 +237,7 @@ describe('PostgreSQL', () => {
     assert.deepEqual(left, [], 'no backend still runs the sleeps');
     const after = await timed(() => t.ok('other', 'get_table_data', { table: 'customers', limit: 5 }));
     assert.equal(after.value.returned, 5);
-    assert.ok(after.ms < Math.max(2000, usual.ms * 4), `another service took ${after.ms} ms (usually ${usual.ms} ms)`);
+    assert.ok(after.ms < Math.max(3000, usual.ms * 5), `another service took ${after.ms} ms (usually ${usual.ms} ms)`);
   });
 
   test('JSON arrays are written to array columns, hostile elements included, and read back equal', async () => {
@@ -357,12 +357,12 @@ describe('PostgreSQL', () => {
         assert.equal(refused.status, 429);
         assert.equal(refused.headers.get('retry-after'), '1');
         assert.match((await refused.json()).message, /too many requests for this database: 2 running and 1 waiting/);
-        assert.ok(ms < 300, `the 429 came after ${ms} ms`);
+        assert.ok(ms < 1000, `the 429 came after ${ms} ms`);
         // Another connection string (here: another application_name) has its own connections.
         const separate = `${stack.connectionString}${stack.connectionString.includes('?') ? '&' : '?'}application_name=other`;
         const { value: other, ms: otherMs } = await timed(() => post(proxy, 'SELECT 2 AS two', { connectionString: separate }));
         assert.equal(other.status, 200);
-        assert.ok(otherMs < 1000, `another connection string waited ${otherMs} ms`);
+        assert.ok(otherMs < 1400, `another connection string waited ${otherMs} ms`);
         const waited = await queued;
         assert.equal(waited.status, 503);
         assert.match((await waited.json()).message, /all 2 connections for this database stayed busy for 400 ms/);
