@@ -20,6 +20,14 @@ pub fn column_value(d: Dialect, column: &Column, value: SqlValue) -> SqlValue {
     typed_value(d, &column.data_type, value)
 }
 
+/// Whether a value written to `column` goes through `CAST(? AS INTEGER)`. D1 can bind no integer
+/// (a JavaScript number arrives as REAL, a BigInt is refused), and a column without a declared
+/// type (or BLOB) keeps whatever arrives: there the cast stores the integer it is, as native
+/// SQLite would. Typed columns convert by their affinity already.
+pub fn written_through_integer_cast(d: Dialect, column: &Column, value: &SqlValue) -> bool {
+    matches!((d, affinity(d, &column.data_type), value), (Dialect::Sqlite, Affinity::Any, SqlValue::Integer(_)))
+}
+
 /// Adapts `value` to a declared type (a column's, or a routine argument's).
 pub fn typed_value(d: Dialect, declared: &str, value: SqlValue) -> SqlValue {
     match (d, affinity(d, declared), value) {
@@ -125,6 +133,14 @@ mod tests {
         let st = select(Dialect::Sqlite, &table, &SelectSpec { rows, ..Default::default() }).unwrap();
         let text = |s: &str| SqlValue::Text(s.into());
         assert_eq!(st.params, vec![text("42"), text("1"), text("2"), text("3"), text("4"), SqlValue::Integer(5)]);
+        let mut anything = col("");
+        anything.name = "anything".into();
+        let mut untyped = table.clone();
+        untyped.columns.push(anything);
+        let st = insert(Dialect::Sqlite, &untyped, &json!({"anything": 42}).as_object().cloned().unwrap()).unwrap();
+        assert!(st.sql.contains("VALUES (CAST(?1 AS INTEGER))"), "{}", st.sql);
+        let st = insert(Dialect::Sqlite, &untyped, &json!({"anything": 4.5}).as_object().cloned().unwrap()).unwrap();
+        assert!(st.sql.contains("VALUES (?1)"), "{}", st.sql);
         let rows = RowFilter { column_in: Some(("notes".into(), vec![json!(7)])), ..Default::default() };
         let st = update(Dialect::Sqlite, &table, &json!({"code": 1}).as_object().cloned().unwrap(), &rows).unwrap();
         assert_eq!(st.params, vec![text("1"), text("7")]);

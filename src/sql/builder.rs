@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde_json::{Map, Value as Json};
 
-use super::bind::column_value;
+use super::bind::{column_value, written_through_integer_cast};
 use super::Dialect;
 use crate::db::{SqlValue, Statement};
 use crate::filter::{CompareOp, Expr, Literal, TextMatch};
@@ -297,6 +297,17 @@ impl<'a> Builder<'a> {
     fn bind(&mut self, value: SqlValue) -> String {
         self.params.push(value);
         self.d.placeholder(self.params.len())
+    }
+
+    /// Binds a value written to `column` (already adapted by `record_columns`).
+    fn bind_written(&mut self, column: &Column, value: SqlValue) -> String {
+        let cast = written_through_integer_cast(self.d, column, &value);
+        let p = self.bind(value);
+        if cast {
+            format!("CAST({p} AS INTEGER)")
+        } else {
+            p
+        }
     }
 
     /// Binds a value compared with (or written to) `column`, adapted to the column's type.
@@ -661,7 +672,7 @@ pub fn insert(d: Dialect, table: &Table, record: &Map<String, Json>) -> Result<S
         let mut ps = Vec::with_capacity(values.len());
         for (col, value) in values {
             cols.push(d.quote_ident(&col.name));
-            ps.push(b.bind(value));
+            ps.push(b.bind_written(col, value));
         }
         sql.push_str(&format!(" ({}) VALUES ({})", cols.join(", "), ps.join(", ")));
     }
@@ -680,7 +691,7 @@ pub fn update(d: Dialect, table: &Table, patch: &Map<String, Json>, rows: &RowFi
     let mut b = Builder::new(d, table);
     let mut sets = Vec::with_capacity(values.len());
     for (col, value) in values {
-        let p = b.bind(value);
+        let p = b.bind_written(col, value);
         sets.push(format!("{} = {p}", d.quote_ident(&col.name)));
     }
     let mut sql = format!("UPDATE {} SET {}", b.table_ref(), sets.join(", "));

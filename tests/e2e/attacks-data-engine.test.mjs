@@ -133,7 +133,7 @@ describe('D1', () => {
     worker = await startWorker({ services: { demo: open({ kind: 'd1', binding: 'DB' }) } });
     const db = await worker.mf.getD1Database('DB');
     await db.exec(
-      'CREATE TABLE events (id INTEGER PRIMARY KEY, happened_at DATETIME NOT NULL, day DATE, stamp TIMESTAMP);',
+      'CREATE TABLE events (id INTEGER PRIMARY KEY, happened_at DATETIME NOT NULL, day DATE, stamp TIMESTAMP, payload);',
     );
     t = tools(worker);
   });
@@ -155,6 +155,20 @@ describe('D1', () => {
     const points = await db.prepare('SELECT typeof(loyalty_points) AS kind FROM customers WHERE id = ?').bind(created.id).first();
     assert.equal(points.kind, 'integer');
     await t.ok('demo', 'delete_records', { table: 'customers', ids: [created.id] });
+  });
+
+  test('D1 stores an integer for a column without a declared type as an integer', async () => {
+    const created = (
+      await t.ok('demo', 'create_records', { table: 'events', records: [{ happened_at: '2024-01-01', payload: 42 }] })
+    ).created[0];
+    await t.ok('demo', 'update_records', { table: 'events', ids: [created.id], patch: { stamp: '2024-01-02' } });
+    const db = await worker.mf.getD1Database('DB');
+    const kind = async () =>
+      (await db.prepare('SELECT typeof(payload) AS kind, payload FROM events WHERE id = ?').bind(created.id).first());
+    assert.deepEqual(await kind(), { kind: 'integer', payload: 42 });
+    await t.ok('demo', 'update_records', { table: 'events', ids: [created.id], patch: { payload: -7 } });
+    assert.deepEqual(await kind(), { kind: 'integer', payload: -7 });
+    await t.ok('demo', 'delete_records', { table: 'events', ids: [created.id] });
   });
 
   test('ISO-8601 dates go into DATETIME, DATE and TIMESTAMP columns; garbage is refused', async () => {
