@@ -20,3 +20,8 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION public.broken_report() IS 'Runs SQL with a syntax error (for error-reporting tests)';
+
+-- Takes and returns a text array (for tests that pass JSON arrays to routines).
+CREATE FUNCTION public.echo_text_array(p_values text[]) RETURNS text[]
+LANGUAGE sql AS $$ SELECT p_values $$;
+COMMENT ON FUNCTION public.echo_text_array(text[]) IS 'Returns its text[] argument unchanged (for array tests)';

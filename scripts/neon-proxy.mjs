@@ -2,6 +2,7 @@
 //
 //   node scripts/neon-proxy.mjs [--port 4444] [--host 127.0.0.1]
 //        [--max-request-bytes N] [--max-response-bytes N] [--connection-timeout-ms N]
+//        [--request-timeout-ms N] [--max-connections N] [--max-queued N] [--queue-timeout-ms N]
 //   import { startNeonProxy } from './scripts/neon-proxy.mjs';
 //   const proxy = await startNeonProxy({ port: 0 });   // { url, port, close() }
 //   neonConfig.fetchEndpoint = proxy.url;              // e.g. http://127.0.0.1:4444/sql
@@ -36,6 +37,16 @@
 // from a small pool per connection string; a connection left inside a transaction or broken is
 // discarded rather than reused.
 //
+// Limits, so that one caller cannot hold the database or the proxy:
+//   - Deadline: a request runs at most requestTimeoutMs (default 300 s). Past it, or as soon as
+//     the HTTP caller disconnects, the running query is cancelled inside PostgreSQL (a protocol
+//     CancelRequest, as psql's Ctrl-C sends) and its connection is discarded. Answer: 504 with
+//     code 57014.
+//   - Connections: at most maxConnections (default 5) per connection string run at once; up to
+//     maxQueued (default 50) more wait, each at most queueTimeoutMs (default 10 s). A request
+//     beyond the queue gets 429, one that waited too long 503 (both with Retry-After), at once
+//     rather than after a connection timeout. Other connection strings have their own pools.
+//
 // Response 200 (Content-Type application/json), one query:
 //   {"rowAsArray": true,
 //    "fields": [{"name","dataTypeID","tableID","columnID","dataTypeSize","dataTypeModifier",
@@ -56,6 +67,9 @@
 //        {query}/{queries} JSON, and an unknown database host. Non-database errors have code "".
 //   413  request body larger than maxRequestBytes (default 10 MiB, like Neon)
 //   507  JSON response larger than maxResponseBytes (default 10 MiB, like Neon)
+//   429  too many requests waiting for this connection string's connections (Retry-After: 1)
+//   503  this connection string's connections stayed busy for queueTimeoutMs (Retry-After: 1)
+//   504  the request passed requestTimeoutMs; its query was cancelled (code 57014)
 //   500  database unreachable (connection refused, connection timeout) and other internal errors
 //   404/405 for other paths/methods; OPTIONS answers CORS preflights.
 
@@ -435,6 +449,10 @@ function tooLargeError(max) {
  */
 function runQuery(client, data, budget, state) {
   return new Promise((resolve, reject) => {
+    if (state.signal?.aborted) {
+      reject(state.signal.reason);
+      return;
+    }
     const query = new ProxyQuery({
       text: data.query,
       values: data.params,
@@ -468,8 +486,108 @@ function runQuery(client, data, budget, state) {
       settled = true;
       resolve(query);
     });
+    state.running = true;
+    const stop = () => {
+      query.removeListener('end', stop);
+      query.removeListener('error', stop);
+      state.running = false;
+    };
+    query.on('end', stop);
+    query.on('error', stop);
     client.query(query);
   });
+}
+
+/**
+ * Asks PostgreSQL to cancel whatever `client`'s backend is running: the protocol's CancelRequest
+ * (what psql sends on Ctrl-C) on a fresh socket, so it works even when no connection slot is free.
+ * Resolves true once the server has taken the request.
+ */
+function cancelBackend(client, config) {
+  const pid = client.processID;
+  const secret = client.secretKey;
+  return new Promise((resolve) => {
+    if (!Number.isInteger(pid) || !Number.isInteger(secret)) {
+      resolve(false);
+      return;
+    }
+    let sent = false;
+    const socket = net.connect({ host: config.host, port: config.port });
+    const finish = (ok) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(5_000, () => finish(false));
+    socket.on('error', () => finish(false));
+    socket.on('connect', () => {
+      const packet = Buffer.alloc(16);
+      packet.writeInt32BE(16, 0);
+      packet.writeInt32BE(80877102, 4); // CancelRequest code
+      packet.writeInt32BE(pid, 8);
+      packet.writeInt32BE(secret, 12);
+      socket.end(packet);
+      sent = true;
+    });
+    socket.on('close', () => finish(sent));
+  });
+}
+
+/**
+ * At most `limit` requests of one connection string hold a connection at once; up to `maxQueued`
+ * more wait in order, each for at most `waitMs`.
+ */
+class Gate {
+  constructor(limit, maxQueued, waitMs) {
+    this.limit = limit;
+    this.maxQueued = maxQueued;
+    this.waitMs = waitMs;
+    this.active = 0;
+    this.queue = [];
+  }
+
+  /** Resolves when the caller may take a connection; it must call leave() afterwards. */
+  enter(signal) {
+    if (signal.aborted) return Promise.reject(signal.reason);
+    if (this.active < this.limit && this.queue.length === 0) {
+      this.active++;
+      return Promise.resolve();
+    }
+    if (this.queue.length >= this.maxQueued) {
+      return Promise.reject(new HttpError(429, `too many requests for this database: ${this.active} running and ` +
+        `${this.queue.length} waiting (the limits are ${this.limit} and ${this.maxQueued}); retry shortly`,
+      { retryAfter: 1 }));
+    }
+    return new Promise((resolve, reject) => {
+      const waiter = {};
+      const leaveQueue = () => {
+        clearTimeout(waiter.timer);
+        signal.removeEventListener('abort', waiter.onAbort);
+        const at = this.queue.indexOf(waiter);
+        if (at >= 0) this.queue.splice(at, 1);
+      };
+      waiter.admit = () => {
+        leaveQueue();
+        this.active++;
+        resolve();
+      };
+      waiter.onAbort = () => {
+        leaveQueue();
+        reject(signal.reason);
+      };
+      waiter.timer = setTimeout(() => {
+        leaveQueue();
+        reject(new HttpError(503, `all ${this.limit} connections for this database stayed busy for ` +
+          `${this.waitMs} ms; retry later`, { retryAfter: 1 }));
+      }, this.waitMs);
+      signal.addEventListener('abort', waiter.onAbort, { once: true });
+      this.queue.push(waiter);
+    });
+  }
+
+  leave() {
+    this.active--;
+    if (this.active < this.limit) this.queue[0]?.admit();
+  }
 }
 
 async function buildResult(client, query, arrayMode, rawOutput, typeInfo) {
@@ -503,8 +621,10 @@ async function buildResult(client, query, arrayMode, rawOutput, typeInfo) {
 // Pools.
 
 class Pools {
-  constructor({ connectionTimeoutMs, maxPools = 32, maxClientsPerPool = 5 }) {
+  constructor({ connectionTimeoutMs, maxPools = 32, maxClientsPerPool = 5, maxQueued = 50, queueTimeoutMs = 10_000 }) {
     this.connectionTimeoutMs = connectionTimeoutMs;
+    this.maxQueued = maxQueued;
+    this.queueTimeoutMs = queueTimeoutMs;
     this.maxPools = maxPools;
     this.maxClientsPerPool = maxClientsPerPool;
     this.pools = new Map(); // key -> { pool, types }
@@ -531,7 +651,7 @@ class Pools {
     });
     // Errors of idle clients (e.g. the server restarted): the pool drops the client; nothing else.
     pool.on('error', () => {});
-    entry = { pool, types: new TypeInfo() };
+    entry = { pool, types: new TypeInfo(), gate: new Gate(this.maxClientsPerPool, this.maxQueued, this.queueTimeoutMs) };
     this.pools.set(key, entry);
     return entry;
   }
@@ -635,7 +755,10 @@ function send(res, status, body, extraHeaders = {}) {
 
 function sendError(res, err, extraHeaders) {
   if (err instanceof HttpError) {
-    send(res, err.status, errorBody(err.message), extraHeaders);
+    const body = errorBody(err.message);
+    if (err.fields.code) body.code = err.fields.code;
+    const headers = err.fields.retryAfter ? { 'Retry-After': String(err.fields.retryAfter), ...extraHeaders } : extraHeaders;
+    send(res, err.status, body, headers);
   } else if (isDatabaseError(err)) {
     send(res, 400, errorBody(err.message, err), extraHeaders);
   } else {
@@ -653,14 +776,50 @@ export async function startNeonProxy({
   maxRequestBytes = 10 * MiB,
   maxResponseBytes = 10 * MiB,
   connectionTimeoutMs = 15_000,
+  requestTimeoutMs = 300_000,
+  maxConnections = 5,
+  maxQueued = 50,
+  queueTimeoutMs = 10_000,
   log = () => {},
 } = {}) {
-  const pools = new Pools({ connectionTimeoutMs });
+  const pools = new Pools({
+    connectionTimeoutMs,
+    maxClientsPerPool: maxConnections,
+    maxQueued,
+    queueTimeoutMs,
+  });
 
-  async function handleSql(req, res) {
+  /**
+   * Aborts when the request passes its deadline or its caller goes away; `signal.reason` is the
+   * error to answer with (nobody reads the answer in the second case).
+   */
+  function requestLifetime(req, res) {
+    const controller = new AbortController();
+    const timer = setTimeout(() => {
+      controller.abort(new HttpError(504, `the request ran longer than this proxy's limit of ${requestTimeoutMs} ms; ` +
+        'its query was cancelled', { code: '57014' }));
+    }, requestTimeoutMs);
+    const end = () => clearTimeout(timer);
+    res.on('close', () => {
+      end();
+      if (!res.writableFinished) controller.abort(new HttpError(499, 'the caller closed the connection'));
+    });
+    return { signal: controller.signal, end };
+  }
+
+  async function handleSql(req, res, lifetime) {
     const headers = req.headers;
+    const { signal } = lifetime;
+    // A request still sending its body when its deadline passes is cut off.
+    const stopReading = () => {
+      sendError(res, signal.reason, { Connection: 'close' });
+      req.destroy();
+    };
+    signal.addEventListener('abort', stopReading, { once: true });
     // Like Neon: connection info and headers first, then the body.
     const { body, tooLarge } = await readBody(req, maxRequestBytes);
+    signal.removeEventListener('abort', stopReading);
+    if (signal.aborted) throw signal.reason;
     const { config, key } = parseConnectionString(headers[HEADER_CONN], headers);
     const rawOutput = parseBool(headers[HEADER_RAW]);
     const defaultArrayMode = parseBool(headers[HEADER_ARRAY]);
@@ -678,13 +837,21 @@ export async function startNeonProxy({
     const payload = parsePayload(body);
 
     const entry = pools.get(key, config);
+    await entry.gate.enter(signal);
     let client;
     try {
       client = await entry.pool.connect();
     } catch (err) {
+      entry.gate.leave();
       throw connectError(err, config);
     }
-    const state = { broken: false };
+    const state = { broken: false, running: false, signal };
+    // Deadline or caller gone: stop the query inside PostgreSQL, never reuse this connection.
+    const cancel = () => {
+      state.broken = true;
+      if (state.running) cancelBackend(client, config).catch(() => {});
+    };
+    signal.addEventListener('abort', cancel, { once: true });
     const budget = new Budget(maxResponseBytes);
     let release = () => client.release(state.broken || client.getTransactionStatus?.() !== 'I' ? true : undefined);
     try {
@@ -756,11 +923,16 @@ export async function startNeonProxy({
       release();
       release = null;
       send(res, 200, text, extra);
+    } catch (err) {
+      // A query cancelled on our own request fails with 57014: answer with the reason instead.
+      throw signal.aborted ? signal.reason : err;
     } finally {
+      signal.removeEventListener('abort', cancel);
       if (release) {
         if (!state.broken && client.getTransactionStatus?.() !== 'I') state.broken = true;
         release();
       }
+      entry.gate.leave();
     }
   }
 
@@ -786,10 +958,11 @@ export async function startNeonProxy({
       send(res, 405, errorBody(`method ${req.method} not allowed (the endpoint is POST /sql)`), { Allow: 'POST, OPTIONS' });
       return;
     }
-    handleSql(req, res).catch((err) => {
+    const lifetime = requestLifetime(req, res);
+    handleSql(req, res, lifetime).catch((err) => {
       if (!(err instanceof HttpError) && !isDatabaseError(err)) log(`neon-proxy: ${err?.stack ?? err}`);
       sendError(res, err, err instanceof HttpError && err.status === 413 ? { Connection: 'close' } : {});
-    });
+    }).finally(lifetime.end);
   });
   server.keepAliveTimeout = 5_000;
 
@@ -832,12 +1005,17 @@ function parseArgs(argv) {
     '--max-request-bytes': 'maxRequestBytes',
     '--max-response-bytes': 'maxResponseBytes',
     '--connection-timeout-ms': 'connectionTimeoutMs',
+    '--request-timeout-ms': 'requestTimeoutMs',
+    '--max-connections': 'maxConnections',
+    '--max-queued': 'maxQueued',
+    '--queue-timeout-ms': 'queueTimeoutMs',
   };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=', 2);
     if (flag === '--help' || flag === '-h') {
       console.log('usage: node scripts/neon-proxy.mjs [--port 4444] [--host 127.0.0.1] ' +
-        '[--max-request-bytes N] [--max-response-bytes N] [--connection-timeout-ms N]');
+        '[--max-request-bytes N] [--max-response-bytes N] [--connection-timeout-ms N] ' +
+        '[--request-timeout-ms N] [--max-connections N] [--max-queued N] [--queue-timeout-ms N]');
       process.exit(0);
     }
     const name = names[flag];

@@ -2,6 +2,10 @@
 //! itself (bodies, headers, type conversion, errors) lives in `crate::postgres`; this file only
 //! sends the request, enforces the timeout and the response cap, and reports transport faults.
 //!
+//! Every request is a transaction that starts with `SET LOCAL statement_timeout` (see
+//! `postgres::statement_timeout`): the timeout holds inside PostgreSQL too, so a query the worker
+//! stopped waiting for does not go on running there.
+//!
 //! The database credential is the service's own connection string; the MCP client's credential
 //! never leaves the worker.
 
@@ -25,12 +29,12 @@ pub struct Neon {
 }
 
 impl Neon {
-    async fn post(&self, body: String, batch: bool) -> Result<String, DbError> {
+    async fn post(&self, body: String) -> Result<String, DbError> {
         let headers = Headers::new();
         let set = |name: &str, value: &str| headers.set(name, value).map_err(|e| DbError::new(e.to_string()));
         set("Neon-Connection-String", &self.connection_string)?;
         set("Content-Type", "application/json")?;
-        for (name, value) in postgres::headers(batch && self.read_only) {
+        for (name, value) in postgres::headers(self.read_only) {
             set(name, value)?;
         }
         let mut init = RequestInit::new();
@@ -87,20 +91,17 @@ impl Database for Neon {
     }
 
     async fn query(&self, statement: &Statement) -> Result<QueryResult, DbError> {
-        if self.read_only {
-            // Only a transaction can be made read-only, so one statement travels as a batch.
-            let mut results = self.batch(std::slice::from_ref(statement)).await?;
-            return results.pop().ok_or_else(|| DbError::new("the Postgres endpoint returned no result"));
-        }
-        let body = self.post(postgres::single_body(statement), false).await?;
-        postgres::parse_single(&body)
+        // Only a transaction can carry the statement timeout (and be made read-only), so one
+        // statement travels as a batch too.
+        let mut results = self.batch(std::slice::from_ref(statement)).await?;
+        results.pop().ok_or_else(|| DbError::new("the Postgres endpoint returned no result"))
     }
 
     async fn batch(&self, statements: &[Statement]) -> Result<Vec<QueryResult>, DbError> {
         if statements.is_empty() {
             return Ok(vec![]);
         }
-        let body = self.post(postgres::batch_body(statements), true).await?;
-        postgres::parse_batch(&body)
+        let body = self.post(postgres::bounded_batch_body(statements, self.timeout_ms)).await?;
+        postgres::parse_bounded_batch(&body)
     }
 }

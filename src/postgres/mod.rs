@@ -2,7 +2,7 @@
 //! of responses and errors. The edge binding only moves the bytes (see `edge/neon.rs`), so all of
 //! this is tested natively.
 
-mod array;
+pub mod array;
 pub mod values;
 
 use serde::Deserialize;
@@ -63,6 +63,32 @@ pub fn single_body(statement: &Statement) -> String {
 /// Body of a transaction (run between BEGIN and COMMIT by the server).
 pub fn batch_body(statements: &[Statement]) -> String {
     json!({ "queries": statements.iter().map(query_body).collect::<Vec<_>>() }).to_string()
+}
+
+/// The first statement of every transaction the worker sends: PostgreSQL itself cancels any later
+/// statement of that transaction running longer than `timeout_ms` (`set_config(..., true)` is
+/// `SET LOCAL`, so the setting ends with the transaction and never leaks into a pooled
+/// connection). Without it a query the worker gave up on would keep its backend busy.
+pub fn statement_timeout(timeout_ms: u64) -> Statement {
+    Statement::new("SELECT set_config('statement_timeout', $1, true)", vec![SqlValue::Text(timeout_ms.to_string())])
+}
+
+/// Body of a transaction bounded by `timeout_ms` inside PostgreSQL; read its answer with
+/// [`parse_bounded_batch`].
+pub fn bounded_batch_body(statements: &[Statement], timeout_ms: u64) -> String {
+    let queries: Vec<Json> =
+        std::iter::once(&statement_timeout(timeout_ms)).chain(statements).map(query_body).collect();
+    json!({ "queries": queries }).to_string()
+}
+
+/// Parses the answer to [`bounded_batch_body`]: the results of the caller's statements.
+pub fn parse_bounded_batch(body: &str) -> Result<Vec<QueryResult>, DbError> {
+    let mut results = parse_batch(body)?;
+    if results.is_empty() {
+        return Err(DbError::new("the Postgres endpoint returned no result for the statement timeout"));
+    }
+    results.remove(0);
+    Ok(results)
 }
 
 /// Headers every request carries, besides the connection string.
@@ -163,7 +189,15 @@ pub fn parse_error(status: u16, body: &str) -> DbError {
             format!("the Postgres endpoint answered HTTP {status}: {snippet}")
         }
     };
-    DbError { message, code: text("code"), hint: text("hint") }
+    let code = text("code");
+    // 57014: cancelled by the statement timeout this worker sets (or by the proxy's deadline).
+    let hint = text("hint").or_else(|| {
+        (code.as_deref() == Some("57014")).then(|| {
+            "the query ran past this service's time limit; narrow it (filter, limit) or raise database.timeout_ms"
+                .to_string()
+        })
+    });
+    DbError { message, code, hint }
 }
 
 #[cfg(test)]
@@ -190,6 +224,26 @@ mod tests {
         assert_eq!(param(&SqlValue::Json(json!({"a": 1}))), json!("{\"a\":1}"));
         let body = single_body(&Statement::new("SELECT $1", vec![SqlValue::Real(1.5)]));
         assert_eq!(body, r#"{"query":"SELECT $1","params":["1.5"]}"#);
+    }
+
+    #[test]
+    fn every_transaction_starts_with_a_bound_statement_timeout() {
+        let body = bounded_batch_body(&[Statement::new("SELECT slow_query($1)", vec![SqlValue::Integer(30)])], 1500);
+        let parsed: Json = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            parsed,
+            json!({ "queries": [
+                { "query": "SELECT set_config('statement_timeout', $1, true)", "params": ["1500"] },
+                { "query": "SELECT slow_query($1)", "params": ["30"] }
+            ] })
+        );
+        let answer = r#"{"results":[
+            {"fields":[{"name":"set_config","dataTypeID":25}],"rows":[["1500"]],"rowCount":1},
+            {"fields":[{"name":"n","dataTypeID":23}],"rows":[["1"]],"rowCount":1}]}"#;
+        let results = parse_bounded_batch(answer).unwrap();
+        assert_eq!(results.len(), 1);
+        assert_eq!(results[0].rows, vec![vec![json!(1)]]);
+        assert!(parse_bounded_batch(r#"{"results":[]}"#).is_err());
     }
 
     #[test]
@@ -225,6 +279,8 @@ mod tests {
         );
         assert_eq!(e.to_string(), "relation \"nope\" does not exist (code 42P01). Hint: Check the name.");
         assert!(parse_error(507, "").message.contains("too large"));
+        let e = parse_error(400, r#"{"message":"canceling statement due to statement timeout","code":"57014"}"#);
+        assert!(e.hint.unwrap().contains("database.timeout_ms"));
         assert!(parse_error(502, "<html>bad gateway</html>").message.contains("HTTP 502"));
     }
 }

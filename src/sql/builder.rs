@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde_json::{Map, Value as Json};
 
+use super::bind::{column_value, written_through_integer_cast};
 use super::Dialect;
 use crate::db::{SqlValue, Statement};
 use crate::filter::{CompareOp, Expr, Literal, TextMatch};
@@ -310,6 +311,23 @@ impl<'a> Builder<'a> {
         self.d.placeholder(self.params.len())
     }
 
+    /// Binds a value written to `column` (already adapted by `record_columns`).
+    fn bind_written(&mut self, column: &Column, value: SqlValue) -> String {
+        let cast = written_through_integer_cast(self.d, column, &value);
+        let p = self.bind(value);
+        if cast {
+            format!("CAST({p} AS INTEGER)")
+        } else {
+            p
+        }
+    }
+
+    /// Binds a value compared with (or written to) `column`, adapted to the column's type.
+    fn bind_for(&mut self, column: &str, value: SqlValue) -> Result<String, SqlError> {
+        let col = self.column(column)?;
+        Ok(self.bind(column_value(self.d, col, value)))
+    }
+
     fn column(&self, name: &str) -> Result<&'a Column, SqlError> {
         resolve_column(self.table, name)
     }
@@ -400,7 +418,7 @@ impl<'a> Builder<'a> {
                     CompareOp::Lt => "<",
                     CompareOp::Lte => "<=",
                 };
-                let p = self.bind(literal_value(value));
+                let p = self.bind_for(column, literal_value(value))?;
                 format!("{col} {op} {p}")
             }
             Expr::In { column, values, negated } => {
@@ -408,7 +426,8 @@ impl<'a> Builder<'a> {
                 if values.is_empty() {
                     return Ok(if *negated { "1 = 1" } else { "1 = 0" }.to_string());
                 }
-                let list: Vec<String> = values.iter().map(|v| self.bind(literal_value(v))).collect();
+                let list =
+                    values.iter().map(|v| self.bind_for(column, literal_value(v))).collect::<Result<Vec<_>, _>>()?;
                 let not = if *negated { "NOT " } else { "" };
                 format!("{col} {not}IN ({})", list.join(", "))
             }
@@ -429,8 +448,8 @@ impl<'a> Builder<'a> {
             }
             Expr::Between { column, low, high, negated } => {
                 let col = self.quoted(column)?;
-                let lo = self.bind(literal_value(low));
-                let hi = self.bind(literal_value(high));
+                let lo = self.bind_for(column, literal_value(low))?;
+                let hi = self.bind_for(column, literal_value(high))?;
                 let not = if *negated { "NOT " } else { "" };
                 format!("{col} {not}BETWEEN {lo} AND {hi}")
             }
@@ -477,7 +496,7 @@ impl<'a> Builder<'a> {
                         },
                         other => other,
                     };
-                    list.push(self.bind(id_value(value, &key.name, &table.name)?));
+                    list.push(self.bind(column_value(self.d, key, id_value(value, &key.name, &table.name)?)));
                 }
                 Ok(format!("{col} IN ({})", list.join(", ")))
             }
@@ -509,7 +528,7 @@ impl<'a> Builder<'a> {
                             )));
                         };
                         let col = self.d.quote_ident(&key.name);
-                        let p = self.bind(id_value(value, &key.name, &table.name)?);
+                        let p = self.bind(column_value(self.d, key, id_value(value, &key.name, &table.name)?));
                         terms.push(format!("{col} = {p}"));
                     }
                     alternatives.push(format!("({})", terms.join(" AND ")));
@@ -528,7 +547,7 @@ impl<'a> Builder<'a> {
         let col = self.quoted(column)?;
         let mut list = Vec::with_capacity(values.len());
         for value in values.iter().filter(|v| !v.is_null()) {
-            list.push(self.bind(SqlValue::from_json(value)));
+            list.push(self.bind_for(column, SqlValue::from_json(value))?);
         }
         if list.is_empty() {
             return Ok("1 = 0".to_string());
@@ -633,7 +652,11 @@ pub fn count(d: Dialect, table: &Table, rows: &RowFilter) -> Result<Statement, S
 }
 
 /// Resolves the keys of a record or patch to real columns, refusing the same column twice.
-fn record_columns<'t>(table: &'t Table, record: &Map<String, Json>) -> Result<Vec<(&'t Column, SqlValue)>, SqlError> {
+fn record_columns<'t>(
+    d: Dialect,
+    table: &'t Table,
+    record: &Map<String, Json>,
+) -> Result<Vec<(&'t Column, SqlValue)>, SqlError> {
     let mut out: Vec<(&Column, SqlValue)> = Vec::with_capacity(record.len());
     for (key, value) in record {
         let col = resolve_column(table, key)?;
@@ -643,7 +666,7 @@ fn record_columns<'t>(table: &'t Table, record: &Map<String, Json>) -> Result<Ve
                 col.name
             )));
         }
-        out.push((col, SqlValue::from_json(value)));
+        out.push((col, column_value(d, col, SqlValue::from_json(value))));
     }
     Ok(out)
 }
@@ -651,7 +674,7 @@ fn record_columns<'t>(table: &'t Table, record: &Map<String, Json>) -> Result<Ve
 /// `INSERT INTO t (...) VALUES (...) RETURNING <all columns>`; an empty record inserts
 /// `DEFAULT VALUES`.
 pub fn insert(d: Dialect, table: &Table, record: &Map<String, Json>) -> Result<Statement, SqlError> {
-    let values = record_columns(table, record)?;
+    let values = record_columns(d, table, record)?;
     let mut b = Builder::new(d, table);
     let mut sql = format!("INSERT INTO {}", b.table_ref());
     if values.is_empty() {
@@ -661,7 +684,7 @@ pub fn insert(d: Dialect, table: &Table, record: &Map<String, Json>) -> Result<S
         let mut ps = Vec::with_capacity(values.len());
         for (col, value) in values {
             cols.push(d.quote_ident(&col.name));
-            ps.push(b.bind(value));
+            ps.push(b.bind_written(col, value));
         }
         sql.push_str(&format!(" ({}) VALUES ({})", cols.join(", "), ps.join(", ")));
     }
@@ -676,11 +699,11 @@ pub fn update(d: Dialect, table: &Table, patch: &Map<String, Json>, rows: &RowFi
     if patch.is_empty() {
         return Err(SqlError::new(format!("nothing to update: the patch for table \"{}\" has no columns", table.name)));
     }
-    let values = record_columns(table, patch)?;
+    let values = record_columns(d, table, patch)?;
     let mut b = Builder::new(d, table);
     let mut sets = Vec::with_capacity(values.len());
     for (col, value) in values {
-        let p = b.bind(value);
+        let p = b.bind_written(col, value);
         sets.push(format!("{} = {p}", d.quote_ident(&col.name)));
     }
     let mut sql = format!("UPDATE {} SET {}", b.table_ref(), sets.join(", "));

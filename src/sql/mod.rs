@@ -1,5 +1,7 @@
 //! SQL generation: one dialect per engine, identifiers quoted by the dialect, values bound.
 
+pub mod affinity;
+pub mod bind;
 mod builder;
 pub use builder::*;
 

@@ -8,6 +8,7 @@ use super::{ToolContext, ToolError};
 use crate::config::RoutinePolicy;
 use crate::db::{SqlValue, Statement};
 use crate::introspect::postgres::{load_routines, Routine};
+use crate::sql::bind::typed_value;
 use crate::sql::Dialect;
 
 #[derive(Clone, Copy, PartialEq)]
@@ -174,7 +175,8 @@ fn call_statement(
         let given = arguments.get(&arg.name);
         match (arg.mode.as_str(), given) {
             ("in" | "inout" | "variadic", Some(value)) => {
-                params.push(SqlValue::from_json(value));
+                // JSON arrays for array arguments become array literals (see sql::bind).
+                params.push(typed_value(d, &arg.data_type, SqlValue::from_json(value)));
                 // The type comes from the catalog, never from the caller.
                 parts.push(format!(
                     "{} => {}::{}",
