@@ -247,7 +247,9 @@ async fn post(
         }
     }
 
-    let mut session = match load_session(request, service, env, principal).await {
+    // Errors answered before the message is classified still name its id when it can be read.
+    let request_id = jsonrpc::peek_id(&body);
+    let mut session = match load_session(request, service, env, principal, request_id.as_ref()).await {
         Ok(session) => session,
         Err(response) => return response,
     };
@@ -258,7 +260,7 @@ async fn post(
         if !is_supported(version) {
             return rpc_error_response(
                 400,
-                None,
+                request_id.as_ref(),
                 RpcError::invalid_request(format!(
                     "unsupported MCP-Protocol-Version {version:?}; supported: 2025-03-26, 2025-06-18, 2025-11-25"
                 )),
@@ -268,7 +270,7 @@ async fn post(
         if version != session.protocol_version {
             return rpc_error_response(
                 400,
-                None,
+                request_id.as_ref(),
                 RpcError::invalid_request(format!(
                     "MCP-Protocol-Version {version:?} does not match the version negotiated for this session ({})",
                     session.protocol_version
@@ -418,8 +420,8 @@ async fn initialize(
     rpc_response(200, &jsonrpc::success(&request.id, result), reply).with_header("mcp-session-id", id)
 }
 
-fn session_error(status: u16, message: String) -> HttpResponse {
-    HttpResponse::json(status, &jsonrpc::error(None, &RpcError::new(INVALID_REQUEST, message)))
+fn session_error(status: u16, message: String, request_id: Option<&RequestId>) -> HttpResponse {
+    HttpResponse::json(status, &jsonrpc::error(request_id, &RpcError::new(INVALID_REQUEST, message)))
 }
 
 /// The caller's session, or the answer the spec prescribes: 400 without an id, 404 for an id that
@@ -429,17 +431,20 @@ async fn load_session(
     service: &ServiceConfig,
     env: &Env<'_>,
     principal: &Principal,
+    request_id: Option<&RequestId>,
 ) -> Result<Session, HttpResponse> {
     let Some(id) = request.header("mcp-session-id").map(str::trim).filter(|s| !s.is_empty()) else {
         return Err(session_error(
             400,
             "Mcp-Session-Id header is required; send initialize first to open a session".into(),
+            request_id,
         ));
     };
     let not_found = || {
         session_error(
             404,
             "session not found: it expired, was deleted, or never existed; send initialize to start a new one".into(),
+            request_id,
         )
     };
     if id.len() > 128 || !id.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
@@ -458,7 +463,7 @@ async fn load_session(
 }
 
 async fn delete(request: &HttpRequest, service: &ServiceConfig, env: &Env<'_>, principal: &Principal) -> HttpResponse {
-    let session = match load_session(request, service, env, principal).await {
+    let session = match load_session(request, service, env, principal, None).await {
         Ok(session) => session,
         Err(response) => return response,
     };

@@ -64,6 +64,16 @@ impl RpcError {
     }
 }
 
+/// The id of a single message, when it can be read, so that an error answered before the message
+/// is classified (session, protocol version) still names the request it answers.
+pub fn peek_id(value: &Json) -> Option<RequestId> {
+    match value.get("id")? {
+        Json::String(s) => Some(RequestId::Text(s.clone())),
+        Json::Number(n) => n.as_i64().map(RequestId::Number),
+        _ => None,
+    }
+}
+
 /// Parses one JSON value into a message.
 #[allow(clippy::result_large_err)] // Built once per message; boxing would only add noise. `Err` carries the id when one could be read, so the
 /// error response can name it.
@@ -163,6 +173,16 @@ mod tests {
         assert!(e.message.contains("params must be an object"));
         let (_, e) = classify(json!({"jsonrpc":"2.0","id":1})).unwrap_err();
         assert!(e.message.contains("needs a \"method\""));
+    }
+
+    #[test]
+    fn peeks_the_id_of_a_single_message_only() {
+        assert_eq!(peek_id(&json!({"id": 5, "method": "x"})), Some(RequestId::Number(5)));
+        assert_eq!(peek_id(&json!({"id": "a"})), Some(RequestId::Text("a".into())));
+        assert_eq!(peek_id(&json!({"id": 1.5})), None);
+        assert_eq!(peek_id(&json!({"id": null})), None);
+        assert_eq!(peek_id(&json!({"method": "x"})), None);
+        assert_eq!(peek_id(&json!([{"id": 1}])), None);
     }
 
     #[test]

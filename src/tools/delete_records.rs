@@ -49,7 +49,16 @@ fn output_schema() -> Json {
         json!({
             "table": { "type": "string" },
             "deleted": { "type": "integer" },
-            "keys": { "type": "array", "items": {} },
+            "keys": {
+                "type": "array",
+                "description": "Primary key of each deleted row: the value for a one-column key, an object of the key columns otherwise (at most max_rows).",
+                "items": {
+                    "anyOf": [
+                        { "type": ["integer", "number", "string", "null"] },
+                        { "type": "object", "additionalProperties": { "type": ["integer", "number", "string", "boolean", "null"] } }
+                    ]
+                }
+            },
             "truncated": { "type": "boolean" }
         }),
         &["table", "deleted", "keys"],
@@ -87,4 +96,17 @@ fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResul
             .collect();
         Ok(json!({ "table": table.name, "deleted": count, "keys": keys, "truncated": count > cap }))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_output_schema_types_the_keys() {
+        let schema = output_schema();
+        let items = &schema["properties"]["keys"]["items"];
+        assert_eq!(items["anyOf"][0]["type"], json!(["integer", "number", "string", "null"]));
+        assert_eq!(items["anyOf"][1]["type"], json!("object"));
+    }
 }

@@ -130,15 +130,17 @@ describe('malformed messages', () => {
 
 describe('sessions and protocol version headers', () => {
   test('a request without Mcp-Session-Id: 400', async () => {
-    const res = await rpc(url, key, request('tools/list'), { protocolVersion: V });
+    const res = await rpc(url, key, request('tools/list', undefined, 'no-session-1'), { protocolVersion: V });
     assertRpcError(res, 400, -32600);
     assert.match(res.json.error.message, /Mcp-Session-Id/);
+    assert.equal(res.json.id, 'no-session-1', 'the error names the request it answers');
   });
 
   test('an unknown session id: 404', async () => {
-    const res = await rpc(url, key, request('tools/list'), { sessionId: 'no-such-session-0123456789', protocolVersion: V });
+    const res = await rpc(url, key, request('tools/list', undefined, 404404), { sessionId: 'no-such-session-0123456789', protocolVersion: V });
     assert.equal(res.status, 404);
     assert.equal(res.json.error.code, -32600);
+    assert.equal(res.json.id, 404404);
   });
 
   test('a session id with a space in it: 404', async () => {
@@ -147,15 +149,17 @@ describe('sessions and protocol version headers', () => {
   });
 
   test('an unsupported MCP-Protocol-Version: 400', async () => {
-    const res = await post(request('ping'), { protocolVersion: '2099-01-01' });
+    const res = await post(request('ping', undefined, 'v-2099'), { protocolVersion: '2099-01-01' });
     assertRpcError(res, 400, -32600);
     assert.match(res.json.error.message, /unsupported MCP-Protocol-Version/);
+    assert.equal(res.json.id, 'v-2099');
   });
 
   test('a version that does not match the session: 400', async () => {
-    const res = await post(request('ping'), { protocolVersion: '2025-03-26' });
+    const res = await post(request('ping', undefined, 77), { protocolVersion: '2025-03-26' });
     assertRpcError(res, 400, -32600);
     assert.match(res.json.error.message, /does not match/);
+    assert.equal(res.json.id, 77);
   });
 
   test('a matching version (and none at all) works', async () => {
