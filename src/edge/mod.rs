@@ -31,6 +31,17 @@ fn string_var(env: &Env, name: &str) -> Option<String> {
     env.var(name).ok().map(|v| v.to_string()).or_else(|| env.secret(name).ok().map(|s| s.to_string()))
 }
 
+thread_local! {
+    /// The parsed configuration. Variables and secrets are fixed for the life of an isolate (a new
+    /// deployment or a changed secret starts new isolates), so SERVICES is parsed and checked once
+    /// per isolate, not on every request.
+    static CONFIG: std::cell::OnceCell<Rc<Result<Config, ConfigErrors>>> = const { std::cell::OnceCell::new() };
+}
+
+fn config(env: &Env) -> Rc<Result<Config, ConfigErrors>> {
+    CONFIG.with(|cell| Rc::clone(cell.get_or_init(|| Rc::new(load_config(env)))))
+}
+
 fn load_config(env: &Env) -> Result<Config, ConfigErrors> {
     // SERVICES is a table in wrangler.toml; a JSON string (e.g. from a secret) works too.
     let services: Option<Json> = match env.object_var::<Json>("SERVICES") {
@@ -171,7 +182,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         Ok(request) => request,
         Err(response) => return to_worker_response(response),
     };
-    let config = load_config(&env);
+    let config = config(&env);
     let kv = kv::Kv::new(env.kv("DBMCP_KV"));
     let sessions = sessions::DurableSessions::new(env.durable_object("MCP_SESSIONS"));
     let schema_cache = SCHEMA_CACHE.with(Rc::clone);
@@ -187,7 +198,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
             .unwrap_or(http::oauth::DEFAULT_REGISTRATIONS_PER_HOUR),
     };
     let env_core = http::Env {
-        config: config.as_ref(),
+        config: Result::as_ref(&config),
         sessions: &sessions,
         kv: &kv,
         databases: &Databases { env: &env },
