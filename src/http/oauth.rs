@@ -150,7 +150,8 @@ fn cacheable(response: HttpResponse) -> HttpResponse {
 
 async fn register(request: &HttpRequest, env: &Env<'_>) -> Result<HttpResponse, OAuthError> {
     let (oauth, _) = ready(env).map_err(unavailable)?;
-    let bucket = format!("register:{}", client_ip(request));
+    // Counted like sign-in attempts: an IPv6 caller rotating addresses inside its /64 is one caller.
+    let bucket = format!("register:{}", crate::oauth::login_limit::address_bucket(&client_ip(request)));
     let limit = Command::Hit { bucket, limit: oauth.registrations_per_hour, window_ms: 3600 * 1000 };
     if let Reply::Limited { allowed: false, retry_after_s } =
         oauth.grants.run(GLOBAL_SHARD, &limit).await.map_err(unavailable)?

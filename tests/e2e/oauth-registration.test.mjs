@@ -170,4 +170,20 @@ describe('rate limit', () => {
       await limited.stop();
     }
   });
+
+  test('a caller rotating IPv6 addresses inside one /64 is one caller; another /64 is not held up', async () => {
+    const limited = await startWorker({ registrationsPerHour: 3, migrate: false });
+    try {
+      const statuses = [];
+      for (let i = 1; i <= 5; i += 1) {
+        const res = await register(limited.url, REAL_CLIENTS.Claude, { 'cf-connecting-ip': `2001:db8:7:7::${i.toString(16)}` });
+        statuses.push(res.status);
+      }
+      assert.deepEqual(statuses, [201, 201, 201, 429, 429]);
+      const other = await register(limited.url, REAL_CLIENTS.Claude, { 'cf-connecting-ip': '2001:db8:7:8::1' });
+      assert.equal(other.status, 201);
+    } finally {
+      await limited.stop();
+    }
+  });
 });
