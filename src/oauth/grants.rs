@@ -598,22 +598,7 @@ mod tests {
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
     fn issue(store: &mut MemoryStore, code: &str, grant: &str) {
-        let reply = apply(
-            store,
-            0,
-            Command::IssueCode {
-                code_hash: code.into(),
-                grant_id: grant.into(),
-                client_id: "c1".into(),
-                sub: "alice".into(),
-                scope: "mcp:read mcp:write".into(),
-                resource: "https://h/mcp/demo".into(),
-                redirect_uri: "https://a/cb".into(),
-                code_challenge: CHALLENGE.into(),
-                epoch: 0,
-            },
-        );
-        assert_eq!(reply, Reply::Done);
+        assert_eq!(issue_at(store, code, grant, 0), Reply::Done);
     }
 
     fn exchange(store: &mut MemoryStore, now: u64, code: &str, verifier: &str, redirect: &str, refresh: &str) -> Reply {
@@ -811,7 +796,7 @@ mod tests {
                 grant_id: grant.into(),
                 client_id: "c1".into(),
                 sub: "alice".into(),
-                scope: "mcp:read".into(),
+                scope: "mcp:read mcp:write".into(),
                 resource: "https://h/mcp/demo".into(),
                 redirect_uri: "https://a/cb".into(),
                 code_challenge: CHALLENGE.into(),

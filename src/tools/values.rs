@@ -162,15 +162,7 @@ mod tests {
 
     #[test]
     fn checks_records_and_fixes_column_case() {
-        let table = Table {
-            schema: None,
-            name: "products".into(),
-            kind: crate::schema::TableKind::Table,
-            columns: vec![col("name", "TEXT", false), col("price", "REAL", false)],
-            foreign_keys: vec![],
-            indexes: vec![],
-            comment: None,
-        };
+        let table = products();
         let record = json!({"NAME": "Lamp", "price": 3}).as_object().cloned().unwrap();
         let checked = check_record(Dialect::Sqlite, &table, &record).unwrap();
         assert_eq!(Json::Object(checked), json!({"name": "Lamp", "price": 3}));
