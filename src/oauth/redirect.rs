@@ -28,59 +28,18 @@ const FORBIDDEN_SCHEMES: [&str; 10] =
     ["javascript", "data", "vbscript", "file", "about", "blob", "filesystem", "ws", "wss", "ftp"];
 
 /// Private-use schemes that browser apps on phones and desktops open as a web address.
+#[rustfmt::skip]
 const BROWSER_HANDOFF_SCHEMES: &[&str] = &[
-    "googlechrome",
-    "googlechromes",
-    "googlechrome-x-callback",
-    "firefox",
-    "firefox-focus",
-    "focus",
-    "microsoft-edge",
-    "brave",
-    "opera",
-    "opera-touch",
-    "duckduckgo",
-    "ddgquicklink",
-    "intent",
-    "android-app",
-    "view-source",
-    "x-web-search",
+    "googlechrome", "googlechromes", "googlechrome-x-callback", "firefox", "firefox-focus", "focus",
+    "microsoft-edge", "brave", "opera", "opera-touch", "duckduckgo", "ddgquicklink", "intent", "android-app",
+    "view-source", "x-web-search",
 ];
 /// Schemes a web site may register itself for (`registerProtocolHandler`'s safelist; `web+*` too).
+#[rustfmt::skip]
 const SITE_HANDLER_SCHEMES: &[&str] = &[
-    "bitcoin",
-    "cabal",
-    "dat",
-    "did",
-    "doi",
-    "dweb",
-    "ethereum",
-    "ftps",
-    "geo",
-    "hyper",
-    "im",
-    "ipfs",
-    "ipns",
-    "irc",
-    "ircs",
-    "magnet",
-    "mailto",
-    "matrix",
-    "mms",
-    "news",
-    "nntp",
-    "openpgp4fpr",
-    "sftp",
-    "sip",
-    "sms",
-    "smsto",
-    "ssb",
-    "ssh",
-    "tel",
-    "urn",
-    "webcal",
-    "wtai",
-    "xmpp",
+    "bitcoin", "cabal", "dat", "did", "doi", "dweb", "ethereum", "ftps", "geo", "hyper", "im", "ipfs", "ipns",
+    "irc", "ircs", "magnet", "mailto", "matrix", "mms", "news", "nntp", "openpgp4fpr", "sftp", "sip", "sms",
+    "smsto", "ssb", "ssh", "tel", "urn", "webcal", "wtai", "xmpp",
 ];
 
 /// Why a private-use scheme may reach a web page rather than an app, if it may.
