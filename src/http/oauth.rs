@@ -279,7 +279,7 @@ async fn token(request: &HttpRequest, config: &Config, env: &Env<'_>) -> Result<
     debug_assert!(claims.aud.ends_with(&format!("/mcp/{service}")));
     let access_token = keys.issue_access(&claims, now_s).map_err(unavailable)?;
     let allows_refresh = client.allows_refresh();
-    touch_client(oauth, env, service, client).await;
+    touch_client(oauth, env.kv, env.now_ms, service, client).await;
     let mut body = json!({ "access_token": access_token, "token_type": "Bearer", "expires_in": ACCESS_TOKEN_SECONDS, "scope": scope });
     if allows_refresh {
         body["refresh_token"] = json!(refresh_token);
@@ -291,18 +291,24 @@ async fn token(request: &HttpRequest, config: &Config, env: &Env<'_>) -> Result<
 /// rewrites the whole record, so it must never outlive a deletion racing it: a deletion writes
 /// its tombstone to the grant store before deleting the record, and this write looks for the
 /// tombstone after it landed and, if there is one, deletes the record again.
-async fn touch_client(oauth: &OAuthEnv<'_>, env: &Env<'_>, service: &str, mut client: ClientRecord) {
-    if client.last_used_ms.is_some_and(|t| env.now_ms.saturating_sub(t) < CLIENT_TOUCH_MS) {
+async fn touch_client(
+    oauth: &OAuthEnv<'_>,
+    kv: &dyn crate::auth::KvStore,
+    now_ms: u64,
+    service: &str,
+    mut client: ClientRecord,
+) {
+    if client.last_used_ms.is_some_and(|t| now_ms.saturating_sub(t) < CLIENT_TOUCH_MS) {
         return;
     }
-    client.last_used_ms = Some(env.now_ms);
+    client.last_used_ms = Some(now_ms);
     // Best effort: bookkeeping must not fail a token request.
     if store_client(oauth, &client).await.is_err() {
         return;
     }
     let check = Command::ClientDeleted { client_id: client.client_id.clone() };
     if let Ok(Reply::Revoked { revoked: true }) = oauth.grants.run(service, &check).await {
-        let _ = env.kv.delete(&client::record_key(&client.client_id)).await;
+        let _ = kv.delete(&client::record_key(&client.client_id)).await;
     }
 }
 
@@ -326,4 +332,100 @@ async fn revoke(request: &HttpRequest, config: &Config, env: &Env<'_>) -> Result
         }
     }
     Ok(HttpResponse::new(200).with_header("cache-control", "no-store"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::collections::BTreeMap;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::auth::KvStore;
+    use crate::oauth::grants::MemoryGrants;
+    use crate::oauth::password::NativeHasher;
+
+    /// KV in memory, for both the plain and the expiring interface.
+    #[derive(Default)]
+    struct MemoryKv(RefCell<BTreeMap<String, String>>);
+
+    #[async_trait(?Send)]
+    impl KvStore for MemoryKv {
+        async fn get(&self, key: &str) -> Result<Option<String>, String> {
+            Ok(self.0.borrow().get(key).cloned())
+        }
+        async fn put(&self, key: &str, value: &str, _: Option<Json>) -> Result<(), String> {
+            self.0.borrow_mut().insert(key.into(), value.into());
+            Ok(())
+        }
+        async fn delete(&self, key: &str) -> Result<(), String> {
+            self.0.borrow_mut().remove(key);
+            Ok(())
+        }
+        async fn list(&self, prefix: &str) -> Result<Vec<(String, Option<Json>)>, String> {
+            Ok(self.0.borrow().keys().filter(|k| k.starts_with(prefix)).map(|k| (k.clone(), None)).collect())
+        }
+    }
+
+    #[async_trait(?Send)]
+    impl ExpiringKv for MemoryKv {
+        async fn put_expiring(&self, key: &str, value: &str, m: Option<Json>, _: Option<u64>) -> Result<(), String> {
+            self.put(key, value, m).await
+        }
+    }
+
+    fn dynamic_client() -> ClientRecord {
+        ClientRecord {
+            client_id: "c-race".into(),
+            client_name: None,
+            redirect_uris: vec!["https://app.example/cb".into()],
+            grant_types: vec!["authorization_code".into()],
+            token_endpoint_auth_method: "none".into(),
+            secret_hash: None,
+            created_ms: 1,
+            dynamic: true,
+            service: None,
+            last_used_ms: None,
+        }
+    }
+
+    fn touch(kv: &MemoryKv, grants: &MemoryGrants, client: ClientRecord) {
+        let oauth = OAuthEnv {
+            keys: Err("not needed".into()),
+            grants,
+            hasher: &NativeHasher,
+            expiring_kv: kv,
+            registrations_per_hour: 1,
+        };
+        futures_executor::block_on(touch_client(&oauth, kv, 10_000, "demo", client));
+    }
+
+    #[test]
+    fn a_deletion_landing_while_token_is_in_flight_is_not_undone() {
+        // /token read the client, then the whole deletion ran (tombstones, then the record went),
+        // then /token's last-use rewrite lands: it must not bring the client back.
+        let kv = MemoryKv::default();
+        let grants = MemoryGrants::default();
+        let client = dynamic_client();
+        let key = client::record_key(&client.client_id);
+        futures_executor::block_on(async {
+            kv.put(&key, &serde_json::to_string(&client).unwrap(), None).await.unwrap();
+            grants.run("demo", &Command::RevokeClient { client_id: client.client_id.clone() }).await.unwrap();
+            kv.delete(&key).await.unwrap();
+        });
+        touch(&kv, &grants, client);
+        assert_eq!(kv.0.borrow().get(&key), None, "the deleted client was written back");
+    }
+
+    #[test]
+    fn a_live_client_gets_its_last_use_recorded() {
+        let kv = MemoryKv::default();
+        let grants = MemoryGrants::default();
+        let client = dynamic_client();
+        touch(&kv, &grants, client.clone());
+        let stored: ClientRecord =
+            serde_json::from_str(&kv.0.borrow()[&client::record_key(&client.client_id)]).unwrap();
+        assert_eq!(stored.last_used_ms, Some(10_000));
+    }
 }

@@ -242,13 +242,16 @@ async fn delete_user(env: &Env<'_>, service: &str, name: &str) -> HttpResponse {
         Ok(u) => u,
         Err(r) => return r,
     };
+    // The grant store first: if ending the grants fails, the user stays (and the deletion can be
+    // tried again); deleting the record first would leave grants no later call could find.
+    let revoke = Command::RevokeUser { sub: user.username.clone(), block: true, changed_ms: env.now_ms };
+    if let Err(r) = grants(env, service, revoke).await {
+        return r;
+    }
     if let Err(e) = env.kv.delete(&password::user_key(service, &user.username)).await {
         return storage(e);
     }
-    match grants(env, service, Command::RevokeUser { sub: user.username, block: true, changed_ms: env.now_ms }).await {
-        Ok(()) => HttpResponse::new(204),
-        Err(r) => r,
-    }
+    HttpResponse::new(204)
 }
 
 #[derive(Deserialize)]

@@ -10,6 +10,12 @@
 //! non-ASCII, percent-encoded or non-canonical hosts (`0x7f.1`, `127.1`). So the host shown on the
 //! consent page, the host checked for loopback, and the host the browser visits are one and the
 //! same. Loopback is an IP literal in 127.0.0.0/8, `[::1]`, or the name `localhost`.
+//!
+//! A private-use scheme is shown as "an app on this device", so a scheme that browsers hand to a
+//! web page is refused: those a browser app opens as a web address (`x-safari-https:`,
+//! `googlechromes:`, `microsoft-edge:https://...`, Android `intent:`), those a site may claim with
+//! `registerProtocolHandler` (`web+...`, `mailto:`, ...), and any private-use URI that carries a
+//! web address: the code would go to a host the consent page never named.
 
 use std::net::Ipv6Addr;
 
@@ -20,6 +26,37 @@ pub const MAX_URI_CHARS: usize = 2000;
 /// show as the place the code goes.
 const FORBIDDEN_SCHEMES: [&str; 10] =
     ["javascript", "data", "vbscript", "file", "about", "blob", "filesystem", "ws", "wss", "ftp"];
+
+/// Private-use schemes that browser apps on phones and desktops open as a web address.
+#[rustfmt::skip]
+const BROWSER_HANDOFF_SCHEMES: &[&str] = &[
+    "googlechrome", "googlechromes", "googlechrome-x-callback", "firefox", "firefox-focus", "focus",
+    "microsoft-edge", "brave", "opera", "opera-touch", "duckduckgo", "ddgquicklink", "intent", "android-app",
+    "view-source", "x-web-search",
+];
+/// Schemes a web site may register itself for (`registerProtocolHandler`'s safelist; `web+*` too).
+#[rustfmt::skip]
+const SITE_HANDLER_SCHEMES: &[&str] = &[
+    "bitcoin", "cabal", "dat", "did", "doi", "dweb", "ethereum", "ftps", "geo", "hyper", "im", "ipfs", "ipns",
+    "irc", "ircs", "magnet", "mailto", "matrix", "mms", "news", "nntp", "openpgp4fpr", "sftp", "sip", "sms",
+    "smsto", "ssb", "ssh", "tel", "urn", "webcal", "wtai", "xmpp",
+];
+
+/// Why a private-use scheme may reach a web page rather than an app, if it may.
+fn reaches_a_web_page(url: &Url) -> Option<&'static str> {
+    let scheme = url.scheme();
+    if BROWSER_HANDOFF_SCHEMES.contains(&scheme) || scheme.ends_with("http") || scheme.ends_with("https") {
+        return Some("browsers open it as a web address");
+    }
+    if scheme.starts_with("web+") || SITE_HANDLER_SCHEMES.contains(&scheme) {
+        return Some("a web site may register itself to receive it");
+    }
+    let rest = url.as_str()[scheme.len() + 1..].to_ascii_lowercase();
+    if ["http:", "https:", "http%3a", "https%3a"].iter().any(|web| rest.contains(web)) {
+        return Some("it carries a web address an app may open");
+    }
+    None
+}
 
 /// A checked URI: the browser's parse of it.
 struct Checked {
@@ -83,6 +120,12 @@ fn check(uri: &str) -> Result<Checked, String> {
     let checked = Checked { url };
     if checked.is_web() {
         check_web_host(uri, &checked.url)?;
+    } else if let Some(why) = reaches_a_web_page(&checked.url) {
+        return Err(format!(
+            "must not use the {}: scheme: {why}, so the code would not go to the app the consent page \
+             names; use https, loopback http, or your app's own scheme",
+            checked.url.scheme()
+        ));
     }
     Ok(checked)
 }
@@ -233,6 +276,37 @@ mod tests {
             let err = validate(uri).unwrap_err();
             assert!(err.contains(why), "{uri}: {err}");
         }
+    }
+
+    #[test]
+    fn refuses_private_use_schemes_that_reach_a_web_page() {
+        // The consent page would say "an app on this device" while a browser goes to evil.example.
+        for uri in [
+            "x-safari-https://evil.example/cb",
+            "X-Safari-Http://evil.example/cb",
+            "googlechromes://evil.example/cb",
+            "googlechrome://evil.example/cb",
+            "microsoft-edge:https://evil.example/cb",
+            "microsoft-edge-https://evil.example/cb",
+            "opera-https://evil.example/cb",
+            "firefox://open-url?url=https://evil.example/cb",
+            "intent://evil.example/cb",
+            "view-source:https://evil.example/cb",
+            "web+evil://cb",
+            "mailto:evil@evil.example",
+            "com.example.app:/cb?next=https%3A%2F%2Fevil.example",
+            "myapp://open?u=HTTP://evil.example",
+        ] {
+            let err = validate(uri).unwrap_err();
+            assert!(err.contains("scheme: ") && err.contains("would not go to the app"), "{uri}: {err}");
+        }
+        // Real native apps keep working.
+        for uri in ["cursor://anysphere.cursor-mcp/oauth/callback", "com.example.app:/oauth2redirect", "vscode://cb"] {
+            assert_eq!(validate(uri), Ok(()), "{uri}");
+        }
+        // One registered under the old rules is not used either.
+        assert!(!matches(&["x-safari-https://evil.example/cb".to_string()], "x-safari-https://evil.example/cb"));
+        assert_eq!(display_host("googlechromes://evil.example/cb"), "an address this server refuses");
     }
 
     #[test]

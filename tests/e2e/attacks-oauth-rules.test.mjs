@@ -485,3 +485,61 @@ describe('item 1: a custom login URL stored under the old rules is not used', ()
     assert.match(await res.text(), /custom login URL may use http only on a loopback host/);
   });
 });
+
+describe('item 8 (review): private-use schemes that reach a web page are refused', () => {
+  // The consent page names a private-use scheme "an app on this device"; these schemes send the
+  // code to a web page instead (iOS browsers open x-safari-https://evil.example as
+  // https://evil.example, Edge opens microsoft-edge:https://..., a site may claim web+* and mailto).
+  let w;
+
+  before(async () => {
+    w = await startWorker({ migrate: false });
+    await createUser(w.url, 'demo', 'alice');
+  });
+
+  after(async () => {
+    await w?.stop();
+  });
+
+  const handoffs = [
+    'x-safari-https://evil.example/cb',
+    'googlechromes://evil.example/cb',
+    'microsoft-edge:https://evil.example/cb',
+    'firefox://open-url?url=https://evil.example/cb',
+    'intent://evil.example/cb',
+    'web+evil://cb',
+    'myapp://cb?next=https%3A%2F%2Fevil.example%2F',
+  ];
+  for (const uri of handoffs) {
+    test(`registering ${uri} is refused, for /register and for administrators`, async () => {
+      const res = await register(w.url, { redirect_uris: [uri], token_endpoint_auth_method: 'none' });
+      assert.equal(res.status, 400, res.text);
+      assert.equal(res.json.error, 'invalid_redirect_uri');
+      assert.match(res.json.error_description, /scheme: .* would not go to the app the consent page names/);
+      const created = await admin(w.url, 'POST', '/services/demo/clients', { client_name: 'x', redirect_uris: [uri], public: true });
+      assert.equal(created.status, 400, created.text);
+    });
+  }
+
+  test('a native app scheme still registers and is shown as an app', async () => {
+    const uri = 'cursor://anysphere.cursor-mcp/oauth/callback';
+    const client = await registerClient(w.url, { redirect_uris: [uri] });
+    const { html } = await consentPageFor(w, client, uri);
+    assert.equal(shownHost(html), 'cursor: (an app on this device)');
+  });
+
+  test('one stored under the old rules gets no sign-in form', async () => {
+    const kv = await w.mf.getKVNamespace('DBMCP_KV');
+    const uri = 'x-safari-https://evil.example/cb';
+    const record = {
+      client_id: 'stale-client-safari-0000', client_name: 'stale', redirect_uris: [uri], grant_types: ['authorization_code'],
+      token_endpoint_auth_method: 'none', secret_hash: null, created_ms: 1, dynamic: true,
+    };
+    await kv.put(`oauth_client:${record.client_id}`, JSON.stringify(record));
+    const { challenge } = pkce();
+    const res = await fetch(authorizeUrl(w.url, { clientId: record.client_id, redirectUri: uri, challenge }), { redirect: 'manual' });
+    assert.equal(res.status, 400);
+    assert.equal(res.headers.get('location'), null);
+    assert.doesNotMatch(await res.text(), /name="password"/);
+  });
+});

@@ -8,7 +8,10 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createKey, startWorker } from '../support/worker.mjs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Miniflare } from 'miniflare';
+import { ADMIN_TOKEN, DEFAULT_SERVICES, OAUTH_SIGNING_KEY, createKey, startWorker, tempDir } from '../support/worker.mjs';
 import { initializeParams, request, rpc, sleep } from '../support/mcp.mjs';
 import {
   PASSWORD, REDIRECT, admin, authorizeUrl, createUser, flowCookie, formFields, obtainCode, obtainTokens, pkce, registerClient, tokenRequest,
@@ -333,5 +336,62 @@ describe('item 9: flow handles reveal nothing', () => {
     assert.match(res.html, /no longer valid/);
     // The untouched one works.
     assert.equal((await postLogin(flow, { username: 'sealed', password: PASSWORD, address: '192.0.2.60' })).status, 200);
+  });
+});
+
+describe('item 4 (review): a user deletion that cannot end the grants leaves the user in place', () => {
+  // The old order deleted the KV record first: when the grant store then failed, the user was
+  // gone (a retry answered 404) while their refresh tokens kept rotating for good.
+  const dir = tempDir('dbmcp-delete-user-');
+  const usersOf = async (url) => (await admin(url, 'GET', '/services/demo/users')).json.users.map((u) => u.username);
+
+  test('the grant store unreachable: the deletion fails and the user is still listed; once it is back, a retry ends the grant', async () => {
+    const first = await startWorker({ persistDir: dir });
+    let tokens;
+    let client;
+    try {
+      ({ tokens, client } = await obtainTokens(first, { username: 'leaver' }));
+    } finally {
+      await first.stop();
+    }
+
+    // The same state, with OAUTH_GRANTS bound to a class that answers no grant command.
+    const broken = new Miniflare({
+      host: '127.0.0.1',
+      port: 0,
+      compatibilityDate: '2025-09-01',
+      modules: true,
+      scriptPath: fileURLToPath(new URL('../../build/index.js', import.meta.url)),
+      modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true }],
+      d1Databases: ['DB'],
+      kvNamespaces: ['DBMCP_KV'],
+      durableObjects: {
+        MCP_SESSIONS: { className: 'McpSession', useSQLite: true },
+        OAUTH_GRANTS: { className: 'McpSession', useSQLite: true },
+      },
+      bindings: { SERVICES: DEFAULT_SERVICES, ADMIN_TOKEN, OAUTH_SIGNING_KEY },
+      d1Persist: join(dir, 'd1'),
+      kvPersist: join(dir, 'kv'),
+      durableObjectsPersist: join(dir, 'do'),
+    });
+    try {
+      const url = (await broken.ready).toString().replace(/\/$/, '');
+      const deleted = await admin(url, 'DELETE', '/services/demo/users/leaver');
+      assert.equal(deleted.status, 503, deleted.text);
+      assert.ok((await usersOf(url)).includes('leaver'), 'the user is gone although the grants could not be ended');
+    } finally {
+      await broken.dispose();
+    }
+
+    const again = await startWorker({ persistDir: dir });
+    try {
+      assert.equal((await admin(again.url, 'DELETE', '/services/demo/users/leaver')).status, 204);
+      assert.equal((await usersOf(again.url)).includes('leaver'), false);
+      const refreshed = await tokenRequest(again.url, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: client.client_id });
+      assert.equal(refreshed.status, 400, refreshed.text);
+      assert.equal(refreshed.json.error, 'invalid_grant');
+    } finally {
+      await again.stop();
+    }
   });
 });
