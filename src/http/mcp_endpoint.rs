@@ -19,6 +19,7 @@ use crate::mcp::jsonrpc::{self, Message, Request, RequestId, RpcError, INVALID_R
 use crate::mcp::server::{self, InitializeParams};
 use crate::mcp::session::{is_supported, Session};
 use crate::sql::Dialect;
+use crate::tools::guard::CallGuard;
 use crate::tools::ToolContext;
 
 pub async fn handle(request: &HttpRequest, service: &ServiceConfig, config: &Config, env: &Env<'_>) -> HttpResponse {
@@ -288,8 +289,11 @@ async fn post(
         };
         Rc::new(Unavailable { dialect, reason }) as Rc<dyn Database>
     });
+    // One request is one Worker invocation, whose database limits (D1: 50 queries on the free plan)
+    // every message of a batch shares; each tool call also has the same budget of its own.
+    let request_budget = CallGuard::per_request(database.as_ref(), service.max_queries_per_call);
     let ctx =
-        ToolContext { db: database.as_ref(), service, schema_cache: env.schema_cache, now_ms: env.now_ms, can_write };
+        ToolContext { db: &request_budget, service, schema_cache: env.schema_cache, now_ms: env.now_ms, can_write };
     let before = session.clone();
 
     let (status, response) = match body {

@@ -23,11 +23,27 @@ pub struct CallGuard<'a> {
     limit: u64,
     used: Cell<u64>,
     hidden_names: Vec<String>,
+    scope: BudgetScope,
+}
+
+/// What one budget covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BudgetScope {
+    ToolCall,
+    /// A whole HTTP request, which is one Worker invocation: D1 counts its limit per invocation,
+    /// so the calls of a JSON-RPC batch share one budget.
+    Request,
 }
 
 impl<'a> CallGuard<'a> {
     pub fn new(inner: &'a dyn Database, limit: u64, hidden_names: Vec<String>) -> Self {
-        CallGuard { inner, limit, used: Cell::new(0), hidden_names }
+        CallGuard { inner, limit, used: Cell::new(0), hidden_names, scope: BudgetScope::ToolCall }
+    }
+
+    /// The budget of a whole request (every message of a batch); scrubbing is left to the guard of
+    /// each tool call inside it.
+    pub fn per_request(inner: &'a dyn Database, limit: u64) -> Self {
+        CallGuard { inner, limit, used: Cell::new(0), hidden_names: vec![], scope: BudgetScope::Request }
     }
 
     /// Round trips made (or refused) so far.
@@ -39,12 +55,20 @@ impl<'a> CallGuard<'a> {
         let used = self.used.get().saturating_add(1);
         self.used.set(used);
         if used > self.limit {
-            return Err(DbError::new(format!(
-                "query budget exhausted: one tool call may make at most {} database queries on this service \
-                 (max_queries_per_call); ask for less in one call (fewer related names, a smaller limit, fewer ids) \
-                 and page through the rest",
-                self.limit
-            )));
+            return Err(DbError::new(match self.scope {
+                BudgetScope::ToolCall => format!(
+                    "query budget exhausted: one tool call may make at most {} database queries on this service \
+                     (max_queries_per_call); ask for less in one call (fewer related names, a smaller limit, fewer ids) \
+                     and page through the rest",
+                    self.limit
+                ),
+                BudgetScope::Request => format!(
+                    "query budget exhausted: one request may make at most {} database queries on this service \
+                     (max_queries_per_call), and the calls of a JSON-RPC batch share it; send the remaining calls \
+                     in separate requests",
+                    self.limit
+                ),
+            }));
         }
         Ok(())
     }
@@ -123,6 +147,25 @@ mod tests {
         assert_eq!(engine.0.get(), 3, "nothing beyond the budget reaches the engine");
         assert_eq!(guard.used(), 13);
         assert_eq!(guard.dialect(), Dialect::Postgres);
+    }
+
+    #[test]
+    fn a_request_budget_is_shared_by_every_call_inside_it() {
+        let engine = Engine(Cell::new(0));
+        let request = CallGuard::per_request(&engine, 3);
+        let statement = Statement::new("SELECT 1", vec![]);
+        futures_executor::block_on(async {
+            // Two tool calls of one batch, each with a budget of its own that would allow 3.
+            let first = CallGuard::new(&request, 3, vec![]);
+            assert!(first.query(&statement).await.is_ok());
+            assert!(first.query(&statement).await.is_ok());
+            let second = CallGuard::new(&request, 3, vec![]);
+            assert!(second.query(&statement).await.is_ok());
+            let err = second.query(&statement).await.unwrap_err();
+            assert!(err.message.contains("one request may make at most 3"), "{}", err.message);
+            assert!(err.message.contains("separate requests"));
+        });
+        assert_eq!(engine.0.get(), 3);
     }
 
     #[test]

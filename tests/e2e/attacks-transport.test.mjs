@@ -20,6 +20,8 @@ before(async () => {
       ...DEFAULT_SERVICES,
       // Big pages make a batch's answers grow fast.
       wide: { label: 'Wide pages', database: { kind: 'd1', binding: 'DB' }, read_only: true, max_rows: 1000 },
+      // A small query budget, to show a batch shares one.
+      budget: { label: 'Budget of 5', database: { kind: 'd1', binding: 'DB' }, read_only: true, max_queries_per_call: 5 },
     },
   });
   ({ key } = await createKey(worker.url, 'demo', { label: 'transport attacks' }));
@@ -239,5 +241,27 @@ describe('JSON-RPC batches are capped', () => {
     assert.deepEqual(res.json.map((a) => a.id), batch.map((r) => r.id));
     const oneAnswer = Buffer.byteLength(JSON.stringify(ran[0]));
     assert.ok(res.text.length < 4 * MiB + oneAnswer + 50 * 300, `answer of ${res.text.length} bytes is bounded`);
+  });
+
+  test('the calls of a batch share one query budget (one request is one Worker invocation)', async () => {
+    const { key: budgetKey } = await createKey(worker.url, 'budget', { label: 'budget', scopes: ['mcp:read'] });
+    const { sessionId } = await openSession(worker.mcpUrl('budget'), budgetKey, V);
+    const batch = Array.from({ length: 10 }, (_, i) =>
+      request('tools/call', { name: 'get_table_data', arguments: { table: 'categories', limit: 1 } }, i + 1),
+    );
+    const res = await post(batch, 'budget', sessionId, budgetKey);
+    assert.equal(res.status, 200);
+    assert.equal(res.json.length, 10);
+    const refused = res.json.map((a) => a.result?.isError === true);
+    const ran = refused.filter((r) => !r).length;
+    // Each call alone needs one or two round trips (schema, rows): ten calls need more than five.
+    assert.ok(ran >= 2 && ran <= 5, `ran ${ran} of 10 within a budget of 5`);
+    assert.ok(refused.slice(ran).every(Boolean), 'every call after the budget ran out is refused');
+    for (const answer of res.json.slice(ran)) {
+      assert.match(answer.result.content[0].text, /one request may make at most 5 database queries.*separate requests/s);
+    }
+    // A single call in its own request has the whole budget again.
+    const alone = await post(request('tools/call', { name: 'get_table_data', arguments: { table: 'categories', limit: 1 } }), 'budget', sessionId, budgetKey);
+    assert.notEqual(alone.json.result.isError, true, alone.text.slice(0, 300));
   });
 });
