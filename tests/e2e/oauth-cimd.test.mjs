@@ -9,9 +9,17 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request as httpRequest } from 'node:http';
-import { startWorker } from '../support/worker.mjs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Miniflare } from 'miniflare';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { ADMIN_TOKEN, DEFAULT_SERVICES, OAUTH_SIGNING_KEY, startWorker } from '../support/worker.mjs';
+import { applyD1Migrations } from '../support/migrations.mjs';
 import { request, rpc, session } from '../support/mcp.mjs';
 import {
+  MemoryOAuthProvider,
   PASSWORD,
   REDIRECT,
   authorizeUrl,
@@ -479,4 +487,102 @@ test('an MCP request authenticates with a CIMD client token only as that client'
   const tokens = await tokenRequest(w.url, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT, client_id: url });
   const res = await rpc(w.mcpUrl('demo'), tokens.json.access_token, request('initialize', { protocolVersion: V, capabilities: {}, clientInfo: { name: 'cimd', version: '1' } }));
   assert.equal(res.status, 200, res.text);
+});
+
+// Real clients publish their documents at https URLs. Miniflare's outboundService answers the
+// worker's outbound fetches here, so https documents (and a worker with an https PUBLIC_ORIGIN)
+// can be tested without certificates.
+describe('https documents (outbound fetches answered by the test)', () => {
+  const DOC = 'https://app.example.com/oauth/client.json';
+  const served = new Map();
+  const hits = [];
+  let mf;
+  let url;
+
+  async function startWithOutbound(bindings = {}) {
+    const instance = new Miniflare({
+      host: '127.0.0.1',
+      port: 0,
+      compatibilityDate: '2025-09-01',
+      modules: true,
+      scriptPath: join(fileURLToPath(new URL('../../', import.meta.url)), 'build/index.js'),
+      modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true }],
+      d1Databases: ['DB'],
+      kvNamespaces: ['DBMCP_KV'],
+      durableObjects: {
+        MCP_SESSIONS: { className: 'McpSession', useSQLite: true },
+        OAUTH_GRANTS: { className: 'OAuthGrants', useSQLite: true },
+      },
+      bindings: { SERVICES: DEFAULT_SERVICES, ADMIN_TOKEN, OAUTH_SIGNING_KEY, SESSION_IDLE_SECONDS: '3600', ...bindings },
+      outboundService: (req) => {
+        hits.push(req.url);
+        const doc = served.get(req.url);
+        return doc ? new Response(JSON.stringify(doc), { headers: { 'content-type': 'application/json' } }) : new Response('not found', { status: 404 });
+      },
+    });
+    const base = (await instance.ready).toString().replace(/\/$/, '');
+    await applyD1Migrations(await instance.getD1Database('DB'));
+    return { instance, base };
+  }
+
+  before(async () => {
+    served.set(DOC, {
+      client_id: DOC,
+      client_name: 'Example SDK app',
+      redirect_uris: [REDIRECT],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+      application_type: 'native',
+    });
+    ({ instance: mf, base: url } = await startWithOutbound());
+    await createUser(url, 'demo', 'alice');
+  });
+
+  after(async () => {
+    await mf?.dispose();
+  });
+
+  test('the official SDK uses its document URL as client_id (no registration) through to tool calls', async () => {
+    class DocumentProvider extends MemoryOAuthProvider {
+      get clientMetadataUrl() {
+        return DOC;
+      }
+    }
+    const provider = new DocumentProvider();
+    const endpoint = new URL(`${url}/mcp/demo`);
+    const first = new StreamableHTTPClientTransport(endpoint, { authProvider: provider });
+    await assert.rejects(new Client({ name: 'sdk-cimd', version: '1.0.0' }).connect(first), UnauthorizedError);
+    assert.equal(provider.client.client_id, DOC, 'the SDK chose CIMD because the metadata advertises it');
+    assert.equal(provider.authorizationUrl.searchParams.get('client_id'), DOC);
+
+    const walked = await signInAndConsent(provider.authorizationUrl.toString(), { username: 'alice' });
+    assert.equal(walked.status, 302, walked.text);
+    assert.match(walked.consentHtml, /<strong id="client">Example SDK app<\/strong> \(from <strong id="client-host">app\.example\.com<\/strong>\)/);
+    await first.finishAuth(walked.location.searchParams.get('code'));
+    assert.equal(decodeJwt(provider.savedTokens.access_token).payload.client_id, DOC);
+    assert.ok(provider.savedTokens.refresh_token);
+
+    const client = new Client({ name: 'sdk-cimd', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(endpoint, { authProvider: provider }));
+    const { tools } = await client.listTools();
+    assert.ok(tools.some((t) => t.name === 'get_tables'));
+    const result = await client.callTool({ name: 'get_tables', arguments: {} });
+    assert.notEqual(result.isError, true, JSON.stringify(result));
+    await client.close();
+    assert.ok(hits.includes(DOC), 'the worker fetched the document');
+  });
+
+  test('a worker with an https PUBLIC_ORIGIN accepts https documents', async () => {
+    const { instance, base } = await startWithOutbound({ PUBLIC_ORIGIN: 'https://db.example.com' });
+    try {
+      const { challenge } = pkce();
+      const res = await fetch(authorizeUrl(base, { clientId: DOC, challenge, resource: 'https://db.example.com/mcp/demo' }), { redirect: 'manual' });
+      const text = await res.text();
+      assert.equal(res.status, 200, text);
+      assert.match(text, /\(from <strong id="client-host">app\.example\.com<\/strong>\) wants to connect/);
+    } finally {
+      await instance.dispose();
+    }
+  });
 });
