@@ -14,7 +14,8 @@
 //!   redirect URIs under the registration rules; `token_endpoint_auth_method` `none` (the default
 //!   here) or `private_key_jwt` with a `jwks_uri`/`jwks` (accepted as a public client that uses
 //!   `none`, as this server verifies no client assertions); shared-secret methods and
-//!   `client_secret` refused; names and URIs capped as in registration; unknown fields ignored.
+//!   `client_secret` refused; `client_name` required (MCP), names and URIs capped as in
+//!   registration; unknown fields ignored.
 //! - The cache ([`DocumentCache`], [`cache_seconds`]): valid documents only, for the lifetime their
 //!   `Cache-Control` gives (minus `Age`), at most [`MAX_CACHE_SECONDS`], [`DEFAULT_CACHE_SECONDS`]
 //!   without one; `no-store`, `no-cache` or `max-age=0` keep nothing.
@@ -227,7 +228,11 @@ pub fn client_from_document(client_id: &str, body: &[u8], now_ms: u64) -> Result
         }
     }
     let name = string_field(doc, "client_name", registration::MAX_NAME_CHARS)?;
+    // MCP requires a name in every document; the consent page shows it beside the host.
     let client_name = registration::check_name(name).map_err(|e| e.description)?;
+    if client_name.is_none() {
+        return Err("must contain client_name".into());
+    }
     for field in ["client_uri", "logo_uri", "tos_uri", "policy_uri"] {
         if let Some(uri) = string_field(doc, field, redirect::MAX_URI_CHARS)? {
             if !(uri.starts_with("https://") || uri.starts_with("http://")) {
@@ -546,7 +551,7 @@ mod tests {
         assert!(record.is_public() && record.allows_refresh() && record.secret_hash.is_none());
         assert!(!record.dynamic && record.service.is_none());
         // Minimal document: grant type defaults to authorization_code, method to none.
-        let minimal = json!({"client_id": URL, "redirect_uris": ["http://127.0.0.1/cb"]});
+        let minimal = json!({"client_id": URL, "client_name": "M", "redirect_uris": ["http://127.0.0.1/cb"]});
         let record = client_from_document(URL, &serde_json::to_vec(&minimal).unwrap(), 0).unwrap();
         assert!(record.is_public() && !record.allows_refresh());
         // Grant types this server does not offer are left out, not refused.
@@ -600,6 +605,8 @@ mod tests {
             (doc(json!({"grant_types": ["refresh_token"]})), "authorization_code"),
             (doc(json!({"response_types": ["token"]})), "include code"),
             (doc(json!({"client_name": "x".repeat(201)})), "longer than 200"),
+            (doc(json!({"client_name": null})), "must contain client_name"),
+            (doc(json!({"client_name": "  "})), "must contain client_name"),
             (doc(json!({"client_name": "Claude\u{202e}moc.live"})), "bidirectional"),
             (doc(json!({"logo_uri": "javascript:alert(1)"})), "http(s) URL"),
             (doc(json!({"client_uri": "x".repeat(2001)})), "longer than 2000"),
@@ -608,6 +615,9 @@ mod tests {
             let err = client_from_document(URL, &body, 0).unwrap_err();
             assert!(err.contains(why), "{}: {err}", String::from_utf8_lossy(&body));
         }
+        // Nesting deeper than serde_json's recursion limit is an error, not a stack overflow.
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(2000), "]".repeat(2000));
+        assert!(client_from_document(URL, deep.as_bytes(), 0).unwrap_err().contains("is not JSON"));
         let huge = doc(json!({"client_name": "n", "padding": "p".repeat(MAX_DOCUMENT_BYTES)}));
         assert!(client_from_document(URL, &huge, 0).unwrap_err().contains("larger than"));
     }

@@ -9,6 +9,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request as httpRequest } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Miniflare } from 'miniflare';
@@ -141,7 +142,7 @@ describe('discovery', () => {
     const m = await (await fetch(`${w.url}/.well-known/oauth-authorization-server`)).json();
     assert.equal(m.client_id_metadata_document_supported, true);
     assert.equal(m.registration_endpoint, `${w.url}/register`);
-    const dcr = await registerClient(w.url);
+    const dcr = await registerClient(w.url, { application_type: 'native' });
     assert.match(dcr.client_id, /^[A-Za-z0-9_-]+$/, 'generated ids never look like URLs');
   });
 });
@@ -236,6 +237,7 @@ describe('bad documents are refused with a reason, and nothing is redirected', (
     ['client_id differs from the URL', (url) => documentFor(`${url}?other`), {}, 400, /client_id that differs from its URL/],
     ['client_id missing', (url) => ({ ...documentFor(url), client_id: undefined }), {}, 400, /must contain client_id/],
     ['no redirect_uris', (url) => ({ ...documentFor(url), redirect_uris: undefined }), {}, 400, /redirect_uris is required/],
+    ['no client_name', (url) => ({ ...documentFor(url), client_name: undefined }), {}, 400, /must contain client_name/],
     ['an http redirect URI off loopback', (url) => documentFor(url, { redirect_uris: ['http://evil.example/cb'] }), {}, 400, /loopback/],
     ['a shared-secret auth method', (url) => documentFor(url, { token_endpoint_auth_method: 'client_secret_basic' }), {}, 400, /cannot share a secret/],
     ['a client_secret', (url) => documentFor(url, { client_secret: 'shh' }), {}, 400, /must not contain client_secret/],
@@ -288,6 +290,28 @@ describe('bad documents are refused with a reason, and nothing is redirected', (
     const streamed = await startAuthorization(chunked.url);
     assert.equal(streamed.status, 400, streamed.text);
     assert.match(streamed.text, /larger than 5120 bytes/);
+  });
+
+  test('a compressed body is capped by what it expands to (gzip bomb)', async () => {
+    const { path, url } = fresh('bomb');
+    const expanded = JSON.stringify(documentFor(url, { padding: ' '.repeat(1024 * 1024) }));
+    const compressed = gzipSync(expanded);
+    assert.ok(compressed.length < MAX_DOCUMENT_BYTES, `compressed to ${compressed.length} bytes`);
+    docs.routes.set(path, (req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': compressed.length });
+      res.end(compressed);
+    });
+    const page = await startAuthorization(url);
+    assert.equal(page.status, 400, page.text);
+    assert.match(page.text, /larger than 5120 bytes/);
+    // The same document compressed but small enough once expanded is fine.
+    const small = fresh('gzip-ok');
+    const body = gzipSync(JSON.stringify(documentFor(small.url)));
+    docs.routes.set(small.path, (req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': body.length });
+      res.end(body);
+    });
+    assert.equal((await startAuthorization(small.url)).status, 200);
   });
 
   test('slow: no answer within 5 s, or a body that trickles, is given up on', async () => {
@@ -359,6 +383,8 @@ describe('bad documents are refused with a reason, and nothing is redirected', (
       [`https://metadata.google.internal/computeMetadata/v1`, /public host/],
       [`${w.url}/.well-known/oauth-authorization-server`, /names this server itself/],
       [`https://app.example.com/${'a'.repeat(600)}`, /longer than 512/],
+      [`${docs.base}/clients/\u00fcnicode.json`, /printable ASCII/],
+      [`${docs.base}${path} `, /printable ASCII/],
     ];
     const before = docs.hits(path);
     for (const [clientId, why] of cases) {
@@ -412,6 +438,21 @@ describe('the cache follows Cache-Control', () => {
     assert.equal(await clientLine(aged.url), 'Old');
     docs.serve(aged.path, documentFor(aged.url, { client_name: 'New' }), { headers: { 'cache-control': 'max-age=60' } });
     assert.equal(await clientLine(aged.url), 'New', 'a response as old as its max-age is not kept');
+  });
+
+  test('a document that stops listing refresh_token stops refreshes', async () => {
+    const { path, url } = serveClient('grants', {}, { headers: { 'cache-control': 'no-store' } });
+    const { code, verifier } = await codeFor(url);
+    const tokens = await tokenRequest(w.url, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT, client_id: url });
+    assert.equal(tokens.status, 200, tokens.text);
+    docs.serve(path, documentFor(url, { grant_types: ['authorization_code'] }), { headers: { 'cache-control': 'no-store' } });
+    const refused = await tokenRequest(w.url, { grant_type: 'refresh_token', refresh_token: tokens.json.refresh_token, client_id: url });
+    assert.equal(refused.status, 400, refused.text);
+    assert.equal(refused.json.error, 'unauthorized_client');
+    docs.serve(path, 'gone', { status: 404 });
+    const gone = await tokenRequest(w.url, { grant_type: 'refresh_token', refresh_token: tokens.json.refresh_token, client_id: url });
+    assert.equal(gone.status, 401, gone.text);
+    assert.equal(gone.json.error, 'invalid_client', 'a client whose document is gone must start again');
   });
 
   test('errors are not cached', async () => {
