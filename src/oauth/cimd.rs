@@ -396,7 +396,8 @@ pub async fn resolve(
                 fetched.status
             )))
         }
-        status @ 500..=599 => {
+        // Server trouble or rate limiting: worth trying again later.
+        status @ (429 | 500..=599) => {
             return Err(CimdError::Unreachable(format!(
                 "The client ID metadata document at {client_id:?} could not be fetched: its server answered {status}."
             )))
@@ -712,8 +713,12 @@ mod tests {
         assert!(matches!(&err, CimdError::Refused(m) if m.contains("redirect")), "{err:?}");
         let missing = serving(404, None, vec![]);
         assert!(matches!(run(&missing, &cache, URL, PUBLIC, 0), Err(CimdError::Refused(m)) if m.contains("404")));
-        let broken = serving(503, None, vec![]);
-        assert!(matches!(run(&broken, &cache, URL, PUBLIC, 0), Err(CimdError::Unreachable(_))));
+        for status in [429, 500, 503] {
+            let broken = serving(status, None, vec![]);
+            assert!(matches!(run(&broken, &cache, URL, PUBLIC, 0), Err(CimdError::Unreachable(_))), "{status}");
+        }
+        let forbidden = serving(403, None, vec![]);
+        assert!(matches!(run(&forbidden, &cache, URL, PUBLIC, 0), Err(CimdError::Refused(_))));
         let big = Fixed { answer: Err(FetchError::TooLarge), fetches: Cell::new(0) };
         assert!(
             matches!(run(&big, &cache, URL, PUBLIC, 0), Err(CimdError::Refused(m)) if m.contains("larger than 5120"))
