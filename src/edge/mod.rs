@@ -1,6 +1,7 @@
 //! The Workers edge: turns runtime objects into the core's plain types and back. Thin on purpose:
 //! every decision is made in the core, which `cargo test` covers natively.
 
+mod cimd_fetch;
 mod d1;
 mod grants;
 mod kv;
@@ -21,6 +22,8 @@ use crate::tools::SchemaCache;
 thread_local! {
     /// Schemas survive across requests served by the same isolate (see `SCHEMA_TTL_MS`).
     static SCHEMA_CACHE: Rc<SchemaCache> = Rc::new(SchemaCache::default());
+    /// Valid Client ID Metadata Documents, each kept for its bounded cache lifetime.
+    static CLIENT_DOCUMENTS: Rc<crate::oauth::cimd::DocumentCache> = Rc::default();
 }
 
 pub fn now_ms() -> u64 {
@@ -188,6 +191,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     let schema_cache = SCHEMA_CACHE.with(Rc::clone);
     let grants = grants::DurableGrants::new(env.durable_object("OAUTH_GRANTS"));
     let oauth_kv = oauth_support::OAuthKv::new(env.kv("DBMCP_KV"));
+    let document_cache = CLIENT_DOCUMENTS.with(Rc::clone);
     let oauth = http::OAuthEnv {
         keys: signing_keys(string_var(&env, "OAUTH_SIGNING_KEY")),
         grants: &grants,
@@ -196,6 +200,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         registrations_per_hour: string_var(&env, "OAUTH_REGISTRATIONS_PER_HOUR")
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or(http::oauth::DEFAULT_REGISTRATIONS_PER_HOUR),
+        client_documents: &cimd_fetch::WorkerFetcher,
+        document_cache: &document_cache,
     };
     let env_core = http::Env {
         config: Result::as_ref(&config),

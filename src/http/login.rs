@@ -38,11 +38,18 @@ pub fn error_page(status: u16, message: &str) -> HttpResponse {
 
 pub struct LoginView<'a> {
     pub client_name: &'a str,
+    /// For a client identified by a metadata document URL: that URL's host, its identity.
+    pub client_host: Option<&'a str>,
     pub service_label: &'a str,
     pub flow: &'a str,
     pub csrf: &'a str,
     pub username: &'a str,
     pub error: Option<&'a str>,
+}
+
+/// ` (from <host>)` after a client's name, when it has a document host.
+fn client_host(host: Option<&str>) -> String {
+    host.map(|h| format!(" (from <strong id=\"client-host\">{}</strong>)", escape(h))).unwrap_or_default()
 }
 
 pub fn login_page(status: u16, view: &LoginView) -> HttpResponse {
@@ -51,7 +58,7 @@ pub fn login_page(status: u16, view: &LoginView) -> HttpResponse {
         status,
         "Sign in",
         &format!(
-            "<h1>Sign in to {service}</h1><p><strong>{client}</strong> wants to connect to {service}.</p>{error}\
+            "<h1>Sign in to {service}</h1><p><strong>{client}</strong>{host} wants to connect to {service}.</p>{error}\
              <form method=\"post\" action=\"/authorize/login\">\
              <input type=\"hidden\" name=\"flow\" value=\"{flow}\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
              <label for=\"username\">Username</label><input type=\"text\" id=\"username\" name=\"username\" value=\"{username}\" autocomplete=\"username\" required autofocus>\
@@ -59,6 +66,7 @@ pub fn login_page(status: u16, view: &LoginView) -> HttpResponse {
              <button type=\"submit\">Sign in</button></form>",
             service = escape(view.service_label),
             client = escape(view.client_name),
+            host = client_host(view.client_host),
             flow = escape(view.flow),
             csrf = escape(view.csrf),
             username = escape(view.username),
@@ -68,6 +76,8 @@ pub fn login_page(status: u16, view: &LoginView) -> HttpResponse {
 
 pub struct ConsentView<'a> {
     pub client_name: &'a str,
+    /// For a client identified by a metadata document URL: that URL's host, its identity.
+    pub client_host: Option<&'a str>,
     pub redirect_host: &'a str,
     pub service_label: &'a str,
     pub access: &'a str,
@@ -82,7 +92,7 @@ pub fn consent_page(view: &ConsentView) -> HttpResponse {
         "Allow access?",
         &format!(
             "<h1>Allow access to {service}?</h1>\
-             <p><strong id=\"client\">{client}</strong> asks to <strong id=\"access\">{access}</strong> in {service} as <strong>{user}</strong>.</p>\
+             <p><strong id=\"client\">{client}</strong>{client_host} asks to <strong id=\"access\">{access}</strong> in {service} as <strong>{user}</strong>.</p>\
              <p class=\"muted\">After you answer, you are sent back to <strong id=\"redirect-host\">{host}</strong>. \
              Only allow applications you trust; you can revoke access later.</p>\
              <form method=\"post\" action=\"/authorize/consent\">\
@@ -91,6 +101,7 @@ pub fn consent_page(view: &ConsentView) -> HttpResponse {
              <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></form>",
             service = escape(view.service_label),
             client = escape(view.client_name),
+            client_host = client_host(view.client_host),
             access = escape(view.access),
             user = escape(view.user),
             host = escape(view.redirect_host),
@@ -110,6 +121,7 @@ mod tests {
             200,
             &LoginView {
                 client_name: "<script>x</script>",
+                client_host: Some("app.example.com\"<b>"),
                 service_label: "Demo",
                 flow: "f",
                 csrf: "c",
@@ -120,6 +132,7 @@ mod tests {
         let html = String::from_utf8(r.body.clone()).unwrap();
         assert!(!html.contains("<script>x"));
         assert!(html.contains("&lt;script&gt;") && html.contains("value=\"&quot;a\""));
+        assert!(html.contains("(from <strong id=\"client-host\">app.example.com&quot;&lt;b&gt;</strong>)"));
         assert!(r.header("content-security-policy").unwrap().contains("frame-ancestors 'none'"));
         assert_eq!(r.header("x-frame-options"), Some("DENY"));
     }

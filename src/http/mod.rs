@@ -10,6 +10,7 @@ mod mcp_endpoint;
 pub mod oauth;
 mod oauth_admin;
 mod oauth_authorize;
+mod oauth_clients;
 mod pages;
 
 pub use oauth::OAuthEnv;

@@ -5,9 +5,11 @@
 use serde_json::{json, Value as Json};
 
 use super::challenge::Challenge;
+use super::oauth_clients::find_client;
 use super::{Env, HttpRequest, HttpResponse};
 use crate::auth::{random_token, sha256_hex, ExpiringKv};
 use crate::config::{AuthMode, Config};
+use crate::oauth::cimd::{self, DocumentCache, DocumentFetcher};
 use crate::oauth::client::{self, ClientRecord};
 use crate::oauth::form::Params;
 use crate::oauth::grants::{Command, GrantStore, Reply, GLOBAL_SHARD};
@@ -30,6 +32,10 @@ pub struct OAuthEnv<'a> {
     pub hasher: &'a dyn PasswordHasher,
     pub expiring_kv: &'a dyn ExpiringKv,
     pub registrations_per_hour: u32,
+    /// Fetches Client ID Metadata Documents (`client_id` = an https URL) ...
+    pub client_documents: &'a dyn DocumentFetcher,
+    /// ... and keeps the valid ones for their cache lifetime.
+    pub document_cache: &'a DocumentCache,
 }
 
 impl OAuthEnv<'_> {
@@ -65,6 +71,8 @@ pub fn client_ip(request: &HttpRequest) -> String {
     request.header("cf-connecting-ip").unwrap_or("unknown").to_string()
 }
 
+/// A stored client (registered, or created by an administrator). OAuth requests look clients up
+/// with `oauth_clients::find_client`, which also knows metadata document clients.
 pub async fn load_client(env: &Env<'_>, client_id: &str) -> Result<Option<ClientRecord>, String> {
     if client_id.is_empty() || client_id.len() > 128 {
         return Ok(None);
@@ -184,7 +192,8 @@ fn form_of(request: &HttpRequest) -> Result<Params, OAuthError> {
 /// The authenticated client of a token or revocation request.
 async fn authenticated_client(request: &HttpRequest, form: &Params, env: &Env<'_>) -> Result<ClientRecord, OAuthError> {
     let presented = client::presented(request.header("authorization"), form)?;
-    let record = load_client(env, &presented.client_id).await.map_err(unavailable)?;
+    let issuer = metadata::issuer(&request.origin);
+    let record = find_client(env, &issuer, &presented.client_id).await.map_err(|e| e.oauth())?;
     client::authenticate(record.as_ref(), &presented)?;
     Ok(record.expect("authenticated"))
 }
@@ -298,6 +307,10 @@ async fn touch_client(
     service: &str,
     mut client: ClientRecord,
 ) {
+    // A metadata document client is fetched, never stored.
+    if cimd::is_document_client_id(&client.client_id) {
+        return;
+    }
     if client.last_used_ms.is_some_and(|t| now_ms.saturating_sub(t) < CLIENT_TOUCH_MS) {
         return;
     }
@@ -390,6 +403,21 @@ mod tests {
         }
     }
 
+    /// Stored clients only: no document is ever fetched here.
+    struct NoDocuments;
+
+    #[async_trait(?Send)]
+    impl crate::oauth::cimd::DocumentFetcher for NoDocuments {
+        async fn fetch(
+            &self,
+            url: &str,
+            _max_bytes: usize,
+            _timeout_ms: u64,
+        ) -> Result<crate::oauth::cimd::FetchedDocument, crate::oauth::cimd::FetchError> {
+            panic!("no document fetch expected, got {url}")
+        }
+    }
+
     fn touch(kv: &MemoryKv, grants: &MemoryGrants, client: ClientRecord) {
         let oauth = OAuthEnv {
             keys: Err("not needed".into()),
@@ -397,6 +425,8 @@ mod tests {
             hasher: &NativeHasher,
             expiring_kv: kv,
             registrations_per_hour: 1,
+            client_documents: &NoDocuments,
+            document_cache: &crate::oauth::cimd::DocumentCache::default(),
         };
         futures_executor::block_on(touch_client(&oauth, kv, 10_000, "demo", client));
     }

@@ -7,7 +7,8 @@
 //! - `POST /authorize/consent`    approve -> redirect with `code`, `state`, `iss`; deny -> `access_denied`
 
 use super::login::{self, ConsentView, LoginView};
-use super::oauth::{client_ip, load_client, ready};
+use super::oauth::{client_ip, ready};
+use super::oauth_clients::find_client;
 use super::{Env, HttpRequest, HttpResponse};
 use crate::auth::{random_token, sha256_hex};
 use crate::config::{AuthMode, Config};
@@ -19,7 +20,7 @@ use crate::oauth::grants::{Command, Reply};
 use crate::oauth::login_limit::{self, LIMITS};
 use crate::oauth::password::{self, UserRecord};
 use crate::oauth::tokens::SigningKeys;
-use crate::oauth::{metadata, redirect, scope, CODE_PREFIX};
+use crate::oauth::{cimd, metadata, redirect, scope, CODE_PREFIX};
 
 pub async fn handle(request: &HttpRequest, segments: &[&str], config: &Config, env: &Env<'_>) -> HttpResponse {
     let result = match (request.method.as_str(), segments) {
@@ -53,8 +54,8 @@ async fn start(request: &HttpRequest, config: &Config, env: &Env<'_>) -> Page {
     let (oauth, keys) = ready(env).map_err(unavailable)?;
     let params = Params::from_text(&request.query);
     let client_id = params.get("client_id").ok().flatten().unwrap_or_default();
-    let client = load_client(env, client_id).await.map_err(unavailable)?;
     let issuer = metadata::issuer(&request.origin);
+    let client = find_client(env, &issuer, client_id).await.map_err(|e| e.page())?;
     let service_ok = |name: &str| match config.service(name) {
         Some(s) if s.auth == AuthMode::Required => Ok(()),
         Some(_) => Err(format!("the service {name:?} is open and needs no authorization")),
@@ -95,7 +96,10 @@ async fn start(request: &HttpRequest, config: &Config, env: &Env<'_>) -> Page {
             aud: flow.request.service.clone(),
             jti: flow.jti.clone(),
             typ: custom_login::REQUEST_TYPE.into(),
-            client_name: client.display_name().to_string(),
+            client_name: match cimd::identity_host(&client.client_id) {
+                Some(host) => format!("{} (from {host})", client.display_name()),
+                None => client.display_name().to_string(),
+            },
             scope: scope::join(&flow.request.scope),
             return_to: format!("{issuer}/authorize/callback"),
             flow: sealed,
@@ -107,8 +111,10 @@ async fn start(request: &HttpRequest, config: &Config, env: &Env<'_>) -> Page {
             .with_header("set-cookie", flow::set_cookie(&nonce)));
     }
     let csrf = flow::csrf_token(keys, &nonce).map_err(unavailable)?;
+    let host = cimd::identity_host(&client.client_id);
     let view = LoginView {
         client_name: client.display_name(),
+        client_host: host.as_deref(),
         service_label: label_of(config, &flow.request.service),
         flow: &sealed,
         csrf: &csrf,
@@ -157,17 +163,20 @@ async fn sign_in(request: &HttpRequest, config: &Config, env: &Env<'_>) -> Page 
     let now_s = env.now_ms / 1000;
     let (form, flow) = posted_flow(request, keys, Stage::Login, now_s)?;
     let service = flow.request.service.clone();
-    let client = load_client(env, &flow.request.client_id)
+    let issuer = metadata::issuer(&request.origin);
+    let client = find_client(env, &issuer, &flow.request.client_id)
         .await
-        .map_err(unavailable)?
+        .map_err(|e| e.page())?
         .ok_or_else(|| login::error_page(400, "The application is no longer registered."))?;
     let typed = form.get("username").ok().flatten().unwrap_or_default().to_string();
     let password = form.get("password").ok().flatten().unwrap_or_default().to_string();
     let handle = form.get("flow").ok().flatten().unwrap_or_default().to_string();
     let csrf = form.get("csrf").ok().flatten().unwrap_or_default().to_string();
+    let client_host = cimd::identity_host(&client.client_id);
     let again = |status: u16, error: &str| {
         let view = LoginView {
             client_name: client.display_name(),
+            client_host: client_host.as_deref(),
             service_label: label_of(config, &service),
             flow: &handle,
             csrf: &csrf,
@@ -232,8 +241,10 @@ fn consent_for(
     let sealed = flow::seal(keys, &next, now_s).map_err(unavailable)?;
     let csrf = flow::csrf_token(keys, &next.nonce).map_err(unavailable)?;
     let host = redirect::display_host(&next.request.redirect_uri);
+    let client_host = cimd::identity_host(&client.client_id);
     Ok(login::consent_page(&ConsentView {
         client_name: client.display_name(),
+        client_host: client_host.as_deref(),
         redirect_host: &host,
         service_label: label_of(config, &next.request.service),
         access: scope::describe(&next.request.scope),
@@ -280,9 +291,9 @@ async fn custom_login_return(request: &HttpRequest, config: &Config, env: &Env<'
     if oauth.grants.run(&service, &once).await.map_err(unavailable)? != (Reply::Consumed { first: true }) {
         return Err(login::error_page(400, "This login was already used; start again from the application."));
     }
-    let client = load_client(env, &flow.request.client_id)
+    let client = find_client(env, &issuer, &flow.request.client_id)
         .await
-        .map_err(unavailable)?
+        .map_err(|e| e.page())?
         .ok_or_else(|| login::error_page(400, "The application is no longer registered."))?;
     let epoch =
         match oauth.grants.run(&service, &Command::UserEpoch { sub: user.clone() }).await.map_err(unavailable)? {
@@ -315,8 +326,15 @@ async fn consent(request: &HttpRequest, _config: &Config, env: &Env<'_>) -> Page
             &issuer,
         )));
     }
-    if load_client(env, &req.client_id).await.map_err(unavailable)?.is_none() {
+    let Some(client) = find_client(env, &issuer, &req.client_id).await.map_err(|e| e.page())? else {
         return Err(login::error_page(400, "The application is no longer registered."));
+    };
+    // A metadata document can change between the start and the consent.
+    if !redirect::matches(&client.redirect_uris, &req.redirect_uri) {
+        return Err(login::error_page(
+            400,
+            "The application no longer lists this redirect URI; start again from the application.",
+        ));
     }
     let code = format!("{CODE_PREFIX}.{}.{}", req.service, random_token(32).map_err(unavailable)?);
     let command = Command::IssueCode {

@@ -47,6 +47,8 @@ pub fn authorization_server(origin: &str) -> Json {
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
         "authorization_response_iss_parameter_supported": true,
+        // A client may use the URL of its metadata document as its client_id (`cimd`).
+        "client_id_metadata_document_supported": true,
     })
 }
 
@@ -61,6 +63,8 @@ mod tests {
         assert_eq!(prm["authorization_servers"][0], asm["issuer"]);
         assert_eq!(prm["resource"], "https://db.example.com/mcp/demo");
         assert_eq!(asm["code_challenge_methods_supported"], json!(["S256"]));
+        assert_eq!(asm["client_id_metadata_document_supported"], json!(true));
+        assert!(asm["registration_endpoint"].is_string(), "registration stays for older clients");
         assert_eq!(
             asm["token_endpoint_auth_methods_supported"],
             json!(["none", "client_secret_post", "client_secret_basic"])

@@ -1,11 +1,13 @@
 //! The OAuth 2.1 authorization server's rules in plain Rust (no `worker` types), so `cargo test`
 //! covers them natively: metadata, client registration, redirect URI matching, PKCE, scopes,
-//! authorization requests, access tokens, grants and refresh rotation, custom login, CSRF.
+//! authorization requests, access tokens, grants and refresh rotation, custom login, CSRF, and
+//! clients identified by a metadata document URL (`cimd`).
 //!
 //! The HTTP glue lives in `crate::http::oauth*` and `crate::http::login`; storage is behind the
 //! [`grants::GrantStore`] (a Durable Object at the edge) and KV traits.
 
 pub mod authorize;
+pub mod cimd;
 pub mod client;
 pub mod custom_login;
 pub mod flow;
