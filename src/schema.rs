@@ -133,6 +133,19 @@ impl Schema {
                     hidden.push(name[default_schema.len()..].to_string());
                 }
             }
+            // Quoted parts name what their plain spelling names: `"customers"`,
+            // `public."customers"` and `"reporting"."secret"` are `customers` and
+            // `reporting.secret` as the tools list them.
+            let canonical = match split_qualified_name(&name) {
+                Some((schema, bare)) if ["public", "main"].iter().any(|d| schema.eq_ignore_ascii_case(d)) => {
+                    display_name("public", &bare)
+                }
+                Some((schema, bare)) => display_name(&schema, &bare),
+                None => display_name("public", &object_name(&name)),
+            };
+            if !canonical.is_empty() && !hidden.contains(&canonical) {
+                hidden.push(canonical);
+            }
         }
         let is_hidden = |hidden: &[String], name: &str| hidden.iter().any(|h| h.eq_ignore_ascii_case(name));
         if !hidden.is_empty() {
@@ -285,6 +298,26 @@ mod tests {
     }
 
     #[test]
+    fn hidden_names_with_quoted_parts_hide_the_table_they_name() {
+        let table = |schema: &str, name: &str| Table {
+            schema: Some(schema.into()),
+            name: display_name(schema, name),
+            kind: TableKind::Table,
+            columns: vec![],
+            foreign_keys: vec![],
+            indexes: vec![],
+            comment: None,
+        };
+        let schema = Schema {
+            tables: vec![table("reporting", "secret"), table("we.ird", "t.x"), table("public", "open")],
+            ..Default::default()
+        };
+        let visible = schema
+            .without(&["\"reporting\".\"secret\"".to_string(), "\"we.ird\".\"t.x\"".to_string()], &RoutinePolicy::All);
+        assert_eq!(names(&visible), vec!["open"]);
+    }
+
+    #[test]
     fn views_over_hidden_tables_are_hidden_transitively() {
         let mut customers = view("customers");
         customers.kind = TableKind::Table;
@@ -307,6 +340,11 @@ mod tests {
         // The default schema's prefix names the same table; odd input does not panic.
         let prefixed = schema.clone().without(&["PUBLIC.customers".to_string(), "publ€x".to_string()], &policy);
         assert_eq!(names(&prefixed), vec!["c"]);
+        // Quoted spellings of the hidden name hide the same table.
+        for spelling in ["\"customers\"", "public.\"customers\"", "\"public\".\"customers\"", "main.\"Customers\""] {
+            let quoted = schema.clone().without(&[spelling.to_string()], &policy);
+            assert_eq!(names(&quoted), vec!["c"], "{spelling}");
+        }
         // Nothing hidden: every view stays, whatever routines it calls.
         let open = schema.without(&[], &RoutinePolicy::None);
         assert_eq!(names(&open).len(), 6);

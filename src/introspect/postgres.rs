@@ -57,7 +57,11 @@ fn indexes_sql() -> String {
 }
 
 /// What each view and materialized view reads: the relations and routines its rewrite rule
-/// depends on (pg_depend), so views over hidden tables can be hidden too.
+/// depends on (pg_depend), so views over hidden tables can be hidden too. An operator counts as
+/// the function that implements it: pg_depend records `a @@@ b` as a dependency on the
+/// operator, and that function may read any table. Partitions and inheritance children share
+/// rows with their parent (a parent's scan returns its children's rows): each is listed as
+/// reading the other, so hiding one hides both.
 fn view_reads_sql() -> String {
     format!(
         "SELECT DISTINCT n.nspname AS schema, v.relname AS view, \
@@ -67,9 +71,15 @@ fn view_reads_sql() -> String {
          JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = w.oid \
          LEFT JOIN pg_class r ON d.refclassid = 'pg_class'::regclass AND r.oid = d.refobjid AND r.oid <> v.oid \
          LEFT JOIN pg_namespace rn ON rn.oid = r.relnamespace \
-         LEFT JOIN pg_proc p ON d.refclassid = 'pg_proc'::regclass AND p.oid = d.refobjid \
+         LEFT JOIN pg_operator o ON d.refclassid = 'pg_operator'::regclass AND o.oid = d.refobjid \
+         LEFT JOIN pg_proc p ON p.oid = CASE WHEN d.refclassid = 'pg_proc'::regclass THEN d.refobjid ELSE o.oprcode::oid END \
          LEFT JOIN pg_namespace pn ON pn.oid = p.pronamespace \
          WHERE v.relkind IN ('v', 'm') AND {USER_SCHEMAS} AND (r.oid IS NOT NULL OR (p.oid IS NOT NULL AND pn.nspname NOT IN ('pg_catalog', 'information_schema'))) \
+         UNION \
+         SELECT n.nspname, c.relname, 'relation', kn.nspname, k.relname \
+         FROM pg_inherits i JOIN pg_class c ON c.oid IN (i.inhrelid, i.inhparent) JOIN pg_namespace n ON n.oid = c.relnamespace \
+         JOIN pg_class k ON k.oid IN (i.inhrelid, i.inhparent) AND k.oid <> c.oid JOIN pg_namespace kn ON kn.oid = k.relnamespace \
+         WHERE {USER_SCHEMAS} \
          ORDER BY 1, 2, 3, 4, 5"
     )
 }

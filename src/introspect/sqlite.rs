@@ -84,6 +84,12 @@ pub async fn load(db: &dyn Database) -> Result<Schema, DbError> {
     Ok(schema)
 }
 
+/// A character of an unquoted SQLite identifier: SQLite's tokenizer takes every non-ASCII
+/// character as one (`kund€n`, `t😀`), besides letters, digits, `_` and `$`.
+fn is_sqlite_ident_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_' || c == '$' || !c.is_ascii()
+}
+
 /// Every name a view's SQL could refer to a table by: bare words, `"quoted"`, `` `quoted` ``,
 /// `[bracketed]` identifiers, and string literals too (SQLite accepts `FROM 'customers'`), each
 /// part of `a.b` on its own. Comments are skipped. Deliberately a superset: a view that mentions
@@ -128,9 +134,9 @@ pub fn sql_name_tokens(sql: &str) -> Vec<String> {
             }
             i += 1;
             push(token);
-        } else if c.is_alphanumeric() || c == '_' || c == '$' {
+        } else if is_sqlite_ident_char(c) {
             let start = i;
-            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '$') {
+            while i < chars.len() && is_sqlite_ident_char(chars[i]) {
                 i += 1;
             }
             push(chars[start..i].iter().collect());
@@ -250,6 +256,11 @@ mod tests {
             assert!(tokens.iter().any(|t| t == expected), "{expected} missing from {tokens:?}");
         }
         assert!(!tokens.iter().any(|t| t == "not_this" || t == "nor_this"), "{tokens:?}");
+        // Unquoted names with non-ASCII symbols are one token, as SQLite reads them.
+        let tokens = sql_name_tokens("SELECT * FROM kund€n JOIN t😀x ON 1");
+        for expected in ["kund€n", "t😀x"] {
+            assert!(tokens.iter().any(|t| t == expected), "{expected} missing from {tokens:?}");
+        }
         // Unterminated quotes and comments end the scan without a panic.
         assert_eq!(sql_name_tokens("SELECT \"abc"), vec!["SELECT", "abc"]);
         assert_eq!(sql_name_tokens("/* open"), Vec::<String>::new());

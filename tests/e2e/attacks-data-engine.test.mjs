@@ -411,3 +411,38 @@ describe('PostgreSQL', () => {
     });
   });
 });
+
+// Review of the integrated fixes (issue 7, item 16): a boolean for a D1 column without a declared
+// type was still bound as the JavaScript number 1, which D1 stores as the REAL 1.0.
+describe('D1: booleans for untyped columns', () => {
+  let worker;
+  let t;
+
+  before(async () => {
+    worker = await startWorker({ services: { demo: open({ kind: 'd1', binding: 'DB' }) } });
+    const db = await worker.mf.getD1Database('DB');
+    await db.exec('CREATE TABLE flags (id INTEGER PRIMARY KEY, anything, raw BLOB);');
+    t = tools(worker);
+  });
+
+  after(async () => {
+    await t?.close();
+    await worker?.stop();
+  });
+
+  test('a boolean for a column without a declared type (or BLOB) is stored as the integer 1/0', async () => {
+    const created = (await t.ok('demo', 'create_records', { table: 'flags', records: [{ anything: true, raw: false }] }))
+      .created[0];
+    const db = await worker.mf.getD1Database('DB');
+    const kinds = () =>
+      db
+        .prepare('SELECT typeof(anything) AS a, CAST(anything AS TEXT) AS a_text, typeof(raw) AS r, CAST(raw AS TEXT) AS r_text FROM flags WHERE id = ?')
+        .bind(created.id)
+        .first();
+    assert.deepEqual(await kinds(), { a: 'integer', a_text: '1', r: 'integer', r_text: '0' });
+    await t.ok('demo', 'update_records', { table: 'flags', ids: [created.id], patch: { anything: false, raw: true } });
+    assert.deepEqual(await kinds(), { a: 'integer', a_text: '0', r: 'integer', r_text: '1' });
+    const found = await t.ok('demo', 'get_table_data', { table: 'flags', filter: 'anything = false AND raw = true', fields: 'id' });
+    assert.deepEqual(found.records.map((r) => r.id), [created.id]);
+  });
+});
