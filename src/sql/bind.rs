@@ -148,6 +148,25 @@ mod tests {
         assert_eq!(st.params, vec![SqlValue::Integer(1)]);
         let st = insert(Dialect::Sqlite, &untyped, &json!({"anything": 4.5}).as_object().cloned().unwrap()).unwrap();
         assert!(st.sql.contains("VALUES (?1)"), "{}", st.sql);
+        // Comparisons with an untyped column cast the integer too: the text of 2^53 + 1 (how D1
+        // gets integers that large) would equal no integer stored there.
+        let rows = filter("anything = 9007199254740993 OR anything IN (1, 2.5) OR anything BETWEEN 3 AND true");
+        let st = select(Dialect::Sqlite, &untyped, &SelectSpec { rows, ..Default::default() }).unwrap();
+        assert!(
+            st.sql.contains(
+                "\"anything\" = CAST(?1 AS INTEGER) OR \"anything\" IN (CAST(?2 AS INTEGER), ?3) OR \"anything\" BETWEEN CAST(?4 AS INTEGER) AND CAST(?5 AS INTEGER)"
+            ),
+            "{}",
+            st.sql
+        );
+        assert_eq!(st.params[0], SqlValue::Integer(9_007_199_254_740_993));
+        let by_id = select(
+            Dialect::Sqlite,
+            &untyped,
+            &SelectSpec { rows: RowFilter { ids: Some(vec![json!(5)]), ..Default::default() }, ..Default::default() },
+        )
+        .unwrap();
+        assert!(by_id.sql.contains("\"id\" IN (?1)"), "typed keys bind as before: {}", by_id.sql);
         let rows = RowFilter { column_in: Some(("notes".into(), vec![json!(7)])), ..Default::default() };
         let st = update(Dialect::Sqlite, &table, &json!({"code": 1}).as_object().cloned().unwrap(), &rows).unwrap();
         assert_eq!(st.params, vec![text("1"), text("7")]);
