@@ -136,14 +136,15 @@ impl Schema {
             // Quoted parts name what their plain spelling names: `"customers"`,
             // `public."customers"` and `"reporting"."secret"` are `customers` and
             // `reporting.secret` as the tools list them.
-            let canonical = match split_qualified_name(&name) {
-                Some((schema, bare)) if ["public", "main"].iter().any(|d| schema.eq_ignore_ascii_case(d)) => {
-                    display_name("public", &bare)
+            let canonical = match parse_display_name(&name) {
+                Some((Some(schema), bare)) if ["public", "main"].iter().any(|d| schema.eq_ignore_ascii_case(d)) => {
+                    Some(display_name("public", &bare))
                 }
-                Some((schema, bare)) => display_name(&schema, &bare),
-                None => display_name("public", &object_name(&name)),
+                Some((Some(schema), bare)) => Some(display_name(&schema, &bare)),
+                Some((None, bare)) => Some(display_name("public", &bare)),
+                None => None,
             };
-            if !canonical.is_empty() && !hidden.contains(&canonical) {
+            if let Some(canonical) = canonical.filter(|c| !c.is_empty() && !hidden.contains(c)) {
                 hidden.push(canonical);
             }
         }
@@ -227,6 +228,16 @@ fn read_part(text: &str) -> (String, &str) {
         Some(dot) => (text[..dot].to_string(), &text[dot..]),
         None => (text.to_string(), ""),
     }
+}
+
+/// A name written as one or two parts (`x`, `"x"`, `s.x`, `"s"."x"`) with nothing left over.
+fn parse_display_name(text: &str) -> Option<(Option<String>, String)> {
+    let (first, rest) = read_part(text);
+    if rest.is_empty() {
+        return Some((None, first));
+    }
+    let (second, rest) = read_part(rest.strip_prefix('.')?);
+    rest.is_empty().then_some((Some(first), second))
 }
 
 /// Splits a display name made by [`display_name`] back into schema and name; `None` when the
@@ -340,6 +351,11 @@ mod tests {
         // The default schema's prefix names the same table; odd input does not panic.
         let prefixed = schema.clone().without(&["PUBLIC.customers".to_string(), "publ€x".to_string()], &policy);
         assert_eq!(names(&prefixed), vec!["c"]);
+        // A name of three parts is no spelling of a two-part name: it hides no table `a`.
+        let mut a = view("a");
+        a.kind = TableKind::Table;
+        let three = Schema { tables: vec![a], ..Default::default() };
+        assert_eq!(names(&three.without(&["main.a.b".to_string(), "\"a\"x".to_string()], &policy)), vec!["a"]);
         // Quoted spellings of the hidden name hide the same table.
         for spelling in ["\"customers\"", "public.\"customers\"", "\"public\".\"customers\"", "main.\"Customers\""] {
             let quoted = schema.clone().without(&[spelling.to_string()], &policy);
