@@ -95,6 +95,9 @@ pub struct ViewReads {
     pub relations: Vec<String>,
     /// Stored routines it calls (PostgreSQL), by the name the routine tools use.
     pub routines: Vec<String>,
+    /// It reads what it cannot name in advance (PostgreSQL: the statistics samples of
+    /// `pg_stats`, the SQL text run by `query_to_xml`): hidden whenever any table is hidden.
+    pub reads_any_table: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -162,7 +165,8 @@ impl Schema {
                         // A view whose reads are unknown could read anything.
                         None => true,
                         Some(reads) => {
-                            reads.relations.iter().any(|r| is_hidden(&hidden, r))
+                            reads.reads_any_table
+                                || reads.relations.iter().any(|r| is_hidden(&hidden, r))
                                 || reads.routines.iter().any(|r| !routines.allows(r))
                         }
                     })
@@ -301,11 +305,28 @@ mod tests {
         ViewReads {
             relations: relations.iter().map(|s| s.to_string()).collect(),
             routines: routines.iter().map(|s| s.to_string()).collect(),
+            reads_any_table: false,
         }
     }
 
     fn names(schema: &Schema) -> Vec<&str> {
         schema.tables.iter().map(|t| t.name.as_str()).collect()
+    }
+
+    #[test]
+    fn views_that_read_any_table_go_whenever_a_table_is_hidden() {
+        let mut stats = reads(&["pg_catalog.pg_stats"], &[]);
+        stats.reads_any_table = true;
+        let schema = Schema {
+            tables: vec![view("column_stats"), view("plain")],
+            view_reads: [("column_stats".to_string(), stats), ("plain".to_string(), reads(&["orders"], &[]))]
+                .into_iter()
+                .collect(),
+            ..Default::default()
+        };
+        let hiding = schema.clone().without(&["customers".to_string()], &RoutinePolicy::All);
+        assert_eq!(names(&hiding), vec!["plain"]);
+        assert_eq!(names(&schema.without(&[], &RoutinePolicy::All)), vec!["column_stats", "plain"]);
     }
 
     #[test]

@@ -65,7 +65,7 @@ pub async fn load(db: &dyn Database) -> Result<Schema, DbError> {
         if text(row.get("kind")).as_deref() == Some("table") {
             virtual_tables.push(name.clone());
         }
-        schema.view_reads.insert(name, ViewReads { relations, routines: vec![] });
+        schema.view_reads.insert(name, ViewReads { relations, ..Default::default() });
     }
     // A virtual table keeps its data in shadow tables named `<table>_<suffix>`: they go with it.
     for table in &schema.tables {
@@ -77,7 +77,7 @@ pub async fn load(db: &dyn Database) -> Result<Schema, DbError> {
             {
                 schema
                     .view_reads
-                    .insert(table.name.clone(), ViewReads { relations: vec![owner.clone()], routines: vec![] });
+                    .insert(table.name.clone(), ViewReads { relations: vec![owner.clone()], ..Default::default() });
             }
         }
     }

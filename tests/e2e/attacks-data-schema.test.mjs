@@ -301,6 +301,10 @@ const REVIEW_SETUP = {
     'CREATE TABLE archive (id integer, secret text)',
     'CREATE TABLE archive_2020 () INHERITS (archive)',
     "INSERT INTO archive_2020 VALUES (1, 'inherited secret')",
+    // Statistics samples and SQL run from text: no dependency names customers.
+    'ANALYZE customers',
+    "CREATE VIEW column_stats AS SELECT tablename, attname, histogram_bounds::text AS samples FROM pg_stats WHERE schemaname = 'public'",
+    "CREATE VIEW xml_dump AS SELECT query_to_xml('SELECT email FROM customers', true, false, '')::text AS dump",
   ],
 };
 
@@ -371,6 +375,21 @@ for (const backend of BACKENDS) {
     if (backend.name === 'PostgreSQL') {
       test('a view using an operator whose function reads the hidden table is hidden', async () => {
         const names = await assertHidden('parents', ['operator_view']);
+        assert.ok(names.includes('orders'), `${names}`);
+      });
+
+      test('views over statistics samples or running SQL text are hidden when a table is hidden', async () => {
+        // What they would hand out on a service that hides nothing.
+        const open = new pg.Client({ connectionString: running.stack.connectionString });
+        await open.connect();
+        try {
+          const { rows } = await open.query("SELECT samples FROM column_stats WHERE tablename = 'customers' AND attname = 'email'");
+          assert.match(rows[0].samples, /@example\.com/);
+          assert.match((await open.query('SELECT dump FROM xml_dump')).rows[0].dump, /@example\.com/);
+        } finally {
+          await open.end();
+        }
+        const names = await assertHidden('parents', ['column_stats', 'xml_dump']);
         assert.ok(names.includes('orders'), `${names}`);
       });
 
