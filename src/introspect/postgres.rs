@@ -61,10 +61,12 @@ const SAMPLING_CATALOGS: &str =
     "'pg_stats', 'pg_stats_ext', 'pg_stats_ext_exprs', 'pg_statistic', 'pg_statistic_ext_data'";
 
 /// Built-in functions that run SQL given as text (`query_to_xml('SELECT … FROM customers')`) or
-/// dump tables named at run time. PostgreSQL records no dependency on built-in (pinned)
-/// functions, so they are found in the view's definition (a regular expression over
-/// `pg_get_viewdef`; a mere mention in a string hides the view too, which errs on the safe side).
-const QUERY_RUNNING_FUNCTIONS: &str = r"\m((query|cursor|table|schema|database)_to_xml|ts_stat|ts_rewrite)";
+/// dump tables named at run time, and the statistics catalogs. PostgreSQL records no dependency
+/// on pinned objects (every built-in function; before version 15 the system views too), so they
+/// are found in the view's definition: a regular expression over `pg_get_viewdef` (a mere
+/// mention in a string hides the view too, which errs on the safe side).
+const READS_ANY_TABLE_PATTERN: &str =
+    r"\m((query|cursor|table|schema|database)_to_xml|ts_stat|ts_rewrite|pg_stats|pg_statistic)";
 
 /// What each view and materialized view reads: the relations and routines its rewrite rule
 /// depends on (pg_depend), so views over hidden tables can be hidden too. An operator counts as
@@ -89,7 +91,7 @@ fn view_reads_sql() -> String {
          WHERE v.relkind IN ('v', 'm') AND {USER_SCHEMAS} AND (r.oid IS NOT NULL OR (p.oid IS NOT NULL AND pn.nspname NOT IN ('pg_catalog', 'information_schema'))) \
          UNION \
          SELECT n.nspname, v.relname, 'any', 'pg_catalog', '' FROM pg_class v JOIN pg_namespace n ON n.oid = v.relnamespace \
-         WHERE v.relkind IN ('v', 'm') AND {USER_SCHEMAS} AND pg_get_viewdef(v.oid) ~* '{QUERY_RUNNING_FUNCTIONS}' \
+         WHERE v.relkind IN ('v', 'm') AND {USER_SCHEMAS} AND pg_get_viewdef(v.oid) ~* '{READS_ANY_TABLE_PATTERN}' \
          UNION \
          SELECT n.nspname, c.relname, 'relation', kn.nspname, k.relname \
          FROM pg_inherits i JOIN pg_class c ON c.oid IN (i.inhrelid, i.inhparent) JOIN pg_namespace n ON n.oid = c.relnamespace \
