@@ -95,6 +95,9 @@ pub struct ViewReads {
     pub relations: Vec<String>,
     /// Stored routines it calls (PostgreSQL), by the name the routine tools use.
     pub routines: Vec<String>,
+    /// It reads what it cannot name in advance (PostgreSQL: the statistics samples of
+    /// `pg_stats`, the SQL text run by `query_to_xml`): hidden whenever any table is hidden.
+    pub reads_any_table: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -133,6 +136,20 @@ impl Schema {
                     hidden.push(name[default_schema.len()..].to_string());
                 }
             }
+            // Quoted parts name what their plain spelling names: `"customers"`,
+            // `public."customers"` and `"reporting"."secret"` are `customers` and
+            // `reporting.secret` as the tools list them.
+            let canonical = match parse_display_name(&name) {
+                Some((Some(schema), bare)) if ["public", "main"].iter().any(|d| schema.eq_ignore_ascii_case(d)) => {
+                    Some(display_name("public", &bare))
+                }
+                Some((Some(schema), bare)) => Some(display_name(&schema, &bare)),
+                Some((None, bare)) => Some(display_name("public", &bare)),
+                None => None,
+            };
+            if let Some(canonical) = canonical.filter(|c| !c.is_empty() && !hidden.contains(c)) {
+                hidden.push(canonical);
+            }
         }
         let is_hidden = |hidden: &[String], name: &str| hidden.iter().any(|h| h.eq_ignore_ascii_case(name));
         if !hidden.is_empty() {
@@ -148,7 +165,8 @@ impl Schema {
                         // A view whose reads are unknown could read anything.
                         None => true,
                         Some(reads) => {
-                            reads.relations.iter().any(|r| is_hidden(&hidden, r))
+                            reads.reads_any_table
+                                || reads.relations.iter().any(|r| is_hidden(&hidden, r))
                                 || reads.routines.iter().any(|r| !routines.allows(r))
                         }
                     })
@@ -216,6 +234,16 @@ fn read_part(text: &str) -> (String, &str) {
     }
 }
 
+/// A name written as one or two parts (`x`, `"x"`, `s.x`, `"s"."x"`) with nothing left over.
+fn parse_display_name(text: &str) -> Option<(Option<String>, String)> {
+    let (first, rest) = read_part(text);
+    if rest.is_empty() {
+        return Some((None, first));
+    }
+    let (second, rest) = read_part(rest.strip_prefix('.')?);
+    rest.is_empty().then_some((Some(first), second))
+}
+
 /// Splits a display name made by [`display_name`] back into schema and name; `None` when the
 /// name is not qualified (a `public` object).
 pub fn split_qualified_name(display: &str) -> Option<(String, String)> {
@@ -277,11 +305,48 @@ mod tests {
         ViewReads {
             relations: relations.iter().map(|s| s.to_string()).collect(),
             routines: routines.iter().map(|s| s.to_string()).collect(),
+            reads_any_table: false,
         }
     }
 
     fn names(schema: &Schema) -> Vec<&str> {
         schema.tables.iter().map(|t| t.name.as_str()).collect()
+    }
+
+    #[test]
+    fn views_that_read_any_table_go_whenever_a_table_is_hidden() {
+        let mut stats = reads(&["pg_catalog.pg_stats"], &[]);
+        stats.reads_any_table = true;
+        let schema = Schema {
+            tables: vec![view("column_stats"), view("plain")],
+            view_reads: [("column_stats".to_string(), stats), ("plain".to_string(), reads(&["orders"], &[]))]
+                .into_iter()
+                .collect(),
+            ..Default::default()
+        };
+        let hiding = schema.clone().without(&["customers".to_string()], &RoutinePolicy::All);
+        assert_eq!(names(&hiding), vec!["plain"]);
+        assert_eq!(names(&schema.without(&[], &RoutinePolicy::All)), vec!["column_stats", "plain"]);
+    }
+
+    #[test]
+    fn hidden_names_with_quoted_parts_hide_the_table_they_name() {
+        let table = |schema: &str, name: &str| Table {
+            schema: Some(schema.into()),
+            name: display_name(schema, name),
+            kind: TableKind::Table,
+            columns: vec![],
+            foreign_keys: vec![],
+            indexes: vec![],
+            comment: None,
+        };
+        let schema = Schema {
+            tables: vec![table("reporting", "secret"), table("we.ird", "t.x"), table("public", "open")],
+            ..Default::default()
+        };
+        let visible = schema
+            .without(&["\"reporting\".\"secret\"".to_string(), "\"we.ird\".\"t.x\"".to_string()], &RoutinePolicy::All);
+        assert_eq!(names(&visible), vec!["open"]);
     }
 
     #[test]
@@ -307,6 +372,16 @@ mod tests {
         // The default schema's prefix names the same table; odd input does not panic.
         let prefixed = schema.clone().without(&["PUBLIC.customers".to_string(), "publ€x".to_string()], &policy);
         assert_eq!(names(&prefixed), vec!["c"]);
+        // A name of three parts is no spelling of a two-part name: it hides no table `a`.
+        let mut a = view("a");
+        a.kind = TableKind::Table;
+        let three = Schema { tables: vec![a], ..Default::default() };
+        assert_eq!(names(&three.without(&["main.a.b".to_string(), "\"a\"x".to_string()], &policy)), vec!["a"]);
+        // Quoted spellings of the hidden name hide the same table.
+        for spelling in ["\"customers\"", "public.\"customers\"", "\"public\".\"customers\"", "main.\"Customers\""] {
+            let quoted = schema.clone().without(&[spelling.to_string()], &policy);
+            assert_eq!(names(&quoted), vec!["c"], "{spelling}");
+        }
         // Nothing hidden: every view stays, whatever routines it calls.
         let open = schema.without(&[], &RoutinePolicy::None);
         assert_eq!(names(&open).len(), 6);

@@ -56,20 +56,47 @@ fn indexes_sql() -> String {
     )
 }
 
+/// Catalog views that hold samples of any table's values (most common values, histograms).
+const SAMPLING_CATALOGS: &str =
+    "'pg_stats', 'pg_stats_ext', 'pg_stats_ext_exprs', 'pg_statistic', 'pg_statistic_ext_data'";
+
+/// Built-in functions that run SQL given as text (`query_to_xml('SELECT … FROM customers')`) or
+/// dump tables named at run time, and the statistics catalogs. PostgreSQL records no dependency
+/// on pinned objects (every built-in function; before version 15 the system views too), so they
+/// are found in the view's definition: a regular expression over `pg_get_viewdef` (a mere
+/// mention in a string hides the view too, which errs on the safe side).
+const READS_ANY_TABLE_PATTERN: &str =
+    r"\m((query|cursor|table|schema|database)_to_xml|ts_stat|ts_rewrite|pg_stats|pg_statistic)";
+
 /// What each view and materialized view reads: the relations and routines its rewrite rule
-/// depends on (pg_depend), so views over hidden tables can be hidden too.
+/// depends on (pg_depend), so views over hidden tables can be hidden too. An operator counts as
+/// the function that implements it: pg_depend records `a @@@ b` as a dependency on the
+/// operator, and that function may read any table. Partitions and inheritance children share
+/// rows with their parent (a parent's scan returns its children's rows): each is listed as
+/// reading the other, so hiding one hides both. A view over the statistics samples or calling a
+/// function that runs SQL text reads any table (kind `any`).
 fn view_reads_sql() -> String {
     format!(
         "SELECT DISTINCT n.nspname AS schema, v.relname AS view, \
-           CASE WHEN r.oid IS NOT NULL THEN 'relation' ELSE 'routine' END AS kind, \
+           CASE WHEN rn.nspname = 'pg_catalog' AND r.relname IN ({SAMPLING_CATALOGS}) THEN 'any' \
+             WHEN r.oid IS NOT NULL THEN 'relation' ELSE 'routine' END AS kind, \
            COALESCE(rn.nspname, pn.nspname) AS ref_schema, COALESCE(r.relname, p.proname) AS ref_name \
          FROM pg_rewrite w JOIN pg_class v ON v.oid = w.ev_class JOIN pg_namespace n ON n.oid = v.relnamespace \
          JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = w.oid \
          LEFT JOIN pg_class r ON d.refclassid = 'pg_class'::regclass AND r.oid = d.refobjid AND r.oid <> v.oid \
          LEFT JOIN pg_namespace rn ON rn.oid = r.relnamespace \
-         LEFT JOIN pg_proc p ON d.refclassid = 'pg_proc'::regclass AND p.oid = d.refobjid \
+         LEFT JOIN pg_operator o ON d.refclassid = 'pg_operator'::regclass AND o.oid = d.refobjid \
+         LEFT JOIN pg_proc p ON p.oid = CASE WHEN d.refclassid = 'pg_proc'::regclass THEN d.refobjid ELSE o.oprcode::oid END \
          LEFT JOIN pg_namespace pn ON pn.oid = p.pronamespace \
          WHERE v.relkind IN ('v', 'm') AND {USER_SCHEMAS} AND (r.oid IS NOT NULL OR (p.oid IS NOT NULL AND pn.nspname NOT IN ('pg_catalog', 'information_schema'))) \
+         UNION \
+         SELECT n.nspname, v.relname, 'any', 'pg_catalog', '' FROM pg_class v JOIN pg_namespace n ON n.oid = v.relnamespace \
+         WHERE v.relkind IN ('v', 'm') AND {USER_SCHEMAS} AND pg_get_viewdef(v.oid) ~* '{READS_ANY_TABLE_PATTERN}' \
+         UNION \
+         SELECT n.nspname, c.relname, 'relation', kn.nspname, k.relname \
+         FROM pg_inherits i JOIN pg_class c ON c.oid IN (i.inhrelid, i.inhparent) JOIN pg_namespace n ON n.oid = c.relnamespace \
+         JOIN pg_class k ON k.oid IN (i.inhrelid, i.inhparent) AND k.oid <> c.oid JOIN pg_namespace kn ON kn.oid = k.relnamespace \
+         WHERE {USER_SCHEMAS} \
          ORDER BY 1, 2, 3, 4, 5"
     )
 }
@@ -173,8 +200,14 @@ pub async fn load(db: &dyn Database) -> Result<Schema, DbError> {
             display_name(&text(&row, "ref_schema").unwrap_or_default(), &text(&row, "ref_name").unwrap_or_default());
         // Views the role may not read are not in `tables`; their reads are kept anyway (harmless).
         let entry = reads.entry(display_name(&schema, &view)).or_default();
-        let list =
-            if text(&row, "kind").as_deref() == Some("routine") { &mut entry.routines } else { &mut entry.relations };
+        let list = match text(&row, "kind").as_deref() {
+            Some("any") => {
+                entry.reads_any_table = true;
+                continue;
+            }
+            Some("routine") => &mut entry.routines,
+            _ => &mut entry.relations,
+        };
         if !list.contains(&target) {
             list.push(target);
         }

@@ -65,7 +65,7 @@ pub async fn load(db: &dyn Database) -> Result<Schema, DbError> {
         if text(row.get("kind")).as_deref() == Some("table") {
             virtual_tables.push(name.clone());
         }
-        schema.view_reads.insert(name, ViewReads { relations, routines: vec![] });
+        schema.view_reads.insert(name, ViewReads { relations, ..Default::default() });
     }
     // A virtual table keeps its data in shadow tables named `<table>_<suffix>`: they go with it.
     for table in &schema.tables {
@@ -77,11 +77,17 @@ pub async fn load(db: &dyn Database) -> Result<Schema, DbError> {
             {
                 schema
                     .view_reads
-                    .insert(table.name.clone(), ViewReads { relations: vec![owner.clone()], routines: vec![] });
+                    .insert(table.name.clone(), ViewReads { relations: vec![owner.clone()], ..Default::default() });
             }
         }
     }
     Ok(schema)
+}
+
+/// A character of an unquoted SQLite identifier: SQLite's tokenizer takes every non-ASCII
+/// character as one (`kund€n`, `t😀`), besides letters, digits, `_` and `$`.
+fn is_sqlite_ident_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_' || c == '$' || !c.is_ascii()
 }
 
 /// Every name a view's SQL could refer to a table by: bare words, `"quoted"`, `` `quoted` ``,
@@ -128,9 +134,9 @@ pub fn sql_name_tokens(sql: &str) -> Vec<String> {
             }
             i += 1;
             push(token);
-        } else if c.is_alphanumeric() || c == '_' || c == '$' {
+        } else if is_sqlite_ident_char(c) {
             let start = i;
-            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '$') {
+            while i < chars.len() && is_sqlite_ident_char(chars[i]) {
                 i += 1;
             }
             push(chars[start..i].iter().collect());
@@ -250,6 +256,11 @@ mod tests {
             assert!(tokens.iter().any(|t| t == expected), "{expected} missing from {tokens:?}");
         }
         assert!(!tokens.iter().any(|t| t == "not_this" || t == "nor_this"), "{tokens:?}");
+        // Unquoted names with non-ASCII symbols are one token, as SQLite reads them.
+        let tokens = sql_name_tokens("SELECT * FROM kund€n JOIN t😀x ON 1");
+        for expected in ["kund€n", "t😀x"] {
+            assert!(tokens.iter().any(|t| t == expected), "{expected} missing from {tokens:?}");
+        }
         // Unterminated quotes and comments end the scan without a panic.
         assert_eq!(sql_name_tokens("SELECT \"abc"), vec!["SELECT", "abc"]);
         assert_eq!(sql_name_tokens("/* open"), Vec::<String>::new());

@@ -146,6 +146,10 @@ async fn call_tool(params: Option<&Map<String, Json>>, ctx: &ToolContext<'_>) ->
     if !(call.arguments.is_object() || call.arguments.is_null()) {
         return Ok(tool_error("invalid arguments: arguments must be an object"));
     }
+    // The schema is the server's own lookup (read at most once per SCHEMA_TTL_MS and shared by
+    // calls), not a query the caller asked for: read it before the budget starts, so a call costs
+    // the same whether this isolate has it cached or not. A failure here is reported by the tool.
+    let _ = ctx.schema().await;
     // Every tool runs against a guarded view of the database: at most max_queries_per_call round
     // trips, and no hidden name in a database error.
     let guard = CallGuard::new(ctx.db, ctx.service.max_queries_per_call, ctx.hidden_names().await);

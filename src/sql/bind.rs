@@ -34,9 +34,10 @@ pub fn typed_value(d: Dialect, declared: &str, value: SqlValue) -> SqlValue {
         (Dialect::Postgres, Affinity::Array, SqlValue::Json(Json::Array(items))) => SqlValue::Text(to_literal(&items)),
         (Dialect::Sqlite, Affinity::Text, SqlValue::Integer(i)) => SqlValue::Text(i.to_string()),
         (Dialect::Sqlite, Affinity::Text, SqlValue::Bool(b)) => SqlValue::Text(b.to_string()),
-        (_, Affinity::Integer | Affinity::Real | Affinity::Numeric, SqlValue::Bool(b)) => {
-            SqlValue::Integer(i64::from(b))
-        }
+        // SQLite has no boolean: 1/0, as an integer (for an untyped SQLite column through the
+        // integer cast, since D1 would bind 1 as the REAL 1.0).
+        (_, Affinity::Integer | Affinity::Real | Affinity::Numeric, SqlValue::Bool(b))
+        | (Dialect::Sqlite, Affinity::Any, SqlValue::Bool(b)) => SqlValue::Integer(i64::from(b)),
         (_, _, value) => value,
     }
 }
@@ -72,6 +73,9 @@ mod tests {
         assert_eq!(column_value(Dialect::Sqlite, &text, SqlValue::Real(1.5)), SqlValue::Real(1.5));
         assert_eq!(column_value(Dialect::Sqlite, &col("INTEGER"), SqlValue::Integer(42)), SqlValue::Integer(42));
         assert_eq!(column_value(Dialect::Sqlite, &col(""), SqlValue::Integer(42)), SqlValue::Integer(42));
+        // A boolean for an untyped column is the integer 1/0 (D1 would bind a bare 1 as REAL 1.0).
+        assert_eq!(column_value(Dialect::Sqlite, &col(""), SqlValue::Bool(true)), SqlValue::Integer(1));
+        assert_eq!(column_value(Dialect::Sqlite, &col("BLOB"), SqlValue::Bool(false)), SqlValue::Integer(0));
         assert_eq!(column_value(Dialect::Sqlite, &col("INTEGER"), SqlValue::Bool(true)), SqlValue::Integer(1));
         assert_eq!(column_value(Dialect::Sqlite, &col("BOOLEAN"), SqlValue::Bool(false)), SqlValue::Integer(0));
         assert_eq!(column_value(Dialect::Sqlite, &text, SqlValue::Null), SqlValue::Null);
@@ -139,8 +143,30 @@ mod tests {
         untyped.columns.push(anything);
         let st = insert(Dialect::Sqlite, &untyped, &json!({"anything": 42}).as_object().cloned().unwrap()).unwrap();
         assert!(st.sql.contains("VALUES (CAST(?1 AS INTEGER))"), "{}", st.sql);
+        let st = insert(Dialect::Sqlite, &untyped, &json!({"anything": true}).as_object().cloned().unwrap()).unwrap();
+        assert!(st.sql.contains("VALUES (CAST(?1 AS INTEGER))"), "{}", st.sql);
+        assert_eq!(st.params, vec![SqlValue::Integer(1)]);
         let st = insert(Dialect::Sqlite, &untyped, &json!({"anything": 4.5}).as_object().cloned().unwrap()).unwrap();
         assert!(st.sql.contains("VALUES (?1)"), "{}", st.sql);
+        // Comparisons with an untyped column cast the integer too: the text of 2^53 + 1 (how D1
+        // gets integers that large) would equal no integer stored there.
+        let rows = filter("anything = 9007199254740993 OR anything IN (1, 2.5) OR anything BETWEEN 3 AND true");
+        let st = select(Dialect::Sqlite, &untyped, &SelectSpec { rows, ..Default::default() }).unwrap();
+        assert!(
+            st.sql.contains(
+                "\"anything\" = CAST(?1 AS INTEGER) OR \"anything\" IN (CAST(?2 AS INTEGER), ?3) OR \"anything\" BETWEEN CAST(?4 AS INTEGER) AND CAST(?5 AS INTEGER)"
+            ),
+            "{}",
+            st.sql
+        );
+        assert_eq!(st.params[0], SqlValue::Integer(9_007_199_254_740_993));
+        let by_id = select(
+            Dialect::Sqlite,
+            &untyped,
+            &SelectSpec { rows: RowFilter { ids: Some(vec![json!(5)]), ..Default::default() }, ..Default::default() },
+        )
+        .unwrap();
+        assert!(by_id.sql.contains("\"id\" IN (?1)"), "typed keys bind as before: {}", by_id.sql);
         let rows = RowFilter { column_in: Some(("notes".into(), vec![json!(7)])), ..Default::default() };
         let st = update(Dialect::Sqlite, &table, &json!({"code": 1}).as_object().cloned().unwrap(), &rows).unwrap();
         assert_eq!(st.params, vec![text("1"), text("7")]);

@@ -311,7 +311,10 @@ impl<'a> Builder<'a> {
         self.d.placeholder(self.params.len())
     }
 
-    /// Binds a value written to `column` (already adapted by `record_columns`).
+    /// Binds a value written to or compared with `column`, already adapted to it (by
+    /// `record_columns` or `column_value`). An integer for an untyped SQLite column goes through
+    /// `CAST(? AS INTEGER)`, in writes and comparisons alike: D1 binds no integer, and the text
+    /// of an integer beyond 2^53 (or the REAL 42.0) equals no integer stored there.
     fn bind_written(&mut self, column: &Column, value: SqlValue) -> String {
         let cast = written_through_integer_cast(self.d, column, &value);
         let p = self.bind(value);
@@ -325,7 +328,7 @@ impl<'a> Builder<'a> {
     /// Binds a value compared with (or written to) `column`, adapted to the column's type.
     fn bind_for(&mut self, column: &str, value: SqlValue) -> Result<String, SqlError> {
         let col = self.column(column)?;
-        Ok(self.bind(column_value(self.d, col, value)))
+        Ok(self.bind_written(col, column_value(self.d, col, value)))
     }
 
     fn column(&self, name: &str) -> Result<&'a Column, SqlError> {
@@ -496,7 +499,9 @@ impl<'a> Builder<'a> {
                         },
                         other => other,
                     };
-                    list.push(self.bind(column_value(self.d, key, id_value(value, &key.name, &table.name)?)));
+                    list.push(
+                        self.bind_written(key, column_value(self.d, key, id_value(value, &key.name, &table.name)?)),
+                    );
                 }
                 Ok(format!("{col} IN ({})", list.join(", ")))
             }
@@ -528,7 +533,8 @@ impl<'a> Builder<'a> {
                             )));
                         };
                         let col = self.d.quote_ident(&key.name);
-                        let p = self.bind(column_value(self.d, key, id_value(value, &key.name, &table.name)?));
+                        let p =
+                            self.bind_written(key, column_value(self.d, key, id_value(value, &key.name, &table.name)?));
                         terms.push(format!("{col} = {p}"));
                     }
                     alternatives.push(format!("({})", terms.join(" AND ")));

@@ -5,8 +5,10 @@
 /// What a hidden name is replaced with.
 pub const NEUTRAL: &str = "[hidden]";
 
+/// SQLite reads every non-ASCII character as part of an unquoted name (`kund€n`), so they join
+/// tokens here too.
 fn is_ident_char(c: char) -> bool {
-    c.is_alphanumeric() || c == '_' || c == '$'
+    c.is_alphanumeric() || c == '_' || c == '$' || !c.is_ascii()
 }
 
 /// One-to-one case folding, so positions in the folded text are positions in the original.
@@ -186,6 +188,9 @@ mod tests {
         assert_eq!(scrub_hidden_names("", &h), "");
         assert_eq!(scrub_hidden_names("a.", &h), "a.");
         assert_eq!(scrub_hidden_names("ß ǅ İ", &h), "ß ǅ İ");
+        let symbols = hidden(&["kund€n"]);
+        assert_eq!(scrub_hidden_names("no such table: kund€n", &symbols), "no such table: [hidden]");
+        assert_eq!(scrub_hidden_names("FOREIGN KEY on “kund€n”", &symbols), "FOREIGN KEY on [hidden]");
         assert_eq!(scrub_hidden_names("anything", &[]), "anything");
     }
 }

@@ -411,3 +411,55 @@ describe('PostgreSQL', () => {
     });
   });
 });
+
+// Review of the integrated fixes (issue 7, item 16), D1 columns without a declared type: a boolean
+// was still bound as the JavaScript number 1, which D1 stores as the REAL 1.0; and a filter
+// comparing such a column with an integer beyond 2^53 bound its text, which equals no integer.
+describe('D1: booleans and integers for untyped columns', () => {
+  let worker;
+  let t;
+
+  before(async () => {
+    worker = await startWorker({ services: { demo: open({ kind: 'd1', binding: 'DB' }) } });
+    const db = await worker.mf.getD1Database('DB');
+    await db.exec('CREATE TABLE flags (id INTEGER PRIMARY KEY, anything, raw BLOB);');
+    t = tools(worker);
+  });
+
+  after(async () => {
+    await t?.close();
+    await worker?.stop();
+  });
+
+  test('a boolean for a column without a declared type (or BLOB) is stored as the integer 1/0', async () => {
+    const created = (await t.ok('demo', 'create_records', { table: 'flags', records: [{ anything: true, raw: false }] }))
+      .created[0];
+    const db = await worker.mf.getD1Database('DB');
+    const kinds = () =>
+      db
+        .prepare('SELECT typeof(anything) AS a, CAST(anything AS TEXT) AS a_text, typeof(raw) AS r, CAST(raw AS TEXT) AS r_text FROM flags WHERE id = ?')
+        .bind(created.id)
+        .first();
+    assert.deepEqual(await kinds(), { a: 'integer', a_text: '1', r: 'integer', r_text: '0' });
+    await t.ok('demo', 'update_records', { table: 'flags', ids: [created.id], patch: { anything: false, raw: true } });
+    assert.deepEqual(await kinds(), { a: 'integer', a_text: '0', r: 'integer', r_text: '1' });
+    const found = await t.ok('demo', 'get_table_data', { table: 'flags', filter: 'anything = false AND raw = true', fields: 'id' });
+    assert.deepEqual(found.records.map((r) => r.id), [created.id]);
+  });
+
+  test('a filter compares an untyped column with an integer as an integer, 2^53 + 1 included', async () => {
+    // D1 gets an integer beyond 2^53 as its text; compared with an untyped column, text equals no
+    // integer stored there, so the filter found nothing.
+    const big = '9007199254740993';
+    const created = (await t.ok('demo', 'create_records', { table: 'flags', records: [{ anything: big }] })).created[0];
+    const db = await worker.mf.getD1Database('DB');
+    await db.prepare('UPDATE flags SET anything = 9007199254740993 WHERE id = ?').bind(created.id).run();
+    const stored = await db.prepare('SELECT typeof(anything) AS kind, CAST(anything AS TEXT) AS text FROM flags WHERE id = ?').bind(created.id).first();
+    assert.deepEqual(stored, { kind: 'integer', text: big });
+    for (const filter of [`anything = ${big}`, `anything IN (${big}, 1)`, `anything BETWEEN ${big} AND ${big}`]) {
+      const found = await t.ok('demo', 'get_table_data', { table: 'flags', filter, fields: 'id' });
+      assert.deepEqual(found.records.map((r) => r.id), [created.id], filter);
+    }
+    await t.ok('demo', 'delete_records', { table: 'flags', ids: [created.id] });
+  });
+});

@@ -278,3 +278,125 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+// Review of the integrated fixes (issue 7, item 14): more ways to name or reach a hidden table.
+//   - hidden_tables written with quoted parts (`public."customers"`, `"reporting"."daily_sales"`)
+//     hid nothing: the tables stayed listed and readable;
+//   - SQLite reads `kund€n` as one unquoted name, the view scan read `kund` and `n`;
+//   - PostgreSQL: a view using an operator whose function reads the hidden table, and the
+//     partitions (or inheritance children) of a hidden table, which hold its rows.
+const REVIEW_SETUP = {
+  D1: [
+    'CREATE TABLE kund€n (id INTEGER PRIMARY KEY, secret TEXT)',
+    "INSERT INTO kund€n VALUES (1, 'kundengeheimnis')",
+    'CREATE VIEW kund_view AS SELECT secret FROM kund€n',
+  ],
+  PostgreSQL: [
+    'CREATE FUNCTION email_of(a integer, b integer) RETURNS text LANGUAGE sql AS $$ SELECT email FROM customers WHERE id = a $$',
+    'CREATE OPERATOR @@@ (LEFTARG = integer, RIGHTARG = integer, FUNCTION = email_of)',
+    'CREATE VIEW operator_view AS SELECT id, (customer_id @@@ 0) AS email FROM orders',
+    "CREATE TABLE secrets (id integer, region text, secret text) PARTITION BY LIST (region)",
+    "CREATE TABLE secrets_eu PARTITION OF secrets FOR VALUES IN ('eu')",
+    "INSERT INTO secrets VALUES (1, 'eu', 'partitioned secret')",
+    'CREATE TABLE archive (id integer, secret text)',
+    'CREATE TABLE archive_2020 () INHERITS (archive)',
+    "INSERT INTO archive_2020 VALUES (1, 'inherited secret')",
+    // Statistics samples and SQL run from text: no dependency names customers.
+    'ANALYZE customers',
+    "CREATE VIEW column_stats AS SELECT tablename, attname, histogram_bounds::text AS samples FROM pg_stats WHERE schemaname = 'public'",
+    "CREATE VIEW xml_dump AS SELECT query_to_xml('SELECT email FROM customers', true, false, '')::text AS dump",
+  ],
+};
+
+function reviewServices(backend, database) {
+  const quoted = backend.name === 'D1' ? ['main."customers"', '"kund€n"'] : ['public."customers"', '"reporting"."daily_sales"'];
+  return {
+    quoted: { label: 'Hides tables named with quoted parts', database, read_only: true, hidden_tables: quoted },
+    parents: { label: 'Hides partitioned and parent tables', database, read_only: true, hidden_tables: ['customers', 'secrets', 'archive_2020'] },
+  };
+}
+
+for (const backend of BACKENDS) {
+  describe(`data-side review attacks on ${backend.name}`, () => {
+    let running;
+    const clients = {};
+
+    async function callOk(service, name, args = {}) {
+      const result = await clients[service].callTool({ name, arguments: args });
+      assert.equal(result.isError, false, `${name} on ${service}: ${JSON.stringify(result.content)}`);
+      return result.structuredContent;
+    }
+
+    async function assertHidden(service, hidden) {
+      const names = (await callOk(service, 'get_tables')).tables.map((t) => t.name);
+      for (const name of hidden) {
+        assert.ok(!names.includes(name), `${service} lists ${name}: ${names}`);
+        const result = await clients[service].callTool({ name: 'get_table_data', arguments: { table: name } });
+        assert.equal(result.isError, true, `${service} reads ${name}: ${JSON.stringify(result.structuredContent)}`);
+        assert.match(result.content[0].text, /^unknown table /);
+      }
+      return names;
+    }
+
+    before(async () => {
+      if (backend.name === 'D1') {
+        const worker = await startWorker({ services: reviewServices(backend, { kind: 'd1', binding: 'DB' }) });
+        const db = await worker.mf.getD1Database('DB');
+        for (const sql of REVIEW_SETUP.D1) await db.prepare(sql).run();
+        running = { worker, stop: () => worker.stop() };
+      } else {
+        running = await backend.start({ services: (database) => reviewServices(backend, database) });
+        const db = new pg.Client({ connectionString: running.stack.connectionString });
+        await db.connect();
+        try {
+          for (const sql of REVIEW_SETUP.PostgreSQL) await db.query(sql);
+        } finally {
+          await db.end();
+        }
+      }
+      for (const service of Object.keys(reviewServices(backend, {}))) {
+        const { key } = await createKey(running.worker.url, service, { label: `review ${service}` });
+        ({ client: clients[service] } = await connectClient(running.worker.mcpUrl(service), key));
+      }
+    });
+
+    after(async () => {
+      for (const client of Object.values(clients)) await client.close();
+      await running?.stop();
+    });
+
+    test('hidden_tables entries with quoted parts hide the tables they name, and the views over them', async () => {
+      const hidden = ['customers', 'order_summaries'];
+      hidden.push(...(backend.name === 'D1' ? ['kund€n', 'kund_view'] : ['reporting.daily_sales']));
+      const names = await assertHidden('quoted', hidden);
+      assert.ok(names.includes('orders'), `${names}`);
+    });
+
+    if (backend.name === 'PostgreSQL') {
+      test('a view using an operator whose function reads the hidden table is hidden', async () => {
+        const names = await assertHidden('parents', ['operator_view']);
+        assert.ok(names.includes('orders'), `${names}`);
+      });
+
+      test('views over statistics samples or running SQL text are hidden when a table is hidden', async () => {
+        // What they would hand out on a service that hides nothing.
+        const open = new pg.Client({ connectionString: running.stack.connectionString });
+        await open.connect();
+        try {
+          const { rows } = await open.query("SELECT samples FROM column_stats WHERE tablename = 'customers' AND attname = 'email'");
+          assert.match(rows[0].samples, /@example\.com/);
+          assert.match((await open.query('SELECT dump FROM xml_dump')).rows[0].dump, /@example\.com/);
+        } finally {
+          await open.end();
+        }
+        const names = await assertHidden('parents', ['column_stats', 'xml_dump']);
+        assert.ok(names.includes('orders'), `${names}`);
+      });
+
+      test('partitions of a hidden table, and the parent of a hidden child, are hidden', async () => {
+        const names = await assertHidden('parents', ['secrets', 'secrets_eu', 'archive_2020', 'archive']);
+        assert.ok(names.includes('products'), `${names}`);
+      });
+    }
+  });
+}
