@@ -46,6 +46,9 @@
 //     maxQueued (default 50) more wait, each at most queueTimeoutMs (default 10 s). A request
 //     beyond the queue gets 429, one that waited too long 503 (both with Retry-After), at once
 //     rather than after a connection timeout. Other connection strings have their own pools.
+//   - Fair share: a request with a Dbmcp-Caller header (dbmcp sends one per service and
+//     credential) belongs to that caller, who may hold at most maxConnections - 1 connections
+//     and half the queue, so other callers of the same connection string always get through.
 //
 // Response 200 (Content-Type application/json), one query:
 //   {"rowAsArray": true,
@@ -86,6 +89,13 @@ const HEADER_ARRAY = 'neon-array-mode';
 const HEADER_ISOLATION = 'neon-batch-isolation-level';
 const HEADER_READ_ONLY = 'neon-batch-read-only';
 const HEADER_DEFERRABLE = 'neon-batch-deferrable';
+/** Who is asking (dbmcp: an opaque label of one service and credential), for fair sharing. */
+const HEADER_CALLER = 'dbmcp-caller';
+
+/** The caller's label: printable ASCII, at most 128 characters; anything else is unnamed. */
+function callerLabel(value) {
+  return typeof value === 'string' && value.length <= 128 && /^[\x21-\x7e]+$/.test(value) ? value : '';
+}
 
 const ISOLATION_LEVELS = {
   Serializable: 'SERIALIZABLE',
@@ -534,31 +544,54 @@ function cancelBackend(client, config) {
 
 /**
  * At most `limit` requests of one connection string hold a connection at once; up to `maxQueued`
- * more wait in order, each for at most `waitMs`.
+ * more wait (each at most `waitMs`), beyond that a request is refused at once.
+ *
+ * Callers that name themselves (header Dbmcp-Caller, which dbmcp sends: an opaque label of one
+ * service and credential) share fairly: one caller holds at most `limit - 1` connections and half
+ * the queue, so whoever else uses the same connection string always finds a connection soon.
+ * Requests without the header share one unnamed caller with no such share (plain Neon clients).
  */
 class Gate {
   constructor(limit, maxQueued, waitMs) {
     this.limit = limit;
     this.maxQueued = maxQueued;
     this.waitMs = waitMs;
+    this.perCaller = Math.max(1, limit - 1);
+    this.perCallerQueued = Math.max(1, Math.floor(maxQueued / 2));
     this.active = 0;
+    this.activeBy = new Map();
     this.queue = [];
   }
 
-  /** Resolves when the caller may take a connection; it must call leave() afterwards. */
-  enter(signal) {
+  #running(caller) {
+    return this.activeBy.get(caller) ?? 0;
+  }
+
+  #mayRun(caller) {
+    return this.active < this.limit && (caller === '' || this.#running(caller) < this.perCaller);
+  }
+
+  #admit(caller) {
+    this.active++;
+    this.activeBy.set(caller, this.#running(caller) + 1);
+  }
+
+  /** Resolves when the caller may take a connection; it must call leave(caller) afterwards. */
+  enter(signal, caller = '') {
     if (signal.aborted) return Promise.reject(signal.reason);
-    if (this.active < this.limit && this.queue.length === 0) {
-      this.active++;
+    if (this.#mayRun(caller) && !this.queue.some((w) => this.#mayRun(w.caller))) {
+      this.#admit(caller);
       return Promise.resolve();
     }
-    if (this.queue.length >= this.maxQueued) {
+    const waitingForCaller = caller === '' ? 0 : this.queue.filter((w) => w.caller === caller).length;
+    if (this.queue.length >= this.maxQueued || (caller !== '' && waitingForCaller >= this.perCallerQueued)) {
       return Promise.reject(new HttpError(429, `too many requests for this database: ${this.active} running and ` +
-        `${this.queue.length} waiting (the limits are ${this.limit} and ${this.maxQueued}); retry shortly`,
+        `${this.queue.length} waiting (the limits are ${this.limit} and ${this.maxQueued}, and one caller may ` +
+        `hold ${this.perCaller} and queue ${this.perCallerQueued}); retry shortly`,
       { retryAfter: 1 }));
     }
     return new Promise((resolve, reject) => {
-      const waiter = {};
+      const waiter = { caller };
       const leaveQueue = () => {
         clearTimeout(waiter.timer);
         signal.removeEventListener('abort', waiter.onAbort);
@@ -567,7 +600,7 @@ class Gate {
       };
       waiter.admit = () => {
         leaveQueue();
-        this.active++;
+        this.#admit(caller);
         resolve();
       };
       waiter.onAbort = () => {
@@ -584,9 +617,17 @@ class Gate {
     });
   }
 
-  leave() {
+  leave(caller = '') {
     this.active--;
-    if (this.active < this.limit) this.queue[0]?.admit();
+    const running = this.#running(caller) - 1;
+    if (running > 0) this.activeBy.set(caller, running);
+    else this.activeBy.delete(caller);
+    // First come, first served among the waiters allowed to run now.
+    while (this.active < this.limit) {
+      const next = this.queue.find((w) => this.#mayRun(w.caller));
+      if (!next) break;
+      next.admit();
+    }
   }
 }
 
@@ -837,12 +878,13 @@ export async function startNeonProxy({
     const payload = parsePayload(body);
 
     const entry = pools.get(key, config);
-    await entry.gate.enter(signal);
+    const caller = callerLabel(headers[HEADER_CALLER]);
+    await entry.gate.enter(signal, caller);
     let client;
     try {
       client = await entry.pool.connect();
     } catch (err) {
-      entry.gate.leave();
+      entry.gate.leave(caller);
       throw connectError(err, config);
     }
     const state = { broken: false, running: false, signal };
@@ -932,7 +974,7 @@ export async function startNeonProxy({
         if (!state.broken && client.getTransactionStatus?.() !== 'I') state.broken = true;
         release();
       }
-      entry.gate.leave();
+      entry.gate.leave(caller);
     }
   }
 

@@ -26,6 +26,9 @@ pub struct Neon {
     pub max_response_bytes: u64,
     /// Every statement runs inside a read-only transaction (read-only services and credentials).
     pub read_only: bool,
+    /// Who is asking, sent as `Dbmcp-Caller`: the project's proxy shares connections fairly among
+    /// callers (Neon ignores it).
+    pub caller: String,
 }
 
 impl Neon {
@@ -34,6 +37,7 @@ impl Neon {
         let set = |name: &str, value: &str| headers.set(name, value).map_err(|e| DbError::new(e.to_string()));
         set("Neon-Connection-String", &self.connection_string)?;
         set("Content-Type", "application/json")?;
+        set("Dbmcp-Caller", &self.caller)?;
         for (name, value) in postgres::headers(self.read_only) {
             set(name, value)?;
         }

@@ -282,7 +282,8 @@ async fn post(
     }
 
     let can_write = !service.read_only && principal.may_write();
-    let database = env.databases.open(service, !can_write).unwrap_or_else(|reason| {
+    let caller = super::caller_label(&service.name, &principal.id);
+    let database = env.databases.open(service, !can_write, &caller).unwrap_or_else(|reason| {
         let dialect = match service.database {
             DatabaseConfig::D1 { .. } => Dialect::Sqlite,
             DatabaseConfig::Postgres { .. } => Dialect::Postgres,

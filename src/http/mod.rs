@@ -97,9 +97,18 @@ pub trait SessionStore {
 }
 
 /// Opens the database of a service (the edge looks the binding up). With `read_only`, engines
-/// that can (PostgreSQL) run every statement in a read-only transaction.
+/// that can (PostgreSQL) run every statement in a read-only transaction. `caller` is an opaque
+/// label of who is asking (see [`caller_label`]), which the PostgreSQL proxy uses to share its
+/// connections fairly.
 pub trait DatabaseOpener {
-    fn open(&self, service: &ServiceConfig, read_only: bool) -> Result<Rc<dyn Database>, String>;
+    fn open(&self, service: &ServiceConfig, read_only: bool, caller: &str) -> Result<Rc<dyn Database>, String>;
+}
+
+/// One label per service and credential, opaque (a hash: the proxy learns no key id or user name).
+pub fn caller_label(service: &str, principal_id: &str) -> String {
+    let mut hex = crate::auth::sha256_hex(&format!("{service}\n{principal_id}"));
+    hex.truncate(32);
+    hex
 }
 
 /// Everything a request may use besides itself.

@@ -75,7 +75,9 @@ pub fn health(_request: &HttpRequest, env: &Env<'_>) -> HttpResponse {
             let problems: Vec<String> = config
                 .services
                 .values()
-                .filter_map(|s| env.databases.open(s, true).err().map(|e| format!("SERVICES.{}.database: {e}", s.name)))
+                .filter_map(|s| {
+                    env.databases.open(s, true, "health").err().map(|e| format!("SERVICES.{}.database: {e}", s.name))
+                })
                 .collect();
             if problems.is_empty() {
                 HttpResponse::json(200, &json!({ "status": "ok", "services": config.services.len() }))

@@ -207,6 +207,8 @@ describe('PostgreSQL', () => {
           demo: open(db),
           // The attacker: a read-only service with a short timeout on the same database.
           slowro: open({ ...db, timeout_ms: 1000 }, { read_only: true }),
+          // An attacker with the default 10 s timeout: its calls hold connections for 10 s.
+          slowlong: open(db, { read_only: true }),
           // Another service on the same database and credentials.
           other: open(db, { read_only: true }),
         },
@@ -252,6 +254,29 @@ describe('PostgreSQL', () => {
     const after = await timed(() => t.ok('other', 'get_table_data', { table: 'customers', limit: 5 }));
     assert.equal(after.value.returned, 5);
     assert.ok(after.ms < Math.max(3000, usual.ms * 5), `another service took ${after.ms} ms (usually ${usual.ms} ms)`);
+  });
+
+  test('one caller holding every connection it can still leaves one for another service', async () => {
+    // Six 60 s sleeps through a service with the default 10 s timeout: more than the proxy's five
+    // connections for this connection string. Before fair sharing, another service on the same
+    // database waited in the queue for as long as the attacker's calls ran (about 10 s).
+    const attackers = await Promise.all(
+      Array.from({ length: 6 }, () => connectClient(worker.mcpUrl('slowlong')).then((c) => c.client)),
+    );
+    try {
+      const calls = attackers.map((c) =>
+        c.callTool({ name: 'call_stored_function', arguments: { name: 'slow_query', arguments: { p_seconds: 60 } } }),
+      );
+      await sleep(1000); // the sleeps hold their connections now
+      const other = await timed(() => t.ok('other', 'get_table_data', { table: 'customers', limit: 5 }));
+      assert.equal(other.value.returned, 5);
+      assert.ok(other.ms < 4000, `another service waited ${other.ms} ms behind the attacker`);
+      const results = await Promise.all(calls);
+      assert.ok(results.every((r) => r.isError), "the attacker's sleeps all ended in their timeout");
+    } finally {
+      await Promise.all(attackers.map((c) => c.close().catch(() => {})));
+    }
+    assert.deepEqual(await waitForNoSleepers(stack.connectionString, 5000), []);
   });
 
   test('JSON arrays are written to array columns, hostile elements included, and read back equal', async () => {
