@@ -18,6 +18,7 @@ use crate::mcp::batch;
 use crate::mcp::jsonrpc::{self, Message, Request, RequestId, RpcError, INVALID_REQUEST, PARSE_ERROR};
 use crate::mcp::server::{self, InitializeParams};
 use crate::mcp::session::{is_supported, Session};
+use crate::mcp::strict_json;
 use crate::sql::Dialect;
 use crate::tools::guard::CallGuard;
 use crate::tools::ToolContext;
@@ -229,7 +230,8 @@ async fn post(
             return HttpResponse::error(415, "unsupported_media_type", "Content-Type must be application/json");
         }
     }
-    let body: Json = match serde_json::from_slice(&request.body) {
+    // Strict: a key given twice in one object is refused, never silently resolved to the last.
+    let body: Json = match strict_json::from_slice(&request.body) {
         Ok(body) => body,
         Err(e) => {
             return rpc_error_response(

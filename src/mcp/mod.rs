@@ -7,3 +7,4 @@ pub mod prompts;
 pub mod resources;
 pub mod server;
 pub mod session;
+pub mod strict_json;

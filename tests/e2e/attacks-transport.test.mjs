@@ -265,3 +265,22 @@ describe('JSON-RPC batches are capped', () => {
     assert.notEqual(alone.json.result.isError, true, alone.text.slice(0, 300));
   });
 });
+
+describe('a key given twice in one JSON object', () => {
+  test('is refused with -32700 and nothing is written (serde_json would keep the last silently)', async () => {
+    const { sessionId } = await openSession(worker.mcpUrl('demo'), key, '2025-06-18');
+    const send = (body) => rpc(worker.mcpUrl('demo'), key, body, { sessionId, protocolVersion: '2025-06-18' });
+    const count = async () =>
+      (await send(request('tools/call', { name: 'get_table_data', arguments: { table: 'categories', filter: "name LIKE 'dup-key %'", count_only: true } })))
+        .json.result.structuredContent.count;
+    const before = await count();
+    const raw =
+      '{"jsonrpc":"2.0","id":"dup","method":"tools/call","params":{"name":"create_records","arguments":' +
+      '{"table":"categories","records":[{"name":"dup-key first","name":"dup-key second"}]}}}';
+    const res = await send(raw);
+    assert.equal(res.status, 400, res.text);
+    assert.equal(res.json.error.code, -32700);
+    assert.match(res.json.error.message, /the key "name" appears twice in one object/);
+    assert.equal(await count(), before, 'no record was created');
+  });
+});
