@@ -338,6 +338,13 @@ try {
   const bareHeaders = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
   const bareCall = (rows) => sender(bareUrl, bareHeaders, JSON.stringify(toolCall(rows)), rows);
 
+  // Every server really checks the credential: a wrong key is refused before any work.
+  for (const url of [productDemo, bareUrl, tsUrl]) {
+    const res = await fetch(url, { method: 'POST', headers: { ...bareHeaders, accept: ACCEPT, authorization: 'Bearer not-a-key' }, body: JSON.stringify(toolCall(50)) });
+    await res.text();
+    if (res.status !== 401) throw new Error(`${url} answered ${res.status} to a wrong key, not 401`);
+  }
+
   console.log(`\nMiniflare (one workerd, pid ${workerdPid}) on this machine, concurrency ${CONCURRENCY}, up to ${MAX_REQUESTS} requests or ${MAX_SECONDS} s each, interleaved in ${ROUNDS} rounds:`);
   const byKey = new Map();
   const results = [];
