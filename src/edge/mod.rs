@@ -71,7 +71,7 @@ struct Databases<'a> {
 }
 
 impl DatabaseOpener for Databases<'_> {
-    fn open(&self, service: &ServiceConfig, read_only: bool, caller: &str) -> Result<Rc<dyn Database>, String> {
+    fn open(&self, service: &ServiceConfig, read_only: bool, principal_id: &str) -> Result<Rc<dyn Database>, String> {
         match &service.database {
             DatabaseConfig::D1 { binding } => {
                 self.env.d1(binding).map(|db| Rc::new(d1::D1::new(db)) as Rc<dyn Database>).map_err(|_| {
@@ -92,7 +92,7 @@ impl DatabaseOpener for Databases<'_> {
                     timeout_ms: *timeout_ms,
                     max_response_bytes: *max_response_bytes,
                     read_only,
-                    caller: caller.to_string(),
+                    caller: http::caller_label(&service.name, principal_id),
                 }))
             }
         }

@@ -284,8 +284,7 @@ async fn post(
     }
 
     let can_write = !service.read_only && principal.may_write();
-    let caller = super::caller_label(&service.name, &principal.id);
-    let database = env.databases.open(service, !can_write, &caller).unwrap_or_else(|reason| {
+    let database = env.databases.open(service, !can_write, &principal.id).unwrap_or_else(|reason| {
         let dialect = match service.database {
             DatabaseConfig::D1 { .. } => Dialect::Sqlite,
             DatabaseConfig::Postgres { .. } => Dialect::Postgres,

@@ -97,11 +97,11 @@ pub trait SessionStore {
 }
 
 /// Opens the database of a service (the edge looks the binding up). With `read_only`, engines
-/// that can (PostgreSQL) run every statement in a read-only transaction. `caller` is an opaque
-/// label of who is asking (see [`caller_label`]), which the PostgreSQL proxy uses to share its
-/// connections fairly.
+/// that can (PostgreSQL) run every statement in a read-only transaction. `principal_id` names who
+/// is asking; the PostgreSQL opener turns it into [`caller_label`], which the proxy uses to share
+/// its connections fairly (D1 needs no label, so none is computed for it).
 pub trait DatabaseOpener {
-    fn open(&self, service: &ServiceConfig, read_only: bool, caller: &str) -> Result<Rc<dyn Database>, String>;
+    fn open(&self, service: &ServiceConfig, read_only: bool, principal_id: &str) -> Result<Rc<dyn Database>, String>;
 }
 
 /// One label per service and credential, opaque (a hash: the proxy learns no key id or user name).

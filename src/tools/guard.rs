@@ -24,6 +24,9 @@ pub struct CallGuard<'a> {
     used: Cell<u64>,
     hidden_names: Vec<String>,
     scope: BudgetScope,
+    /// Round trips allowed beyond `limit` without being the caller's: a request's budget leaves
+    /// room for the one schema lookup (a single batch on both engines) its calls may need.
+    allowance: u64,
 }
 
 /// What one budget covers.
@@ -37,13 +40,14 @@ enum BudgetScope {
 
 impl<'a> CallGuard<'a> {
     pub fn new(inner: &'a dyn Database, limit: u64, hidden_names: Vec<String>) -> Self {
-        CallGuard { inner, limit, used: Cell::new(0), hidden_names, scope: BudgetScope::ToolCall }
+        CallGuard { inner, limit, used: Cell::new(0), hidden_names, scope: BudgetScope::ToolCall, allowance: 0 }
     }
 
-    /// The budget of a whole request (every message of a batch); scrubbing is left to the guard of
-    /// each tool call inside it.
+    /// The budget of a whole request (every message of a batch), plus the schema lookup, which is
+    /// the server's own and not counted against a call; scrubbing is left to the guard of each
+    /// tool call inside it.
     pub fn per_request(inner: &'a dyn Database, limit: u64) -> Self {
-        CallGuard { inner, limit, used: Cell::new(0), hidden_names: vec![], scope: BudgetScope::Request }
+        CallGuard { inner, limit, used: Cell::new(0), hidden_names: vec![], scope: BudgetScope::Request, allowance: 1 }
     }
 
     /// Round trips made (or refused) so far.
@@ -54,7 +58,7 @@ impl<'a> CallGuard<'a> {
     fn spend(&self) -> Result<(), DbError> {
         let used = self.used.get().saturating_add(1);
         self.used.set(used);
-        if used > self.limit {
+        if used > self.limit.saturating_add(self.allowance) {
             return Err(DbError::new(match self.scope {
                 BudgetScope::ToolCall => format!(
                     "query budget exhausted: one tool call may make at most {} database queries on this service \
@@ -155,6 +159,8 @@ mod tests {
         let request = CallGuard::per_request(&engine, 3);
         let statement = Statement::new("SELECT 1", vec![]);
         futures_executor::block_on(async {
+            // The schema lookup of the request, outside any call's budget.
+            assert!(request.batch(std::slice::from_ref(&statement)).await.is_ok());
             // Two tool calls of one batch, each with a budget of its own that would allow 3.
             let first = CallGuard::new(&request, 3, vec![]);
             assert!(first.query(&statement).await.is_ok());
@@ -165,7 +171,7 @@ mod tests {
             assert!(err.message.contains("one request may make at most 3"), "{}", err.message);
             assert!(err.message.contains("separate requests"));
         });
-        assert_eq!(engine.0.get(), 3);
+        assert_eq!(engine.0.get(), 4, "three queries of the calls and the one schema lookup");
     }
 
     #[test]

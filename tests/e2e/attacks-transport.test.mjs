@@ -22,6 +22,8 @@ before(async () => {
       wide: { label: 'Wide pages', database: { kind: 'd1', binding: 'DB' }, read_only: true, max_rows: 1000 },
       // A small query budget, to show a batch shares one.
       budget: { label: 'Budget of 5', database: { kind: 'd1', binding: 'DB' }, read_only: true, max_queries_per_call: 5 },
+      // The smallest budget: a call that needs one query must still run with a cold schema cache.
+      budget1: { label: 'Budget of 1', database: { kind: 'd1', binding: 'DB' }, read_only: true, max_queries_per_call: 1 },
     },
   });
   ({ key } = await createKey(worker.url, 'demo', { label: 'transport attacks' }));
@@ -263,6 +265,22 @@ describe('JSON-RPC batches are capped', () => {
     // A single call in its own request has the whole budget again.
     const alone = await post(request('tools/call', { name: 'get_table_data', arguments: { table: 'categories', limit: 1 } }), 'budget', sessionId, budgetKey);
     assert.notEqual(alone.json.result.isError, true, alone.text.slice(0, 300));
+  });
+});
+
+describe('the request budget leaves the schema lookup out', () => {
+  test('a one-query call runs under max_queries_per_call = 1 on a cold schema cache', async () => {
+    const { key: k } = await createKey(worker.url, 'budget1', { label: 'budget1', scopes: ['mcp:read'] });
+    const { sessionId } = await openSession(worker.mcpUrl('budget1'), k, '2025-06-18');
+    const res = await rpc(
+      worker.mcpUrl('budget1'),
+      k,
+      request('tools/call', { name: 'get_table_data', arguments: { table: 'categories', limit: 1 } }),
+      { sessionId, protocolVersion: '2025-06-18' },
+    );
+    assert.equal(res.status, 200);
+    assert.notEqual(res.json.result.isError, true, res.text.slice(0, 300));
+    assert.equal(res.json.result.structuredContent.returned, 1);
   });
 });
 
