@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { startWorker } from '../support/worker.mjs';
-import { initializeParams, openSession, request, rpc } from '../support/mcp.mjs';
+import { initializeParams, openSession, readNodeResponse, request, rpc } from '../support/mcp.mjs';
 import {
   PASSWORD,
   admin,
@@ -84,20 +84,7 @@ function rawRequest(url, { method = 'GET', host, headers = {}, body } = {}) {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       { host: target.hostname, port: target.port, path: target.pathname + target.search, method, headers: { ...headers, ...(host ? { host } : {}) } },
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json = null;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = null;
-          }
-          resolve({ status: res.statusCode, headers: res.headers, text, json });
-        });
-      },
+      (res) => readNodeResponse(res).then(resolve),
     );
     req.setTimeout(30_000, () => req.destroy(new Error('timeout')));
     req.on('error', reject);

@@ -133,3 +133,30 @@ export function parseSingleSse(text) {
 }
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Reads a node:http response into {status, headers, text, json} (json is null when not JSON). A
+ * reset after the head arrived keeps what was read: servers that refuse a body close early.
+ */
+export function readNodeResponse(res) {
+  return new Promise((resolve) => {
+    const chunks = [];
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      const text = Buffer.concat(chunks).toString('utf8');
+      let json = null;
+      try {
+        json = text ? JSON.parse(text) : null;
+      } catch {
+        json = null;
+      }
+      resolve({ status: res.statusCode, headers: res.headers, text, json });
+    };
+    res.on('data', (c) => chunks.push(c));
+    res.on('end', finish);
+    res.on('error', finish);
+    res.on('aborted', finish);
+  });
+}
