@@ -463,3 +463,11 @@ fn two_step_mode_ignores_elicitation_and_gives_the_token() {
     assert!(result.get("resultType").is_none());
     assert_eq!(asked(&result)["count"], 11);
 }
+
+#[test]
+fn the_mode_follows_the_client_capabilities() {
+    assert_eq!(ConfirmMode::for_client(&json!({ "elicitation": {} })), ConfirmMode::Elicitation);
+    assert_eq!(ConfirmMode::for_client(&json!({ "elicitation": { "form": {} } })), ConfirmMode::Elicitation);
+    assert_eq!(ConfirmMode::for_client(&json!({ "elicitation": { "url": {} } })), ConfirmMode::TwoStep);
+    assert_eq!(ConfirmMode::for_client(&json!({})), ConfirmMode::TwoStep);
+}

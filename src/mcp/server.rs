@@ -141,6 +141,18 @@ pub enum ConfirmMode {
     Elicitation,
 }
 
+impl ConfirmMode {
+    /// Elicitation when the client's capabilities (modern: `_meta`
+    /// `io.modelcontextprotocol/clientCapabilities`) include form elicitation, else two-step.
+    pub fn for_client(client_capabilities: &Json) -> ConfirmMode {
+        if confirm::supports_form_elicitation(client_capabilities) {
+            ConfirmMode::Elicitation
+        } else {
+            ConfirmMode::TwoStep
+        }
+    }
+}
+
 /// `tools/call` with confirm-before-destroying, for both eras. Returns a `CallToolResult`, or in
 /// [`ConfirmMode::Elicitation`] an `InputRequiredResult` (`resultType: "input_required"`) when the
 /// write needs the person's yes. A retry's `inputResponses` and `requestState` (modern) are read
