@@ -206,14 +206,23 @@ pub enum Gate {
     Ask(Json),
 }
 
+/// The sealed content; short field names keep the token short.
 #[derive(Debug, Serialize, Deserialize)]
 struct State {
+    #[serde(rename = "i")]
     id: String,
+    #[serde(rename = "p")]
     principal: String,
+    #[serde(rename = "s")]
     service: String,
+    #[serde(rename = "t")]
     tool: String,
+    /// [`args_hash`] of the call.
+    #[serde(rename = "a")]
     args: String,
+    #[serde(rename = "n")]
     count: u64,
+    #[serde(rename = "e")]
     exp_ms: u64,
 }
 
@@ -233,7 +242,7 @@ fn canonical(value: &Json) -> Json {
 /// The digest a confirmation binds: tool name and canonical arguments (no `confirm`).
 pub fn args_hash(tool: &str, args: &Json) -> String {
     let args = if args.is_null() { json!({}) } else { canonical(args) };
-    crate::auth::sha256_hex(&format!("{tool}\n{args}"))
+    URL_SAFE_NO_PAD.encode(Sha256::digest(format!("{tool}\n{args}").as_bytes()))
 }
 
 fn seal(key: &[u8; 32], state: &State) -> Result<String, String> {
@@ -367,7 +376,7 @@ async fn issue(
     let key = store.key().await.map_err(|e| ToolError::new(format!("confirmations are unavailable: {e}")))?;
     let ttl_seconds = ctx.service.confirm_ttl_seconds;
     let state = State {
-        id: crate::auth::random_token(16).map_err(ToolError::new)?,
+        id: crate::auth::random_token(12).map_err(ToolError::new)?,
         principal: ctx.principal.to_string(),
         service: ctx.service.name.clone(),
         tool: call.tool.clone(),
@@ -409,13 +418,12 @@ impl Confirmation {
         let message = format!(
             "Nothing was {done} yet: this would {summary} ({reason}; the first {shown} are in `preview`). Show the \
              person the count and the preview and ask whether to go ahead. Only if they agree, call {tool} again \
-             with exactly the same arguments plus \"confirm\": \"{token}\". The token works once, for these \
-             arguments only, within {ttl} seconds.",
+             with exactly the same arguments plus `confirm` set to `confirmation_token`. The token works once, \
+             for these arguments only, within {ttl} seconds.",
             done = self.action.done(),
             summary = self.summary(),
             reason = self.reason,
             tool = self.action.tool(),
-            token = self.token,
             ttl = self.ttl_seconds,
         );
         let extra = json!({
