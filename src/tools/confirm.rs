@@ -115,6 +115,10 @@ pub enum Action {
     Create,
     Update,
     Delete,
+    /// A stored procedure or function call (PostgreSQL), on a service that confirms writes: the
+    /// routine may write, and its body is not read.
+    Procedure,
+    Function,
 }
 
 impl Action {
@@ -123,6 +127,8 @@ impl Action {
             "create_records" => Some(Action::Create),
             "update_records" => Some(Action::Update),
             "delete_records" => Some(Action::Delete),
+            "call_stored_procedure" => Some(Action::Procedure),
+            "call_stored_function" => Some(Action::Function),
             _ => None,
         }
     }
@@ -131,6 +137,7 @@ impl Action {
             Action::Create => "create",
             Action::Update => "update",
             Action::Delete => "delete",
+            Action::Procedure | Action::Function => "call",
         }
     }
     fn done(self) -> &'static str {
@@ -138,6 +145,7 @@ impl Action {
             Action::Create => "created",
             Action::Update => "updated",
             Action::Delete => "deleted",
+            Action::Procedure | Action::Function => "called",
         }
     }
     fn tool(self) -> &'static str {
@@ -145,6 +153,8 @@ impl Action {
             Action::Create => "create_records",
             Action::Update => "update_records",
             Action::Delete => "delete_records",
+            Action::Procedure => "call_stored_procedure",
+            Action::Function => "call_stored_function",
         }
     }
     /// The tool's result fields for "nothing happened" (so a confirmation or a declined call
@@ -154,6 +164,7 @@ impl Action {
             Action::Create => json!({ "table": table, "created": [] }),
             Action::Update => json!({ "table": table, "updated": 0, "records": [] }),
             Action::Delete => json!({ "table": table, "deleted": 0, "keys": [] }),
+            Action::Procedure | Action::Function => json!({ "name": table, "returned": 0, "truncated": false, "records": [] }),
         }
     }
 }
@@ -162,6 +173,7 @@ impl Action {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Confirmation {
     pub action: Action,
+    /// The table written (a routine call: the routine's name).
     pub table: String,
     /// Rows (or records) the write would touch.
     pub count: u64,
@@ -404,8 +416,12 @@ impl Confirmation {
             Action::Create => format!("create {} {} in {:?}", self.count, rows_word(self.count), self.table),
             Action::Update => format!("update {} {} of {:?}", self.count, rows_word(self.count), self.table),
             Action::Delete => format!("delete {} {} of {:?}", self.count, rows_word(self.count), self.table),
+            Action::Procedure => format!("call the stored procedure {:?}", self.table),
+            Action::Function => format!("call the stored function {:?}", self.table),
         };
+        let is_call = matches!(self.action, Action::Procedure | Action::Function);
         match &self.changes {
+            Some(changes) if is_call => format!("{what} with the arguments {changes}"),
             Some(changes) => format!("{what}, setting {changes}"),
             None => what,
         }
@@ -414,10 +430,13 @@ impl Confirmation {
     /// The two-step tool result: nothing written, the count, the preview and the token.
     pub fn to_tool_result(&self) -> Json {
         let mut out = self.action.nothing(&self.table);
-        let shown = self.preview.len();
+        let shown = match self.action {
+            Action::Procedure | Action::Function => "the call is in `preview`".to_string(),
+            _ => format!("the first {} are in `preview`", self.preview.len()),
+        };
         let message = format!(
-            "Nothing was {done} yet: this would {summary} ({reason}; the first {shown} are in `preview`). Show the \
-             person the count and the preview and ask whether to go ahead. Only if they agree, call {tool} again \
+            "Nothing was {done} yet: this would {summary} ({reason}; {shown}). Show the person the count and the \
+             preview and ask whether to go ahead. Only if they agree, call {tool} again \
              with exactly the same arguments plus `confirm` set to `confirmation_token`. The token works once, \
              for these arguments only, within {ttl} seconds.",
             done = self.action.done(),
@@ -458,7 +477,7 @@ impl Confirmation {
             head = format!("{}{}", first.to_uppercase(), &head[1..]);
         }
         text.push_str(&format!("{head}? ({})", self.reason));
-        if !self.preview.is_empty() {
+        if !self.preview.is_empty() && !matches!(self.action, Action::Procedure | Action::Function) {
             let label = if self.action == Action::Create { "records" } else { "rows" };
             text.push_str(&format!("\nFirst {} {label}:", self.preview.len()));
             for row in &self.preview {
@@ -483,7 +502,10 @@ impl Confirmation {
 
     /// The MRTR `InputRequiredResult`: one form elicitation asking a yes/no, and the sealed state.
     pub fn to_input_required(&self) -> Json {
-        let title = format!("{} {} {}", capitalized(self.action.verb()), self.count, rows_word(self.count));
+        let title = match self.action {
+            Action::Procedure | Action::Function => format!("Call {}", self.table),
+            _ => format!("{} {} {}", capitalized(self.action.verb()), self.count, rows_word(self.count)),
+        };
         json!({
             "resultType": "input_required",
             "inputRequests": {
@@ -550,7 +572,8 @@ pub fn read_answer(input_responses: Option<&Json>) -> Answer {
 /// The tool result for a declined or cancelled confirmation: nothing written, and why.
 pub fn declined_result(tool: &str, args: &Json, how: &str) -> Option<Json> {
     let action = Action::of_tool(tool)?;
-    let table = args.get("table").and_then(Json::as_str).unwrap_or_default();
+    let key = if matches!(action, Action::Procedure | Action::Function) { "name" } else { "table" };
+    let table = args.get(key).and_then(Json::as_str).unwrap_or_default();
     let mut out = action.nothing(table);
     let message = format!(
         "The person {how} the confirmation: nothing was {}. Do not retry unless they ask for it again.",
@@ -727,6 +750,37 @@ pub async fn gate_records(
     Ok(Gate::Ask(issue(ctx, call, confirmation).await?.to_tool_result()))
 }
 
+/// Before a stored routine call on a service that confirms writes, by a caller who may write
+/// (others run in a read-only transaction, where a routine cannot write).
+pub async fn gate_call(
+    ctx: &ToolContext<'_>,
+    action: Action,
+    routine: &str,
+    arguments: &Map<String, Json>,
+) -> Result<Gate, ToolError> {
+    let Some(call) = ctx.confirm.call else { return Ok(Gate::Proceed(Guard::None)) };
+    if let Some(token) = &call.presented {
+        redeem(ctx, call, token).await?;
+        return Ok(Gate::Proceed(Guard::None));
+    }
+    if !ctx.service.confirm_writes || !ctx.can_write {
+        return Ok(Gate::Proceed(Guard::None));
+    }
+    let args = Json::Object(arguments.iter().map(|(k, v)| (k.clone(), short(v))).collect());
+    let confirmation = Confirmation {
+        action,
+        table: routine.to_string(),
+        count: 1,
+        preview: vec![json!({ "name": routine, "arguments": args })],
+        changes: Some(args),
+        reason: "this service asks the person before every write, and a routine may write".into(),
+        token: String::new(),
+        ttl_seconds: 0,
+        changed_from: None,
+    };
+    Ok(Gate::Ask(issue(ctx, call, confirmation).await?.to_tool_result()))
+}
+
 /// Whether the person's client can answer a form elicitation (MRTR), from the modern
 /// `io.modelcontextprotocol/clientCapabilities`: `elicitation: {}` means form mode.
 pub fn supports_form_elicitation(client_capabilities: &Json) -> bool {
@@ -793,6 +847,34 @@ mod tests {
         assert_eq!(answer(json!({ INPUT_KEY: { "action": "accept", "content": {} } })), Answer::Missing);
         assert_eq!(answer(json!({ "other": { "action": "accept", "content": { "confirm": true } } })), Answer::Missing);
         assert_eq!(read_answer(None), Answer::Missing);
+    }
+
+    #[test]
+    fn a_routine_confirmation_names_the_call_and_fits_the_call_output_schema() {
+        let confirmation = Confirmation {
+            action: Action::Procedure,
+            table: "restock".into(),
+            count: 1,
+            preview: vec![json!({ "name": "restock", "arguments": { "p_amount": 7 } })],
+            changes: Some(json!({ "p_amount": 7 })),
+            reason: "r".into(),
+            token: "tok".into(),
+            ttl_seconds: 300,
+            changed_from: None,
+        };
+        let out = confirmation.to_tool_result();
+        assert_eq!((out["name"].clone(), out["records"].clone()), (json!("restock"), json!([])));
+        let message = out["message"].as_str().unwrap();
+        assert!(message.contains("call the stored procedure \"restock\" with the arguments {\"p_amount\":7}"), "{message}");
+        assert!(message.contains("Nothing was called yet"), "{message}");
+        let input = confirmation.to_input_required();
+        let params = &input["inputRequests"][INPUT_KEY]["params"];
+        assert_eq!(params["requestedSchema"]["properties"]["confirm"]["title"], "Call restock");
+        assert!(params["message"].as_str().unwrap().starts_with("Call the stored procedure \"restock\""));
+        assert_eq!(input["requestState"], "tok");
+        let declined = declined_result("call_stored_procedure", &json!({ "name": "restock" }), "declined").unwrap();
+        assert_eq!(declined["structuredContent"]["name"], "restock");
+        assert!(declined_result("get_tables", &json!({}), "declined").is_none());
     }
 
     #[test]

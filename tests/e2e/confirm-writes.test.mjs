@@ -54,6 +54,7 @@ before(async () => {
       short: { label: 'short-lived confirmations', database: d1, read_only: false, auth: 'none', confirm_ttl_seconds: 1 },
       careful: { label: 'confirms every write', database: d1, read_only: false, auth: 'none', confirm_writes: true },
       pg: { label: 'pg', database: pg, read_only: false, auth: 'none' },
+      pgcareful: { label: 'pg, confirms every write', database: pg, read_only: false, auth: 'none', confirm_writes: true },
     },
     bindings: { PG_DEMO_URL: stack.connectionString },
   }).catch(async (err) => {
@@ -68,6 +69,7 @@ before(async () => {
   running.short = caller(await client('short'));
   running.careful = caller(await client('careful'));
   running.pg = caller(await client('pg'));
+  running.pgcareful = caller(await client('pgcareful'));
 });
 
 after(async () => {
@@ -195,5 +197,23 @@ describe('confirm_writes', () => {
     const out = await preview(running.careful, 'delete_records', { table: 'order_items', ids: [500] }, 1);
     assert.equal(Number(out.preview[0].id), 500);
     assert.equal(await running.careful.count('order_items', 'id = 500'), 1);
+  });
+});
+
+describe('confirm_writes on PostgreSQL routines', () => {
+  test('a stored procedure call asks first, runs nothing, and the token runs it once', async () => {
+    const stock = async () =>
+      Number((await running.pg.ok('get_table_data', { table: 'products', ids: [4], fields: 'stock' })).records[0].stock);
+    const before = await stock();
+    const args = { name: 'restock', arguments: { p_product_id: 4, p_amount: 5 } };
+    const out = await running.pgcareful.ok('call_stored_procedure', args);
+    assert.equal(out.confirmation_required, true, JSON.stringify(out));
+    assert.deepEqual(out.records, []);
+    assert.match(out.message, /call the stored procedure "restock" with the arguments/);
+    assert.equal(await stock(), before, 'nothing ran');
+    const done = await running.pgcareful.ok('call_stored_procedure', { ...args, confirm: out.confirmation_token });
+    assert.deepEqual(done.records, [{ new_stock: before + 5 }]);
+    assert.match(await running.pgcareful.error('call_stored_procedure', { ...args, confirm: out.confirmation_token }), /already used/);
+    assert.equal(await stock(), before + 5);
   });
 });
