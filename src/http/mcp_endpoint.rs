@@ -294,12 +294,7 @@ async fn post(
     // One request is one Worker invocation, whose database limits (D1: 50 queries on the free plan)
     // every message of a batch shares; each tool call also has the same budget of its own.
     let request_budget = CallGuard::per_request(database.as_ref(), service.max_queries_per_call);
-    // Confirmations are sealed with a key from OAUTH_SIGNING_KEY (or the grant store's own secret)
-    // and used up in the grant store; without one, writes that need a confirmation are refused.
-    let confirm_store = env.oauth.map(|o| crate::tools::confirm::GrantConfirmStore {
-        grants: o.grants,
-        keys: o.keys.as_ref().ok(),
-    });
+    let confirm_store = env.confirm_store();
     let ctx = ToolContext {
         db: &request_budget,
         service,
