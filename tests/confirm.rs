@@ -77,7 +77,10 @@ fn a_filter_delete_over_the_limit_asks_with_the_exact_count_and_a_preview_and_wr
     assert_eq!(preview[0]["unit_price"], 24.99);
     let token = out["confirmation_token"].as_str().unwrap();
     let message = out["message"].as_str().unwrap();
-    assert_mentions(message, &["Nothing was deleted", "delete 11 rows of \"order_items\"", "more than", "10", "`confirm`"]);
+    assert_mentions(
+        message,
+        &["Nothing was deleted", "delete 11 rows of \"order_items\"", "more than", "10", "`confirm`"],
+    );
     assert!(token.len() > 100, "{token}");
     assert_eq!(items(&fx), 10540, "nothing deleted before the confirmation");
 }
@@ -116,7 +119,10 @@ fn an_update_over_the_limit_shows_the_changes_and_the_confirmed_retry_applies_th
     assert_eq!(out["count"], 135);
     assert_eq!(out["changes"], json!({ "status": "paid" }));
     assert_eq!((out["updated"].clone(), out["records"].clone()), (json!(0), json!([])));
-    assert_mentions(out["message"].as_str().unwrap(), &["update 135 rows of \"orders\", setting {\"status\":\"paid\"}"]);
+    assert_mentions(
+        out["message"].as_str().unwrap(),
+        &["update 135 rows of \"orders\", setting {\"status\":\"paid\"}"],
+    );
     assert_eq!(fx.db.scalar_i64("SELECT COUNT(*) FROM orders WHERE status = 'pending'"), 135);
     let done = fx.call("update_records", with_confirm(args, &out["confirmation_token"]));
     assert_eq!(ok(&done)["updated"], 135);
@@ -143,7 +149,10 @@ fn the_limit_follows_the_service_setting() {
     let mut off = base;
     off["confirm_over_rows"] = json!(false);
     let fx = Fixture::configured(off);
-    assert_eq!(ok(&fx.call("delete_records", json!({ "table": "order_items", "filter": "id <= 500" })))["deleted"], 500);
+    assert_eq!(
+        ok(&fx.call("delete_records", json!({ "table": "order_items", "filter": "id <= 500" })))["deleted"],
+        500
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -272,7 +281,10 @@ fn without_a_store_a_write_needing_confirmation_is_refused() {
     assert_mentions(&message, &["confirmation", "unavailable", "nothing was changed"]);
     assert_eq!(items(&fx), 10540);
     // Small writes need no store.
-    assert_eq!(ok(&call_tool(&ctx, "delete_records", json!({ "table": "order_items", "filter": "id = 1" })))["deleted"], 1);
+    assert_eq!(
+        ok(&call_tool(&ctx, "delete_records", json!({ "table": "order_items", "filter": "id = 1" })))["deleted"],
+        1
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -287,7 +299,8 @@ fn confirming_writes() -> Fixture {
 #[test]
 fn confirm_writes_asks_before_a_create_and_the_token_creates_it() {
     let fx = confirming_writes();
-    let args = json!({ "table": "categories", "records": [ { "name": "Garden" }, { "name": "Pets", "parent_id": 9 } ] });
+    let args =
+        json!({ "table": "categories", "records": [ { "name": "Garden" }, { "name": "Pets", "parent_id": 9 } ] });
     let result = fx.call("create_records", args.clone());
     let out = asked(&result);
     assert_eq!(out["count"], 2);
@@ -299,8 +312,12 @@ fn confirm_writes_asks_before_a_create_and_the_token_creates_it() {
     assert_eq!(ok(&done)["created"].as_array().unwrap().len(), 2);
     assert_eq!(fx.db.count("categories"), 14);
     // The token was for those two records: other values need their own.
-    let other = json!({ "table": "categories", "records": [ { "name": "Garden!" }, { "name": "Pets", "parent_id": 9 } ] });
-    assert_mentions(&err(&fx.call("create_records", with_confirm(other, &out["confirmation_token"]))), &["other arguments"]);
+    let other =
+        json!({ "table": "categories", "records": [ { "name": "Garden!" }, { "name": "Pets", "parent_id": 9 } ] });
+    assert_mentions(
+        &err(&fx.call("create_records", with_confirm(other, &out["confirmation_token"]))),
+        &["other arguments"],
+    );
 }
 
 #[test]
@@ -316,8 +333,9 @@ fn confirm_writes_asks_before_small_updates_and_deletes_too() {
     let out = asked(&fx.call("delete_records", json!({ "table": "order_items", "ids": [1] }))).clone();
     assert_eq!(out["count"], 1);
     assert_mentions(out["message"].as_str().unwrap(), &["every write"]);
-    let out = asked(&fx.call("update_records", json!({ "table": "orders", "records": [ { "id": 1, "status": "paid" } ] })))
-        .clone();
+    let out =
+        asked(&fx.call("update_records", json!({ "table": "orders", "records": [ { "id": 1, "status": "paid" } ] })))
+            .clone();
     assert_eq!(out["count"], 1);
     let done = fx.call(
         "update_records",
@@ -355,7 +373,10 @@ fn a_modern_client_with_elicitation_gets_input_required_with_the_count_and_previ
     assert_eq!(request["method"], "elicitation/create");
     assert_eq!(request["params"]["mode"], "form");
     let message = request["params"]["message"].as_str().unwrap();
-    assert_mentions(message, &["Delete 11 rows of \"order_items\"?", "First 5 rows:", "- id=1, order_id=1", "… and 6 more"]);
+    assert_mentions(
+        message,
+        &["Delete 11 rows of \"order_items\"?", "First 5 rows:", "- id=1, order_id=1", "… and 6 more"],
+    );
     let schema = &request["params"]["requestedSchema"];
     assert_eq!(schema["type"], "object");
     assert_eq!(schema["properties"]["confirm"]["type"], "boolean");
@@ -418,13 +439,19 @@ fn modern_retries_with_bad_state_are_refused() {
     let fx = Fixture::new();
     let state = first_modern(&fx)["requestState"].as_str().unwrap().to_string();
     let retry = |fx: &Fixture, args: Json, state: &str| {
-        modern(fx, json!({ "name": "delete_records", "arguments": args, "inputResponses": accept(), "requestState": state }))
+        modern(
+            fx,
+            json!({ "name": "delete_records", "arguments": args, "inputResponses": accept(), "requestState": state }),
+        )
     };
     let mut tampered = state.clone().into_bytes();
     tampered[30] = if tampered[30] == b'a' { b'b' } else { b'a' };
     let tampered = String::from_utf8(tampered).unwrap();
     assert_mentions(&error_text(&retry(&fx, delete_11(), &tampered)), &["not valid"]);
-    assert_mentions(&error_text(&retry(&fx, json!({ "table": "order_items", "filter": "id <= 12" }), &state)), &["other arguments"]);
+    assert_mentions(
+        &error_text(&retry(&fx, json!({ "table": "order_items", "filter": "id <= 12" }), &state)),
+        &["other arguments"],
+    );
     let mut other = Fixture::new();
     other.principal = "oauth:client:mallory".into();
     assert_mentions(&error_text(&retry(&other, delete_11(), &state)), &["another credential"]);
@@ -460,7 +487,8 @@ fn a_modern_retry_whose_count_changed_asks_again_with_the_new_count() {
 #[test]
 fn two_step_mode_ignores_elicitation_and_gives_the_token() {
     let fx = Fixture::new();
-    let result = call_with_input(&fx.ctx(), json!({ "name": "delete_records", "arguments": delete_11() }), ConfirmMode::TwoStep);
+    let result =
+        call_with_input(&fx.ctx(), json!({ "name": "delete_records", "arguments": delete_11() }), ConfirmMode::TwoStep);
     assert!(result.get("resultType").is_none());
     assert_eq!(asked(&result)["count"], 11);
 }

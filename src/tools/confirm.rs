@@ -164,7 +164,9 @@ impl Action {
             Action::Create => json!({ "table": table, "created": [] }),
             Action::Update => json!({ "table": table, "updated": 0, "records": [] }),
             Action::Delete => json!({ "table": table, "deleted": 0, "keys": [] }),
-            Action::Procedure | Action::Function => json!({ "name": table, "returned": 0, "truncated": false, "records": [] }),
+            Action::Procedure | Action::Function => {
+                json!({ "name": table, "returned": 0, "truncated": false, "records": [] })
+            }
         }
     }
 }
@@ -317,7 +319,9 @@ async fn redeem(ctx: &ToolContext<'_>, call: &CallConfirm, token: &str) -> Resul
     }
     match store.consume(&ctx.service.name, &state.id, state.exp_ms).await {
         Ok(true) => Ok(state.count),
-        Ok(false) => Err(ToolError::new(format!("the confirmation token was already used; a token works once. {again}"))),
+        Ok(false) => {
+            Err(ToolError::new(format!("the confirmation token was already used; a token works once. {again}")))
+        }
         Err(e) => Err(ToolError::new(format!("could not record the confirmation as used ({e}); nothing was changed"))),
     }
 }
@@ -346,7 +350,11 @@ fn short_record(record: &Map<String, Json>) -> Json {
 
 /// The rows matching `rows` (count) and the first [`PREVIEW_ROWS`] of them (primary key and a
 /// few columns), in one round trip.
-async fn count_and_preview(ctx: &ToolContext<'_>, table: &Table, rows: &RowFilter) -> Result<(u64, Vec<Json>), ToolError> {
+async fn count_and_preview(
+    ctx: &ToolContext<'_>,
+    table: &Table,
+    rows: &RowFilter,
+) -> Result<(u64, Vec<Json>), ToolError> {
     let dialect = ctx.db.dialect();
     let pk: Vec<String> = table.primary_key().iter().map(|c| c.name.clone()).collect();
     let mut fields = pk.clone();
@@ -837,7 +845,10 @@ mod tests {
     #[test]
     fn reads_elicitation_answers() {
         let answer = |v: Json| read_answer(Some(&v));
-        assert_eq!(answer(json!({ INPUT_KEY: { "action": "accept", "content": { "confirm": true } } })), Answer::Accept);
+        assert_eq!(
+            answer(json!({ INPUT_KEY: { "action": "accept", "content": { "confirm": true } } })),
+            Answer::Accept
+        );
         assert_eq!(
             answer(json!({ INPUT_KEY: { "action": "accept", "content": { "confirm": false } } })),
             Answer::Decline("declined")
@@ -865,7 +876,10 @@ mod tests {
         let out = confirmation.to_tool_result();
         assert_eq!((out["name"].clone(), out["records"].clone()), (json!("restock"), json!([])));
         let message = out["message"].as_str().unwrap();
-        assert!(message.contains("call the stored procedure \"restock\" with the arguments {\"p_amount\":7}"), "{message}");
+        assert!(
+            message.contains("call the stored procedure \"restock\" with the arguments {\"p_amount\":7}"),
+            "{message}"
+        );
         assert!(message.contains("Nothing was called yet"), "{message}");
         let input = confirmation.to_input_required();
         let params = &input["inputRequests"][INPUT_KEY]["params"];

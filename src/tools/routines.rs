@@ -76,8 +76,7 @@ pub async fn call(ctx: &ToolContext<'_>, kind: Kind, input: CallInput) -> Result
         Kind::Procedure => super::confirm::Action::Procedure,
         Kind::Function => super::confirm::Action::Function,
     };
-    if let super::confirm::Gate::Ask(result) =
-        super::confirm::gate_call(ctx, action, &routine.name, &arguments).await?
+    if let super::confirm::Gate::Ask(result) = super::confirm::gate_call(ctx, action, &routine.name, &arguments).await?
     {
         return Ok(result);
     }

@@ -16,9 +16,9 @@ use dbmcp::db::{Database, DbError, QueryResult, SqlValue, Statement};
 use dbmcp::mcp::jsonrpc::{Request, RequestId, RpcError};
 use dbmcp::mcp::server;
 use dbmcp::mcp::session::Session;
-use dbmcp::sql::Dialect;
 use dbmcp::oauth::grants::MemoryGrants;
 use dbmcp::oauth::tokens::SigningKeys;
+use dbmcp::sql::Dialect;
 use dbmcp::tools::confirm::{Confirm, ConfirmStore, GrantConfirmStore};
 use dbmcp::tools::{SchemaCache, ToolContext};
 
