@@ -4,8 +4,13 @@
 
 mod common;
 
+use std::cell::Cell;
+
+use async_trait::async_trait;
 use common::*;
+use dbmcp::db::{Database, DbError, QueryResult, Statement};
 use dbmcp::mcp::server::{call_tool_with_input, ConfirmMode};
+use dbmcp::sql::Dialect;
 use dbmcp::tools::confirm::INPUT_KEY;
 use dbmcp::tools::ToolContext;
 use serde_json::{json, Value as Json};
@@ -499,4 +504,56 @@ fn the_mode_follows_the_client_capabilities() {
     assert_eq!(ConfirmMode::for_client(&json!({ "elicitation": { "form": {} } })), ConfirmMode::Elicitation);
     assert_eq!(ConfirmMode::for_client(&json!({ "elicitation": { "url": {} } })), ConfirmMode::TwoStep);
     assert_eq!(ConfirmMode::for_client(&json!({})), ConfirmMode::TwoStep);
+}
+
+// ---------------------------------------------------------------------------------------------
+// cost: round trips to the database
+// ---------------------------------------------------------------------------------------------
+
+/// The fixture's SQLite, counting the round trips (a query or a batch) that reach it.
+struct Counting<'a> {
+    inner: &'a Sqlite,
+    round_trips: Cell<u64>,
+}
+
+#[async_trait(?Send)]
+impl Database for Counting<'_> {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+    async fn query(&self, statement: &Statement) -> Result<QueryResult, DbError> {
+        self.round_trips.set(self.round_trips.get() + 1);
+        self.inner.query(statement).await
+    }
+    async fn batch(&self, statements: &[Statement]) -> Result<Vec<QueryResult>, DbError> {
+        self.round_trips.set(self.round_trips.get() + 1);
+        self.inner.batch(statements).await
+    }
+}
+
+fn counted(fx: &Fixture, name: &str, args: Json) -> (Json, u64) {
+    // Warm the schema cache first: its lookup is the server's, not the call's.
+    let _ = fx.call("get_tables", json!({}));
+    let counting = Counting { inner: &fx.db, round_trips: Cell::new(0) };
+    let ctx = ToolContext { db: &counting, ..fx.ctx() };
+    let result = call_tool(&ctx, name, args);
+    (result, counting.round_trips.get())
+}
+
+#[test]
+fn the_row_limit_costs_no_extra_query_for_small_writes_and_one_for_a_preview() {
+    let fx = Fixture::new();
+    let (small, trips) = counted(&fx, "delete_records", json!({ "table": "order_items", "filter": "id <= 10" }));
+    assert_eq!((ok(&small)["deleted"].clone(), trips), (json!(10), 1), "the guarded delete alone");
+    let (asked_for, trips) =
+        counted(&fx, "delete_records", json!({ "table": "order_items", "filter": "id > 10 AND id <= 21" }));
+    assert_eq!(trips, 2, "the guarded delete, then count and preview in one batch");
+    let token = asked(&asked_for)["confirmation_token"].clone();
+    let args = with_confirm(json!({ "table": "order_items", "filter": "id > 10 AND id <= 21" }), &token);
+    let (done, trips) = counted(&fx, "delete_records", args);
+    assert_eq!(
+        (ok(&done)["deleted"].clone(), trips),
+        (json!(11), 1),
+        "the confirmed delete, count guarded in the statement"
+    );
 }

@@ -217,3 +217,30 @@ describe('confirm_writes on PostgreSQL routines', () => {
     assert.equal(await stock(), before + 5);
   });
 });
+
+describe('without OAUTH_SIGNING_KEY', () => {
+  test("confirmations are sealed with the grant store's own secret and still work once", async () => {
+    const worker = await startWorker({
+      services: { open: { label: 'open', database: d1, read_only: false, auth: 'none' } },
+      oauthSigningKey: null,
+    });
+    try {
+      const { client: c } = await connectClient(worker.mcpUrl('open'));
+      try {
+        const t = caller(c);
+        const args = { table: 'order_items', filter: 'id > 600 AND id <= 612' };
+        const out = await preview(t, 'delete_records', args, 12);
+        // A second preview is sealed with the same stored secret: both tokens open.
+        const second = await preview(t, 'delete_records', { ...args, filter: 'id > 700 AND id <= 711' }, 11);
+        assert.equal((await t.ok('delete_records', { ...args, confirm: out.confirmation_token })).deleted, 12);
+        assert.match(await t.error('delete_records', { ...args, confirm: out.confirmation_token }), /already used/);
+        const done = await t.ok('delete_records', { ...args, filter: 'id > 700 AND id <= 711', confirm: second.confirmation_token });
+        assert.equal(done.deleted, 11);
+      } finally {
+        await c.close();
+      }
+    } finally {
+      await worker.stop();
+    }
+  });
+});
