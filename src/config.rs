@@ -21,6 +21,15 @@ pub const DEFAULT_MAX_QUERIES_PER_CALL: u64 = 50;
 /// The most a service may allow: D1's limit per invocation on the paid plan.
 pub const HARD_MAX_QUERIES_PER_CALL: u64 = 1000;
 
+/// An update or delete chosen by a filter asks for confirmation when it would touch more rows
+/// than this, unless a service sets `confirm_over_rows` (a number, or `false` for never).
+pub const DEFAULT_CONFIRM_OVER_ROWS: u64 = 10;
+/// How long a confirmation token (or MRTR `requestState`) stays valid, unless a service sets
+/// `confirm_ttl_seconds`.
+pub const DEFAULT_CONFIRM_TTL_SECONDS: u64 = 300;
+/// The longest a service may let a confirmation live.
+pub const HARD_MAX_CONFIRM_TTL_SECONDS: u64 = 3600;
+
 /// Default per-query timeout for PostgreSQL services.
 pub const DEFAULT_PG_TIMEOUT_MS: u64 = 10_000;
 /// Default cap on one PostgreSQL response body.
@@ -83,6 +92,13 @@ pub struct ServiceConfig {
     /// Database round trips one tool call may make.
     pub max_queries_per_call: u64,
     pub auth: AuthMode,
+    /// An update/delete chosen by a filter that would touch more rows than this asks the person
+    /// first; `None`: never for the row count alone.
+    pub confirm_over_rows: Option<u64>,
+    /// Every create, update and delete asks the person first.
+    pub confirm_writes: bool,
+    /// How long a confirmation stays valid, in seconds.
+    pub confirm_ttl_seconds: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -131,6 +147,9 @@ struct RawService {
     routines: Option<Json>,
     max_queries_per_call: Option<i64>,
     auth: Option<String>,
+    confirm_over_rows: Option<Json>,
+    confirm_writes: Option<bool>,
+    confirm_ttl_seconds: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -342,6 +361,30 @@ fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<S
         }
     };
 
+    let confirm_over_rows = match &raw.confirm_over_rows {
+        None => Some(DEFAULT_CONFIRM_OVER_ROWS),
+        Some(Json::Bool(false)) => None,
+        Some(Json::Number(n)) if n.as_u64().is_some() => n.as_u64(),
+        Some(other) => {
+            errors.push(format!(
+                "{}: must be a whole number of rows >= 0 (0: every row-touching filter asks) or false (never), got {other}",
+                at("confirm_over_rows")
+            ));
+            None
+        }
+    };
+    let confirm_ttl_seconds = match raw.confirm_ttl_seconds {
+        None => DEFAULT_CONFIRM_TTL_SECONDS,
+        Some(n) if (1..=HARD_MAX_CONFIRM_TTL_SECONDS as i64).contains(&n) => n as u64,
+        Some(n) => {
+            errors.push(format!(
+                "{}: must be between 1 and {HARD_MAX_CONFIRM_TTL_SECONDS}, got {n}",
+                at("confirm_ttl_seconds")
+            ));
+            DEFAULT_CONFIRM_TTL_SECONDS
+        }
+    };
+
     let hidden_tables = raw.hidden_tables.unwrap_or_default();
     let routines = match raw.routines {
         None if hidden_tables.is_empty() => RoutinePolicy::All,
@@ -367,6 +410,9 @@ fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<S
         routines,
         max_queries_per_call,
         auth,
+        confirm_over_rows,
+        confirm_writes: raw.confirm_writes.unwrap_or(false),
+        confirm_ttl_seconds,
     })
 }
 
@@ -562,6 +608,38 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ok.service("e").unwrap().max_queries_per_call, 7);
+    }
+
+    #[test]
+    fn confirmation_settings_default_and_are_checked() {
+        let config = parse_services(json!({
+            "plain": { "database": { "kind": "d1", "binding": "DB" } },
+            "strict": { "database": { "kind": "d1", "binding": "DB" }, "confirm_over_rows": 0,
+                        "confirm_writes": true, "confirm_ttl_seconds": 2 },
+            "loose": { "database": { "kind": "d1", "binding": "DB" }, "confirm_over_rows": false }
+        }))
+        .unwrap();
+        let plain = config.service("plain").unwrap();
+        assert_eq!(plain.confirm_over_rows, Some(DEFAULT_CONFIRM_OVER_ROWS));
+        assert!(!plain.confirm_writes);
+        assert_eq!(plain.confirm_ttl_seconds, DEFAULT_CONFIRM_TTL_SECONDS);
+        let strict = config.service("strict").unwrap();
+        assert_eq!((strict.confirm_over_rows, strict.confirm_writes, strict.confirm_ttl_seconds), (Some(0), true, 2));
+        assert_eq!(config.service("loose").unwrap().confirm_over_rows, None);
+        let err = parse_services(json!({
+            "a": { "database": { "kind": "d1", "binding": "DB" }, "confirm_over_rows": -1 },
+            "b": { "database": { "kind": "d1", "binding": "DB" }, "confirm_over_rows": true },
+            "c": { "database": { "kind": "d1", "binding": "DB" }, "confirm_ttl_seconds": 0 },
+            "d": { "database": { "kind": "d1", "binding": "DB" }, "confirm_ttl_seconds": 3601 },
+            "e": { "database": { "kind": "d1", "binding": "DB" }, "confirm_writes": "yes" }
+        }))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("SERVICES.a.confirm_over_rows: must be a whole number of rows >= 0"), "{err}");
+        assert!(err.contains("SERVICES.b.confirm_over_rows: must be"), "{err}");
+        assert!(err.contains("SERVICES.c.confirm_ttl_seconds: must be between 1 and 3600, got 0"), "{err}");
+        assert!(err.contains("SERVICES.d.confirm_ttl_seconds: must be between 1 and 3600, got 3601"), "{err}");
+        assert!(err.contains("SERVICES.e: invalid type"), "{err}");
     }
 
     #[test]

@@ -37,8 +37,7 @@ impl Database for Counting<'_> {
 /// Calls a tool on the fixture's database and says how many round trips reached the engine.
 fn call_counting(fx: &Fixture, name: &str, args: Json) -> (Json, u64) {
     let counting = Counting { inner: &fx.db, round_trips: Cell::new(0) };
-    let ctx =
-        ToolContext { db: &counting, service: &fx.service, schema_cache: &fx.cache, now_ms: 1_000, can_write: true };
+    let ctx = ToolContext { db: &counting, ..fx.ctx_with_write(true) };
     let result = call_tool(&ctx, name, args);
     (result, counting.round_trips.get())
 }

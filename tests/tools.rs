@@ -30,6 +30,18 @@ fn ids_where(fx: &Fixture, table: &str, filter: &str) -> Vec<i64> {
     records(&result).iter().map(|r| r["id"].as_i64().expect("integer id")).collect()
 }
 
+/// A write over the service's confirmation limit: the first call must change nothing and announce
+/// exactly `count` rows; the second, with the token, performs it.
+fn confirmed(fx: &Fixture, tool: &str, args: Json, count: u64) -> Json {
+    let first = fx.call(tool, args.clone());
+    let asked = ok(&first);
+    assert_eq!(asked["confirmation_required"], true, "{asked}");
+    assert_eq!(asked["count"], count, "{asked}");
+    let mut args = args;
+    args["confirm"] = asked["confirmation_token"].clone();
+    fx.call(tool, args)
+}
+
 fn sorted_i64(values: &[Json], key: &str) -> Vec<i64> {
     let mut out: Vec<i64> = values.iter().map(|v| v[key].as_i64().expect("integer")).collect();
     out.sort();
@@ -1308,9 +1320,11 @@ fn update_records_with_patch_and_ids_changes_those_rows_and_returns_them() {
 #[test]
 fn update_records_with_patch_and_filter_changes_the_matching_rows() {
     let fx = Fixture::new();
-    let result = fx.call(
+    let result = confirmed(
+        &fx,
         "update_records",
         json!({ "table": "customers", "filter": "country = 'Poland'", "patch": { "notes": "PL" } }),
+        54,
     );
     assert_eq!(ok(&result)["updated"], 54);
     assert_eq!(count_where(&fx, "customers", "notes = 'PL'"), 54);
@@ -1334,9 +1348,11 @@ fn update_records_with_patch_ids_and_filter_needs_both_to_match() {
 #[test]
 fn update_records_returns_at_most_max_rows_and_says_truncated() {
     let fx = Fixture::new();
-    let result = fx.call(
+    let result = confirmed(
+        &fx,
         "update_records",
         json!({ "table": "orders", "filter": "status = 'pending'", "patch": { "status": "paid" } }),
+        135,
     );
     let out = ok(&result);
     assert_eq!(out["updated"], 135);
@@ -1548,7 +1564,7 @@ fn delete_records_matching_nothing_deletes_nothing() {
 #[test]
 fn delete_records_returns_at_most_max_rows_keys_and_says_truncated() {
     let fx = Fixture::new();
-    let result = fx.call("delete_records", json!({ "table": "order_items", "filter": "id <= 150" }));
+    let result = confirmed(&fx, "delete_records", json!({ "table": "order_items", "filter": "id <= 150" }), 150);
     let out = ok(&result);
     assert_eq!(out["deleted"], 150);
     assert_eq!(out["keys"].as_array().unwrap().len(), 100);

@@ -294,8 +294,19 @@ async fn post(
     // One request is one Worker invocation, whose database limits (D1: 50 queries on the free plan)
     // every message of a batch shares; each tool call also has the same budget of its own.
     let request_budget = CallGuard::per_request(database.as_ref(), service.max_queries_per_call);
-    let ctx =
-        ToolContext { db: &request_budget, service, schema_cache: env.schema_cache, now_ms: env.now_ms, can_write };
+    let confirm_store = env.confirm_store();
+    let ctx = ToolContext {
+        db: &request_budget,
+        service,
+        schema_cache: env.schema_cache,
+        now_ms: env.now_ms,
+        can_write,
+        principal: &principal.id,
+        confirm: crate::tools::confirm::Confirm {
+            store: confirm_store.as_ref().map(|s| s as &dyn crate::tools::confirm::ConfirmStore),
+            call: None,
+        },
+    };
     let before = session.clone();
 
     let (status, response) = match body {

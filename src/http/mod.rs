@@ -130,6 +130,12 @@ impl Env<'_> {
     pub fn key_ledger(&self) -> Option<crate::oauth::grants::GrantKeyLedger<'_>> {
         self.oauth.map(|o| crate::oauth::grants::GrantKeyLedger(o.grants))
     }
+
+    /// Where confirmations are sealed and used up (the grant store; the key from
+    /// OAUTH_SIGNING_KEY, else the store's own secret). `None`: writes needing one are refused.
+    pub fn confirm_store(&self) -> Option<crate::tools::confirm::GrantConfirmStore<'_>> {
+        self.oauth.map(|o| crate::tools::confirm::GrantConfirmStore { grants: o.grants, keys: o.keys.as_ref().ok() })
+    }
 }
 
 pub async fn handle(mut request: HttpRequest, env: &Env<'_>) -> HttpResponse {

@@ -9,7 +9,7 @@ use super::session::{negotiate, Session, LOG_LEVELS};
 use super::{completion, prompts, resources};
 use crate::config::ServiceConfig;
 use crate::tools::guard::CallGuard;
-use crate::tools::{self, ToolContext};
+use crate::tools::{self, confirm, ToolContext};
 
 pub const SERVER_NAME: &str = "dbmcp";
 pub const SERVER_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -126,11 +126,53 @@ fn reject_cursor(params: Option<&Map<String, Json>>) -> Result<(), RpcError> {
 }
 
 async fn call_tool(params: Option<&Map<String, Json>>, ctx: &ToolContext<'_>) -> Result<Json, RpcError> {
+    call_tool_with_input(params, ctx, ConfirmMode::TwoStep).await
+}
+
+/// How a write that needs the person's yes asks for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfirmMode {
+    /// The tool result carries a `confirmation_token`; the model calls again with `confirm`
+    /// (every legacy session, and modern clients without form elicitation).
+    TwoStep,
+    /// MRTR: an `input_required` result with one form elicitation and the sealed `requestState`
+    /// (modern clients whose capabilities include elicitation, see
+    /// [`tools::confirm::supports_form_elicitation`]).
+    Elicitation,
+}
+
+impl ConfirmMode {
+    /// Elicitation when the client's capabilities (modern: `_meta`
+    /// `io.modelcontextprotocol/clientCapabilities`) include form elicitation, else two-step.
+    pub fn for_client(client_capabilities: &Json) -> ConfirmMode {
+        if confirm::supports_form_elicitation(client_capabilities) {
+            ConfirmMode::Elicitation
+        } else {
+            ConfirmMode::TwoStep
+        }
+    }
+}
+
+/// `tools/call` with confirm-before-destroying, for both eras. Returns a `CallToolResult`, or in
+/// [`ConfirmMode::Elicitation`] an `InputRequiredResult` (`resultType: "input_required"`) when the
+/// write needs the person's yes. A retry's `inputResponses` and `requestState` (modern) are read
+/// from `params`: an accepted answer runs the write with the state as its token; a declined or
+/// cancelled one answers a non-destructive result; no answer asks again. Results other than
+/// `input_required` carry no `resultType`: the modern path adds `"complete"` and its `_meta`.
+pub async fn call_tool_with_input(
+    params: Option<&Map<String, Json>>,
+    ctx: &ToolContext<'_>,
+    mode: ConfirmMode,
+) -> Result<Json, RpcError> {
     #[derive(Deserialize)]
     struct Call {
         name: String,
         #[serde(default)]
         arguments: Json,
+        #[serde(default, rename = "requestState")]
+        request_state: Option<String>,
+        #[serde(default, rename = "inputResponses")]
+        input_responses: Option<Json>,
     }
     let call: Call = parse_params("tools/call", params)?;
     let spec = tools::find(&call.name).ok_or_else(|| {
@@ -146,6 +188,36 @@ async fn call_tool(params: Option<&Map<String, Json>>, ctx: &ToolContext<'_>) ->
     if !(call.arguments.is_object() || call.arguments.is_null()) {
         return Ok(tool_error("invalid arguments: arguments must be an object"));
     }
+    let mut arguments = call.arguments;
+    let mut presented = None;
+    if confirm::Action::of_tool(spec.name).is_some() {
+        if let Some(token) = arguments.as_object_mut().and_then(|a| a.remove(confirm::ARGUMENT)) {
+            match token {
+                Json::String(token) => presented = Some(token),
+                _ => {
+                    return Ok(tool_error(
+                        "invalid arguments: confirm must be the confirmation_token string a previous call gave",
+                    ))
+                }
+            }
+        }
+        if let Some(state) = call.request_state {
+            match confirm::read_answer(call.input_responses.as_ref()) {
+                confirm::Answer::Accept => presented = Some(state),
+                confirm::Answer::Decline(how) => {
+                    return Ok(confirm::declined_result(spec.name, &arguments, how).unwrap_or_default())
+                }
+                // No usable answer: the call runs as a first one and asks again.
+                confirm::Answer::Missing => {}
+            }
+        }
+    }
+    let call_confirm = confirm::CallConfirm {
+        tool: spec.name.to_string(),
+        args_hash: confirm::args_hash(spec.name, &arguments),
+        presented,
+        issued: Default::default(),
+    };
     // The schema is the server's own lookup (read at most once per SCHEMA_TTL_MS and shared by
     // calls), not a query the caller asked for: read it before the budget starts, so a call costs
     // the same whether this isolate has it cached or not. A failure here is reported by the tool.
@@ -159,8 +231,16 @@ async fn call_tool(params: Option<&Map<String, Json>>, ctx: &ToolContext<'_>) ->
         schema_cache: ctx.schema_cache,
         now_ms: ctx.now_ms,
         can_write: ctx.can_write,
+        principal: ctx.principal,
+        confirm: confirm::Confirm { store: ctx.confirm.store, call: Some(&call_confirm) },
     };
-    Ok(match (spec.run)(&guarded, call.arguments).await {
+    let outcome = (spec.run)(&guarded, arguments).await;
+    if mode == ConfirmMode::Elicitation {
+        if let Some(confirmation) = call_confirm.issued.borrow().as_ref() {
+            return Ok(confirmation.to_input_required());
+        }
+    }
+    Ok(match outcome {
         Ok(value) => {
             let text = serde_json::to_string(&value).unwrap_or_default();
             json!({ "content": [ { "type": "text", "text": text } ], "structuredContent": value, "isError": false })

@@ -15,6 +15,7 @@
 //! - `blocked_user:<sub>`       a disabled user, until re-enabled
 //! - `rate:<bucket>`            [`Bucket`], until its window ends
 //! - `once:<id>`                a single-use handle already used, until it expires
+//! - `secret:<name>`            a random server secret made on first use (`_global` shard)
 //! - `user_state:<sub>`         [`UserState`]: the user's epoch, bumped by reset/disable/delete
 //! - `key_used:<id>`            when an API key was last used (ms)
 //! - `revoked_key:<id>`         tombstone of a revoked API key, for [`KEY_TOMBSTONE_MS`]
@@ -193,6 +194,11 @@ pub enum Command {
         id: String,
         expires_ms: u64,
     },
+    /// The secret named `name`; the first caller's `candidate` (random) becomes it, for good.
+    Secret {
+        name: String,
+        candidate: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -235,6 +241,9 @@ pub enum Reply {
     },
     KeysUsed {
         last_used_ms: std::collections::BTreeMap<String, u64>,
+    },
+    Secret {
+        value: String,
     },
 }
 
@@ -522,6 +531,14 @@ pub fn apply(store: &mut dyn RecordStore, now_ms: u64, command: Command) -> Repl
             store.put(&key, "", Some(expires_ms.max(now_ms + 1)));
             Reply::Consumed { first: true }
         }
+        Command::Secret { name, candidate } => {
+            let key = format!("secret:{name}");
+            if let Some(value) = store.get(&key) {
+                return Reply::Secret { value };
+            }
+            store.put(&key, &candidate, None);
+            Reply::Secret { value: candidate }
+        }
     }
 }
 
@@ -742,6 +759,21 @@ mod tests {
             apply(&mut s, 0, Command::ConsumeOnce { id: "x".into(), expires_ms: 50 }),
             Reply::Consumed { first: false }
         );
+    }
+
+    #[test]
+    fn a_named_secret_is_made_once_and_kept() {
+        let mut s = MemoryStore::default();
+        let secret = |s: &mut MemoryStore, candidate: &str| match apply(
+            s,
+            0,
+            Command::Secret { name: "confirm".into(), candidate: candidate.into() },
+        ) {
+            Reply::Secret { value } => value,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(secret(&mut s, "first"), "first");
+        assert_eq!(secret(&mut s, "second"), "first", "a later candidate never replaces the secret");
     }
 
     #[test]

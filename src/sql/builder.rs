@@ -59,6 +59,13 @@ pub struct OrderBy {
     pub direction: Direction,
 }
 
+/// A row count a guarded write must see when it starts, or it changes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    Exactly(u64),
+    AtMost(u64),
+}
+
 /// Which rows a read, update or delete touches. All given parts must hold (AND).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RowFilter {
@@ -357,6 +364,25 @@ impl<'a> Builder<'a> {
             )));
         }
         Ok(Statement::new(sql, self.params))
+    }
+
+    /// [`Self::where_clause`], plus, with `expected`, `AND (SELECT COUNT(*) FROM t WHERE <same>) = ?`
+    /// (`<= ?` for [`Expect::AtMost`]).
+    /// The subquery is uncorrelated (its own FROM shadows the outer table), so both engines
+    /// evaluate it once, against the rows as they were when the statement started.
+    fn where_expecting(&mut self, rows: &RowFilter, expected: Option<Expect>) -> Result<String, SqlError> {
+        let main = self.where_clause(rows)?;
+        let Some(expected) = expected else { return Ok(main) };
+        let main = main.strip_prefix(" WHERE ").ok_or_else(|| SqlError::new("a guarded write needs a row filter"))?;
+        let main = main.to_string();
+        let inner = self.where_clause(rows)?;
+        let count = format!("SELECT COUNT(*) FROM {}{inner}", self.table_ref());
+        let (op, n) = match expected {
+            Expect::Exactly(n) => ("=", n),
+            Expect::AtMost(n) => ("<=", n),
+        };
+        let p = self.bind(SqlValue::Integer(i64::try_from(n).unwrap_or(i64::MAX)));
+        Ok(format!(" WHERE ({main}) AND ({count}) {op} {p}"))
     }
 
     /// ` WHERE ...` for the rows, or nothing when the filter is unrestricted.
@@ -701,6 +727,19 @@ pub fn insert(d: Dialect, table: &Table, record: &Map<String, Json>) -> Result<S
 /// `UPDATE t SET a = ?, ... WHERE <rows> RETURNING <all columns>`. Refuses an empty patch and
 /// an unrestricted row filter.
 pub fn update(d: Dialect, table: &Table, patch: &Map<String, Json>, rows: &RowFilter) -> Result<Statement, SqlError> {
+    update_expecting(d, table, patch, rows, None)
+}
+
+/// [`update`] that changes nothing unless exactly `expected` rows match when the statement starts
+/// (one statement, so the count and the write see the same rows): the write a person confirmed
+/// after seeing the count, or none at all.
+pub fn update_expecting(
+    d: Dialect,
+    table: &Table,
+    patch: &Map<String, Json>,
+    rows: &RowFilter,
+    expected: Option<Expect>,
+) -> Result<Statement, SqlError> {
     refuse_unrestricted(rows, "update", table)?;
     if patch.is_empty() {
         return Err(SqlError::new(format!("nothing to update: the patch for table \"{}\" has no columns", table.name)));
@@ -713,7 +752,7 @@ pub fn update(d: Dialect, table: &Table, patch: &Map<String, Json>, rows: &RowFi
         sets.push(format!("{} = {p}", d.quote_ident(&col.name)));
     }
     let mut sql = format!("UPDATE {} SET {}", b.table_ref(), sets.join(", "));
-    sql.push_str(&b.where_clause(rows)?);
+    sql.push_str(&b.where_expecting(rows, expected)?);
     sql.push_str(&b.returning(&all_columns(table)?));
     b.finish(sql)
 }
@@ -721,10 +760,20 @@ pub fn update(d: Dialect, table: &Table, patch: &Map<String, Json>, rows: &RowFi
 /// `DELETE FROM t WHERE <rows> RETURNING <primary key, or all columns without one>`. Refuses an
 /// unrestricted row filter: it never deletes everything.
 pub fn delete(d: Dialect, table: &Table, rows: &RowFilter) -> Result<Statement, SqlError> {
+    delete_expecting(d, table, rows, None)
+}
+
+/// [`delete`] that deletes nothing unless exactly `expected` rows match (see [`update_expecting`]).
+pub fn delete_expecting(
+    d: Dialect,
+    table: &Table,
+    rows: &RowFilter,
+    expected: Option<Expect>,
+) -> Result<Statement, SqlError> {
     refuse_unrestricted(rows, "delete", table)?;
     let mut b = Builder::new(d, table);
     let mut sql = format!("DELETE FROM {}", b.table_ref());
-    sql.push_str(&b.where_clause(rows)?);
+    sql.push_str(&b.where_expecting(rows, expected)?);
     let pk = table.primary_key();
     let returned = if pk.is_empty() { all_columns(table)? } else { pk };
     sql.push_str(&b.returning(&returned));

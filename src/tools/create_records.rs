@@ -4,6 +4,7 @@ use futures_util::future::LocalBoxFuture;
 use serde::Deserialize;
 use serde_json::{json, Map, Value as Json};
 
+use super::confirm::{self, Action, Gate};
 use super::values::check_record;
 use super::{
     object_schema, parse_args, table_param, Annotations, ToolContext, ToolError, ToolResult, ToolSpec,
@@ -18,7 +19,9 @@ pub const SPEC: ToolSpec = ToolSpec {
     description: "Insert records into a table and return them as stored (with generated keys and defaults). \
                   All records are written in one atomic batch: if any fails, none is written. Set atomic to \
                   false to write each record on its own and get a per-record error report instead. \
-                  Check required fields with get_table_fields first.",
+                  Check required fields with get_table_fields first. Where the service confirms writes, the first \
+                  call answers confirmation_required with a preview: show the person, and call again with \
+                  `confirm` only if they agree.",
     writes: true,
     annotations: Annotations { read_only: false, destructive: false, idempotent: false },
     input_schema,
@@ -42,7 +45,8 @@ fn input_schema() -> Json {
             "table": table_param(),
             "records": { "type": "array", "minItems": 1, "maxItems": MAX_RECORDS_PER_WRITE, "items": { "type": "object" },
                          "description": "Records as objects of column: value." },
-            "atomic": { "type": "boolean", "default": true, "description": "All or nothing (default). False: write what can be written and report the failures." }
+            "atomic": { "type": "boolean", "default": true, "description": "All or nothing (default). False: write what can be written and report the failures." },
+            "confirm": confirm::input_property()
         },
         "required": ["table", "records"],
         "additionalProperties": false
@@ -50,7 +54,7 @@ fn input_schema() -> Json {
 }
 
 fn output_schema() -> Json {
-    object_schema(
+    confirm::with_output_properties(object_schema(
         json!({
             "table": { "type": "string" },
             "created": { "type": "array", "items": { "type": "object" } },
@@ -58,7 +62,7 @@ fn output_schema() -> Json {
                 "index": { "type": "integer" }, "error": { "type": "string" } } } }
         }),
         &["table", "created"],
-    )
+    ))
 }
 
 /// Checks a record against the table before anything is sent to the database.
@@ -96,6 +100,16 @@ fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResul
         let table = &schema.tables[index];
         if table.kind == TableKind::View {
             return Err(ToolError::new(format!("{:?} is a view; records can only be created in tables", table.name)));
+        }
+        // Checked before asking, so the person is never asked to confirm records that cannot be written.
+        if input.atomic && ctx.service.confirm_writes {
+            for (i, record) in input.records.iter().enumerate() {
+                check_new_record(ctx, table, record)
+                    .map_err(|message| ToolError::new(format!("record {i}: {message}. Nothing was written.")))?;
+            }
+        }
+        if let Gate::Ask(result) = confirm::gate_records(ctx, Action::Create, table, &input.records).await? {
+            return Ok(result);
         }
         let dialect = ctx.db.dialect();
 

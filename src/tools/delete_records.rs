@@ -4,6 +4,7 @@ use futures_util::future::LocalBoxFuture;
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
+use super::confirm::{self, Action, Gate};
 use super::{
     object_schema, parse_args, parse_filter, table_param, Annotations, IdList, ToolContext, ToolError, ToolResult,
     ToolSpec,
@@ -15,7 +16,10 @@ pub const SPEC: ToolSpec = ToolSpec {
     name: "delete_records",
     title: "Delete records",
     description: "Delete rows chosen by `ids` (primary key values) and/or `filter`. Refuses to run with \
-                  neither, so it can never empty a table by accident. Returns the keys of the deleted rows.",
+                  neither, so it can never empty a table by accident. Returns the keys of the deleted rows. A delete \
+                  by filter over the service's row limit (or any delete where the service confirms writes) first \
+                  answers confirmation_required with the count and a preview: show the person, and call again \
+                  with `confirm` only if they agree.",
     writes: true,
     annotations: Annotations { read_only: false, destructive: true, idempotent: true },
     input_schema,
@@ -37,7 +41,8 @@ fn input_schema() -> Json {
         "properties": {
             "table": table_param(),
             "ids": { "description": "Primary key values of the rows to delete.", "anyOf": [ { "type": "array" }, { "type": "string" }, { "type": "integer" } ] },
-            "filter": { "type": "string", "description": "Filter choosing the rows to delete (same language as get_table_data)." }
+            "filter": { "type": "string", "description": "Filter choosing the rows to delete (same language as get_table_data)." },
+            "confirm": confirm::input_property()
         },
         "required": ["table"],
         "additionalProperties": false
@@ -45,7 +50,7 @@ fn input_schema() -> Json {
 }
 
 fn output_schema() -> Json {
-    object_schema(
+    confirm::with_output_properties(object_schema(
         json!({
             "table": { "type": "string" },
             "deleted": { "type": "integer" },
@@ -62,7 +67,7 @@ fn output_schema() -> Json {
             "truncated": { "type": "boolean" }
         }),
         &["table", "deleted", "keys"],
-    )
+    ))
 }
 
 fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResult> {
@@ -80,10 +85,18 @@ fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResul
         if table.kind == TableKind::View {
             return Err(ToolError::new(format!("{:?} is a view; only tables have rows to delete", table.name)));
         }
+        let by_filter = filter.is_some();
         let rows = RowFilter { filter, ids, column_in: None };
-        let statement = sql::delete(ctx.db.dialect(), table, &rows)?;
+        let guard = match confirm::gate_rows(ctx, Action::Delete, table, &rows, by_filter, None).await? {
+            Gate::Proceed(guard) => guard,
+            Gate::Ask(result) => return Ok(result),
+        };
+        let statement = sql::delete_expecting(ctx.db.dialect(), table, &rows, guard.expect())?;
         let deleted = ctx.db.query(&statement).await?.into_objects();
         let count = deleted.len();
+        if let Some(result) = confirm::after_rows(ctx, Action::Delete, table, &rows, guard, count, None).await? {
+            return Ok(result);
+        }
         let pk: Vec<String> = table.primary_key().iter().map(|c| c.name.clone()).collect();
         let cap = ctx.service.max_rows as usize;
         let keys: Vec<Json> = deleted

@@ -17,6 +17,7 @@ use crate::schema::{Schema, Table};
 mod aggregate_table_data;
 mod call_stored_function;
 mod call_stored_procedure;
+pub mod confirm;
 mod create_records;
 mod delete_records;
 mod get_data_model;
@@ -165,6 +166,10 @@ pub struct ToolContext<'a> {
     pub now_ms: u64,
     /// Whether write tools may run (service writable and credential allows it).
     pub can_write: bool,
+    /// Who is calling (`Principal::id`): confirmations are bound to it.
+    pub principal: &'a str,
+    /// Confirm-before-destroying: the store and the current call (see [`confirm`]).
+    pub confirm: confirm::Confirm<'a>,
 }
 
 impl<'a> ToolContext<'a> {

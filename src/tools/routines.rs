@@ -72,6 +72,14 @@ pub async fn call(ctx: &ToolContext<'_>, kind: Kind, input: CallInput) -> Result
     let all = routines(ctx, kind).await?;
     let arguments = input.arguments.unwrap_or_default();
     let routine = choose(&all, &input.name, &arguments, kind)?;
+    let action = match kind {
+        Kind::Procedure => super::confirm::Action::Procedure,
+        Kind::Function => super::confirm::Action::Function,
+    };
+    if let super::confirm::Gate::Ask(result) = super::confirm::gate_call(ctx, action, &routine.name, &arguments).await?
+    {
+        return Ok(result);
+    }
     let cap = ctx.service.max_rows;
     let statement = call_statement(routine, kind, &arguments, cap)?;
     let result = ctx.db.query(&statement).await?;
@@ -225,7 +233,8 @@ pub fn call_input_schema(what: &str) -> Json {
         "type": "object",
         "properties": {
             "name": { "type": "string", "description": format!("Name of the {what}, as listed (schema.name outside public).") },
-            "arguments": { "type": "object", "description": "Arguments by parameter name; values are bound, never spliced." }
+            "arguments": { "type": "object", "description": "Arguments by parameter name; values are bound, never spliced." },
+            "confirm": super::confirm::input_property()
         },
         "required": ["name"],
         "additionalProperties": false
@@ -233,7 +242,7 @@ pub fn call_input_schema(what: &str) -> Json {
 }
 
 pub fn call_output_schema() -> Json {
-    json!({
+    super::confirm::with_output_properties(json!({
         "type": "object",
         "properties": {
             "name": { "type": "string" },
@@ -242,7 +251,7 @@ pub fn call_output_schema() -> Json {
             "records": { "type": "array", "items": { "type": "object" } }
         },
         "required": ["name", "records"]
-    })
+    }))
 }
 
 pub fn empty_input_schema() -> Json {

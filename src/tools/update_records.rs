@@ -5,6 +5,7 @@ use futures_util::future::LocalBoxFuture;
 use serde::Deserialize;
 use serde_json::{json, Map, Value as Json};
 
+use super::confirm::{self, Action, Gate};
 use super::values::check_record;
 use super::{
     object_schema, parse_args, parse_filter, table_param, Annotations, IdList, ToolContext, ToolError, ToolResult,
@@ -18,7 +19,10 @@ pub const SPEC: ToolSpec = ToolSpec {
     title: "Update records",
     description: "Update rows. Either give `patch` (column: new value) with `ids` and/or `filter` to choose the \
                   rows, or give `records`, each holding its primary key plus the columns to change. Refuses to \
-                  run without ids, filter or records. Returns the updated rows; all changes are atomic.",
+                  run without ids, filter or records. Returns the updated rows; all changes are atomic. An update by \
+                  filter over the service's row limit (or any update where the service confirms writes) first \
+                  answers confirmation_required with the count and a preview: show the person, and call again \
+                  with `confirm` only if they agree.",
     writes: true,
     annotations: Annotations { read_only: false, destructive: true, idempotent: true },
     input_schema,
@@ -45,7 +49,8 @@ fn input_schema() -> Json {
             "ids": { "description": "Primary key values of the rows to change.", "anyOf": [ { "type": "array" }, { "type": "string" }, { "type": "integer" } ] },
             "filter": { "type": "string", "description": "Filter choosing the rows to change (same language as get_table_data)." },
             "records": { "type": "array", "maxItems": MAX_RECORDS_PER_WRITE, "items": { "type": "object" },
-                         "description": "Per-record changes: each object holds the primary key and the columns to change." }
+                         "description": "Per-record changes: each object holds the primary key and the columns to change." },
+            "confirm": confirm::input_property()
         },
         "required": ["table"],
         "additionalProperties": false
@@ -53,7 +58,7 @@ fn input_schema() -> Json {
 }
 
 fn output_schema() -> Json {
-    object_schema(
+    confirm::with_output_properties(object_schema(
         json!({
             "table": { "type": "string" },
             "updated": { "type": "integer", "description": "Rows changed." },
@@ -61,7 +66,7 @@ fn output_schema() -> Json {
             "truncated": { "type": "boolean" }
         }),
         &["table", "updated", "records"],
-    )
+    ))
 }
 
 fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResult> {
@@ -106,10 +111,19 @@ async fn update_matching(
             "update_records needs ids or a filter to choose rows; refusing to update every row",
         ));
     }
+    let by_filter = filter.is_some();
     let rows = RowFilter { filter, ids, column_in: None };
-    let statement = sql::update(ctx.db.dialect(), table, &patch, &rows)?;
-    let result = ctx.db.query(&statement).await?;
-    Ok(summarize(ctx, table, result.into_objects()))
+    let guard = match confirm::gate_rows(ctx, Action::Update, table, &rows, by_filter, Some(&patch)).await? {
+        Gate::Proceed(guard) => guard,
+        Gate::Ask(result) => return Ok(result),
+    };
+    let statement = sql::update_expecting(ctx.db.dialect(), table, &patch, &rows, guard.expect())?;
+    let updated = ctx.db.query(&statement).await?.into_objects();
+    let count = updated.len();
+    if let Some(result) = confirm::after_rows(ctx, Action::Update, table, &rows, guard, count, Some(&patch)).await? {
+        return Ok(result);
+    }
+    Ok(summarize(ctx, table, updated))
 }
 
 fn summarize(ctx: &ToolContext<'_>, table: &Table, mut records: Vec<Map<String, Json>>) -> Json {
@@ -130,6 +144,9 @@ async fn update_each(ctx: &ToolContext<'_>, table: &Table, records: Vec<Map<Stri
     let pk: Vec<String> = table.primary_key().iter().map(|c| c.name.clone()).collect();
     if pk.is_empty() {
         return Err(ToolError::new(format!("table {:?} has no primary key; use patch with a filter", table.name)));
+    }
+    if let Gate::Ask(result) = confirm::gate_records(ctx, Action::Update, table, &records).await? {
+        return Ok(result);
     }
     let dialect = ctx.db.dialect();
     let mut statements = Vec::new();

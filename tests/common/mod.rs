@@ -16,7 +16,10 @@ use dbmcp::db::{Database, DbError, QueryResult, SqlValue, Statement};
 use dbmcp::mcp::jsonrpc::{Request, RequestId, RpcError};
 use dbmcp::mcp::server;
 use dbmcp::mcp::session::Session;
+use dbmcp::oauth::grants::MemoryGrants;
+use dbmcp::oauth::tokens::SigningKeys;
 use dbmcp::sql::Dialect;
+use dbmcp::tools::confirm::{Confirm, ConfirmStore, GrantConfirmStore};
 use dbmcp::tools::{SchemaCache, ToolContext};
 
 /// Name of the service the tests configure; resource URIs are `dbmcp://demo/...`.
@@ -176,7 +179,7 @@ pub fn read_only_service_config() -> ServiceConfig {
     }))
 }
 
-fn service_config_from(service: Json) -> ServiceConfig {
+pub fn service_config_from(service: Json) -> ServiceConfig {
     let services = json!({ SERVICE: service });
     let config =
         config::parse(RawConfig { services: Some(&services), session_idle_seconds: None, allowed_origins: None })
@@ -184,22 +187,75 @@ fn service_config_from(service: Json) -> ServiceConfig {
     config.service(SERVICE).expect("demo service").clone()
 }
 
+/// Confirmation keys and used states in memory: the grant store's rules ([`MemoryGrants`]) with
+/// the key derived from a signing key, or (without one) the store's own secret.
+pub struct MemoryConfirm {
+    pub grants: MemoryGrants,
+    pub keys: Option<SigningKeys>,
+}
+
+impl Default for MemoryConfirm {
+    fn default() -> Self {
+        let keys = SigningKeys::parse("k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8").expect("test key");
+        MemoryConfirm { grants: MemoryGrants::default(), keys: Some(keys) }
+    }
+}
+
+#[async_trait(?Send)]
+impl ConfirmStore for MemoryConfirm {
+    async fn key(&self) -> Result<[u8; 32], String> {
+        GrantConfirmStore { grants: &self.grants, keys: self.keys.as_ref() }.key().await
+    }
+    async fn consume(&self, service: &str, id: &str, expires_ms: u64) -> Result<bool, String> {
+        GrantConfirmStore { grants: &self.grants, keys: self.keys.as_ref() }.consume(service, id, expires_ms).await
+    }
+}
+
 /// Owns everything a [`ToolContext`] borrows.
 pub struct Fixture {
     pub db: Sqlite,
     pub service: ServiceConfig,
     pub cache: SchemaCache,
+    pub confirm: MemoryConfirm,
+    /// Who calls; confirmations are bound to it.
+    pub principal: String,
+    /// The clock the context (and the confirmation store) sees.
+    pub now_ms: std::cell::Cell<u64>,
 }
 
 impl Fixture {
+    fn with(db: Sqlite, service: ServiceConfig) -> Fixture {
+        let fx = Fixture {
+            db,
+            service,
+            cache: SchemaCache::default(),
+            confirm: MemoryConfirm::default(),
+            principal: "tester".into(),
+            now_ms: std::cell::Cell::new(1_000),
+        };
+        fx.confirm.grants.now_ms.set(1_000);
+        fx
+    }
+
     /// The demo database behind a writable service.
     pub fn new() -> Fixture {
-        Fixture { db: demo_db(), service: service_config(), cache: SchemaCache::default() }
+        Fixture::with(demo_db(), service_config())
     }
 
     /// The demo database behind a read-only service.
     pub fn read_only() -> Fixture {
-        Fixture { db: demo_db(), service: read_only_service_config(), cache: SchemaCache::default() }
+        Fixture::with(demo_db(), read_only_service_config())
+    }
+
+    /// The demo database behind a service configured by `service` (config JSON).
+    pub fn configured(service: Json) -> Fixture {
+        Fixture::with(demo_db(), service_config_from(service))
+    }
+
+    /// Moves the clock of the context and of the store.
+    pub fn set_now(&self, now_ms: u64) {
+        self.now_ms.set(now_ms);
+        self.confirm.grants.now_ms.set(now_ms);
     }
 
     /// A context whose credential may write exactly when the service is writable.
@@ -208,7 +264,15 @@ impl Fixture {
     }
 
     pub fn ctx_with_write(&self, can_write: bool) -> ToolContext<'_> {
-        ToolContext { db: &self.db, service: &self.service, schema_cache: &self.cache, now_ms: 1_000, can_write }
+        ToolContext {
+            db: &self.db,
+            service: &self.service,
+            schema_cache: &self.cache,
+            now_ms: self.now_ms.get(),
+            can_write,
+            principal: &self.principal,
+            confirm: Confirm { store: Some(&self.confirm), call: None },
+        }
     }
 
     pub fn call(&self, name: &str, args: Json) -> Json {

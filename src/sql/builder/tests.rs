@@ -735,3 +735,39 @@ fn random_filters_never_panic() {
     }
     assert!(parsed > 100);
 }
+
+#[test]
+fn guarded_writes_repeat_the_row_filter_in_a_count_and_bind_the_expected_count() {
+    let st = delete_expecting(SQ, &customers(), &with_filter("name = 'a' OR email IS NULL"), Some(Expect::Exactly(3)))
+        .unwrap();
+    assert_eq!(
+        st.sql,
+        format!(
+            "DELETE FROM \"customers\" WHERE (\"name\" = ?1 OR \"email\" IS NULL) AND (SELECT COUNT(*) FROM \
+             \"customers\" WHERE \"name\" = ?2 OR \"email\" IS NULL) = ?3 RETURNING {}",
+            sc(SQ, &["id"])
+        )
+    );
+    assert_eq!(st.params, vec![text("a"), text("a"), int(3)]);
+    let st = update_expecting(
+        PG,
+        &pg_customers(),
+        &obj(json!({"age": 3})),
+        &with_ids(vec![json!(1)]),
+        Some(Expect::AtMost(1)),
+    )
+    .unwrap();
+    assert_eq!(
+        st.sql,
+        "UPDATE \"public\".\"customers\" SET \"age\" = $1 WHERE (\"id\" IN ($2)) AND (SELECT COUNT(*) FROM \
+         \"public\".\"customers\" WHERE \"id\" IN ($3)) <= $4 RETURNING \"id\", \"name\", \"email\", \"age\", \"tags\""
+    );
+    assert_eq!(st.params, vec![int(3), int(1), int(1), int(1)]);
+    // Without an expected count the statement is the plain one; never unrestricted either way.
+    assert_eq!(
+        delete_expecting(SQ, &customers(), &with_ids(vec![json!(1)]), None),
+        delete(SQ, &customers(), &with_ids(vec![json!(1)]))
+    );
+    assert!(err_of(delete_expecting(SQ, &customers(), &RowFilter::default(), Some(Expect::Exactly(0))))
+        .starts_with("refusing to delete"));
+}
