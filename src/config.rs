@@ -83,6 +83,8 @@ pub struct ServiceConfig {
     /// Database round trips one tool call may make.
     pub max_queries_per_call: u64,
     pub auth: AuthMode,
+    /// `subscriptions/listen` bounds (`"listen": {...}`).
+    pub listen: crate::mcp::subscriptions::ListenSettings,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -131,6 +133,7 @@ struct RawService {
     routines: Option<Json>,
     max_queries_per_call: Option<i64>,
     auth: Option<String>,
+    listen: Option<Json>,
 }
 
 #[derive(Deserialize)]
@@ -352,6 +355,11 @@ fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<S
         }),
     };
 
+    let listen = crate::mcp::subscriptions::ListenSettings::parse(raw.listen.as_ref()).unwrap_or_else(|problems| {
+        errors.extend(problems.into_iter().map(|p| format!("SERVICES.{name}.{p}")));
+        Default::default()
+    });
+
     if errors.len() > before {
         return None;
     }
@@ -367,6 +375,7 @@ fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<S
         routines,
         max_queries_per_call,
         auth,
+        listen,
     })
 }
 

@@ -16,6 +16,7 @@ use crate::config::{AuthMode, Config, DatabaseConfig, ServiceConfig};
 use crate::db::{Database, Unavailable};
 use crate::mcp::batch;
 use crate::mcp::jsonrpc::{self, Message, Request, RequestId, RpcError, INVALID_REQUEST, PARSE_ERROR};
+use crate::mcp::progress::Notify;
 use crate::mcp::server::{self, InitializeParams};
 use crate::mcp::session::{is_supported, Session};
 use crate::mcp::strict_json;
@@ -243,6 +244,11 @@ async fn post(
         }
     };
 
+    // Temporary hook until the modern (2026-07-28) path dispatches it: a sessionless listen.
+    if super::mcp_listen::is_modern_listen(&body) {
+        return super::mcp_listen::handle(request, body, service, env, principal).await;
+    }
+
     // Initialize opens a session; everything else needs one.
     if let Json::Object(obj) = &body {
         if obj.get("method").and_then(Json::as_str) == Some("initialize") {
@@ -318,7 +324,7 @@ async fn post(
                 let answer = if budget.exhausted() {
                     budget.refusal(&message)
                 } else {
-                    process(message, &mut session, &ctx).await
+                    process(message, &mut session, &ctx, None).await
                 };
                 if let Some(answer) = answer {
                     budget.record(&answer);
@@ -334,7 +340,8 @@ async fn post(
         single => {
             let classified = jsonrpc::classify(single);
             let is_malformed = classified.is_err();
-            match process(classified, &mut session, &ctx).await {
+            let events = progress_stream(request, env, &classified);
+            match process(classified, &mut session, &ctx, events.map(|e| e as &dyn Notify)).await {
                 Some(answer) if is_malformed => (400, Some(answer)),
                 Some(answer) => (200, Some(answer)),
                 None => (202, None),
@@ -342,6 +349,8 @@ async fn post(
         }
     };
 
+    // Progress opened the response stream: the answer is its last event.
+    let reply = if env.streaming.is_some_and(|s| s.events.is_open()) { Reply::EventStream } else { reply };
     if session != before {
         if let Err(e) = env.sessions.save(&session).await {
             return HttpResponse::error(503, "session_store_unavailable", e);
@@ -353,11 +362,27 @@ async fn post(
     }
 }
 
+/// The request's event stream for progress: a `tools/call` with `_meta.progressToken` from a
+/// client that accepts `text/event-stream`, where the host can stream. Otherwise `None`, and the
+/// answer is exactly what it would be without the token.
+fn progress_stream<'e>(
+    request: &HttpRequest,
+    env: &Env<'e>,
+    classified: &Result<Message, (Option<RequestId>, RpcError)>,
+) -> Option<&'e super::sse::EventStream> {
+    let Ok(Message::Request(call)) = classified else { return None };
+    let wanted = call.method == "tools/call"
+        && crate::mcp::progress::token(call.params.as_ref()).is_some()
+        && super::sse::accepts_event_stream(request.header("accept"));
+    env.streaming.filter(|_| wanted).map(|s| s.events)
+}
+
 /// Handles one classified message; `None` for notifications and responses (they get 202).
 async fn process(
     classified: Result<Message, (Option<RequestId>, RpcError)>,
     session: &mut Session,
     ctx: &ToolContext<'_>,
+    notify: Option<&dyn Notify>,
 ) -> Option<Json> {
     match classified {
         Err((id, error)) => Some(jsonrpc::error(id.as_ref(), &error)),
@@ -372,7 +397,7 @@ async fn process(
             Some(&id),
             &RpcError::invalid_request("initialize must be sent alone, not inside a batch"),
         )),
-        Ok(Message::Request(request)) => Some(match server::handle(&request, session, ctx).await {
+        Ok(Message::Request(request)) => Some(match server::handle_streaming(&request, session, ctx, notify).await {
             Ok(result) => jsonrpc::success(&request.id, result),
             Err(error) => jsonrpc::error(Some(&request.id), &error),
         }),
