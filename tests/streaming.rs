@@ -402,20 +402,32 @@ fn the_schema_fingerprint_follows_the_visible_schema() {
 
 #[test]
 fn listen_slots_are_counted_per_principal_and_released_on_drop() {
-    let first = Slot::acquire("svc-a", "alice", 2).unwrap();
-    let second = Slot::acquire("svc-a", "alice", 2).unwrap();
-    let refused = Slot::acquire("svc-a", "alice", 2).err().expect("a third stream is refused");
+    let take = |service: &str, who: &str| Slot::acquire(service, who, 2, 1_000, 100_000);
+    let first = take("svc-a", "alice").unwrap();
+    let second = take("svc-a", "alice").unwrap();
+    let refused = take("svc-a", "alice").err().expect("a third stream is refused");
     assert_eq!(refused.code, subscriptions::TOO_MANY_STREAMS);
     assert!(refused.message.contains("at most 2"), "{}", refused.message);
     // Others are not affected.
-    let bob = Slot::acquire("svc-a", "bob", 2).unwrap();
-    let other_service = Slot::acquire("svc-b", "alice", 2).unwrap();
+    let bob = take("svc-a", "bob").unwrap();
+    let other_service = take("svc-b", "alice").unwrap();
     assert_eq!(Slot::open_count("svc-a", "alice"), 2);
     drop(first);
     assert_eq!(Slot::open_count("svc-a", "alice"), 1);
-    let again = Slot::acquire("svc-a", "alice", 2).unwrap();
+    let again = take("svc-a", "alice").unwrap();
     drop((second, again, bob, other_service));
     assert_eq!(Slot::open_count("svc-a", "alice"), 0);
+}
+
+#[test]
+fn a_slot_that_was_never_dropped_expires() {
+    // A runtime may abandon a request without running its destructors.
+    std::mem::forget(Slot::acquire("svc-c", "carol", 1, 1_000, 5_000).unwrap());
+    assert!(Slot::acquire("svc-c", "carol", 1, 4_999, 9_000).is_err(), "still open before its expiry");
+    let fresh = Slot::acquire("svc-c", "carol", 1, 5_000, 9_000).expect("the leaked place expired");
+    assert_eq!(Slot::open_count("svc-c", "carol"), 1);
+    drop(fresh);
+    assert_eq!(Slot::open_count("svc-c", "carol"), 0);
 }
 
 #[test]

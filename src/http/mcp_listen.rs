@@ -68,7 +68,10 @@ pub async fn handle(
         return error(501, id, RpcError::new(jsonrpc::INTERNAL_ERROR, "this host cannot hold event streams open"));
     };
     let settings = service.listen;
-    let slot = match Slot::acquire(&service.name, &principal.id, settings.max_streams) {
+    let now = streaming.timer.now_ms();
+    // The stream ends by its bound; a minute's margin covers a slow last check.
+    let expires = now + settings.max_seconds * 1000 + 60_000;
+    let slot = match Slot::acquire(&service.name, &principal.id, settings.max_streams, now, expires) {
         Ok(slot) => slot,
         Err(e) => return error(429, id, e).with_header("retry-after", "5"),
     };

@@ -268,23 +268,28 @@ pub async fn schema_fingerprint(db: &dyn Database, hidden: &[String]) -> Result<
 }
 
 thread_local! {
-    /// Open listen streams per principal and service, in this isolate.
-    static OPEN: RefCell<HashMap<String, usize>> = RefCell::new(HashMap::new());
+    /// Open listen streams per principal and service, in this isolate: (slot number, expiry).
+    static OPEN: RefCell<HashMap<String, Vec<(u64, u64)>>> = RefCell::new(HashMap::new());
+    static NEXT_SLOT: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 /// A place among the open streams; released when dropped (the stream ended or was cancelled).
+/// A runtime that abandons a request without dropping it would leak the place, so each place
+/// also expires once its stream is past its bound (`expires_ms`, with a margin).
 pub struct Slot {
     key: String,
+    number: u64,
 }
 
 impl Slot {
-    /// Takes a place, or says why not.
-    pub fn acquire(service: &str, principal: &str, max: usize) -> Result<Slot, RpcError> {
+    /// Takes a place, or says why not. Places past their expiry are freed first.
+    pub fn acquire(service: &str, principal: &str, max: usize, now_ms: u64, expires_ms: u64) -> Result<Slot, RpcError> {
         let key = format!("{service}\n{principal}");
         OPEN.with(|open| {
             let mut open = open.borrow_mut();
-            let count = open.entry(key.clone()).or_insert(0);
-            if *count >= max {
+            let places = open.entry(key.clone()).or_default();
+            places.retain(|(_, expiry)| *expiry > now_ms);
+            if places.len() >= max {
                 return Err(RpcError::new(
                     TOO_MANY_STREAMS,
                     format!(
@@ -293,13 +298,17 @@ impl Slot {
                     ),
                 ));
             }
-            *count += 1;
-            Ok(Slot { key })
+            let number = NEXT_SLOT.with(|n| {
+                n.set(n.get() + 1);
+                n.get()
+            });
+            places.push((number, expires_ms));
+            Ok(Slot { key, number })
         })
     }
 
     pub fn open_count(service: &str, principal: &str) -> usize {
-        OPEN.with(|open| open.borrow().get(&format!("{service}\n{principal}")).copied().unwrap_or(0))
+        OPEN.with(|open| open.borrow().get(&format!("{service}\n{principal}")).map_or(0, Vec::len))
     }
 }
 
@@ -307,9 +316,9 @@ impl Drop for Slot {
     fn drop(&mut self) {
         OPEN.with(|open| {
             let mut open = open.borrow_mut();
-            if let Some(count) = open.get_mut(&self.key) {
-                *count -= 1;
-                if *count == 0 {
+            if let Some(places) = open.get_mut(&self.key) {
+                places.retain(|(number, _)| *number != self.number);
+                if places.is_empty() {
                     open.remove(&self.key);
                 }
             }
