@@ -340,7 +340,10 @@ async fn post(
         single => {
             let classified = jsonrpc::classify(single);
             let is_malformed = classified.is_err();
-            let events = progress_stream(request, env, &classified);
+            let events = match &classified {
+                Ok(Message::Request(call)) => super::sse::progress_events(request, env, call),
+                _ => None,
+            };
             match process(classified, &mut session, &ctx, events.map(|e| e as &dyn Notify)).await {
                 Some(answer) if is_malformed => (400, Some(answer)),
                 Some(answer) => (200, Some(answer)),
@@ -360,21 +363,6 @@ async fn post(
         None => HttpResponse::new(202),
         Some(answer) => rpc_response(status, &answer, reply),
     }
-}
-
-/// The request's event stream for progress: a `tools/call` with `_meta.progressToken` from a
-/// client that accepts `text/event-stream`, where the host can stream. Otherwise `None`, and the
-/// answer is exactly what it would be without the token.
-fn progress_stream<'e>(
-    request: &HttpRequest,
-    env: &Env<'e>,
-    classified: &Result<Message, (Option<RequestId>, RpcError)>,
-) -> Option<&'e super::sse::EventStream> {
-    let Ok(Message::Request(call)) = classified else { return None };
-    let wanted = call.method == "tools/call"
-        && crate::mcp::progress::token(call.params.as_ref()).is_some()
-        && super::sse::accepts_event_stream(request.header("accept"));
-    env.streaming.filter(|_| wanted).map(|s| s.events)
 }
 
 /// Handles one classified message; `None` for notifications and responses (they get 202).

@@ -10,7 +10,7 @@ use serde_json::Value as Json;
 use super::{sse, Env, HttpRequest, HttpResponse};
 use crate::auth::Principal;
 use crate::config::ServiceConfig;
-use crate::mcp::jsonrpc::{self, Message, RpcError, INVALID_REQUEST};
+use crate::mcp::jsonrpc::{self, Message, Request, RpcError, INVALID_REQUEST};
 use crate::mcp::subscriptions::{self, Slot};
 
 pub const MODERN_VERSION: &str = "2026-07-28";
@@ -30,8 +30,7 @@ fn error(status: u16, id: Option<&jsonrpc::RequestId>, error: RpcError) -> HttpR
     HttpResponse::json(status, &jsonrpc::error(id, &error))
 }
 
-/// Answers one `subscriptions/listen` request: a JSON error, or an event stream that lasts until
-/// the client closes it or the service's bound ends it.
+/// [`respond`] for a raw body (the temporary hook in `mcp_endpoint`).
 pub async fn handle(
     request: &HttpRequest,
     body: Json,
@@ -39,17 +38,22 @@ pub async fn handle(
     env: &Env<'_>,
     principal: &Principal,
 ) -> HttpResponse {
-    let listen = match jsonrpc::classify(body) {
-        Ok(Message::Request(listen)) => listen,
-        Ok(_) => {
-            return error(
-                400,
-                None,
-                RpcError::new(INVALID_REQUEST, "subscriptions/listen must be a request with an id"),
-            )
-        }
-        Err((id, e)) => return error(400, id.as_ref(), e),
-    };
+    match jsonrpc::classify(body) {
+        Ok(Message::Request(listen)) => respond(request, &listen, service, env, principal).await,
+        Ok(_) => error(400, None, RpcError::new(INVALID_REQUEST, "subscriptions/listen must be a request with an id")),
+        Err((id, e)) => error(400, id.as_ref(), e),
+    }
+}
+
+/// Answers one `subscriptions/listen` request (already checked as a 2026-07-28 request): a JSON
+/// error, or an event stream that lasts until the client closes it or the service's bound ends it.
+pub async fn respond(
+    request: &HttpRequest,
+    listen: &Request,
+    service: &ServiceConfig,
+    env: &Env<'_>,
+    principal: &Principal,
+) -> HttpResponse {
     let id = Some(&listen.id);
     if !sse::accepts_event_stream(request.header("accept")) {
         return error(

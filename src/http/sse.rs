@@ -13,7 +13,8 @@ use serde_json::Value as Json;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 
-use super::HttpResponse;
+use super::{Env, HttpRequest, HttpResponse};
+use crate::mcp::jsonrpc::Request;
 use crate::mcp::progress::Notify;
 use crate::mcp::subscriptions::ListenOut;
 pub use crate::mcp::subscriptions::Timer;
@@ -137,6 +138,17 @@ impl ListenOut for EventStream {
 pub struct Streaming<'a> {
     pub events: &'a EventStream,
     pub timer: &'a dyn Timer,
+}
+
+/// The request's event stream for progress: a `tools/call` with `_meta.progressToken` from a
+/// client that accepts `text/event-stream`, where the host can stream. Otherwise `None`, and the
+/// answer is exactly what it would be without the token. Pass it to
+/// `mcp::server::handle_streaming`; when the stream opened, send the answer as its last event.
+pub fn progress_events<'e>(http: &HttpRequest, env: &Env<'e>, call: &Request) -> Option<&'e EventStream> {
+    let wanted = call.method == "tools/call"
+        && crate::mcp::progress::token(call.params.as_ref()).is_some()
+        && accepts_event_stream(http.header("accept"));
+    env.streaming.filter(|_| wanted).map(|s| s.events)
 }
 
 /// Whether the client's Accept lets the answer be an event stream.
