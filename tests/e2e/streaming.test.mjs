@@ -5,7 +5,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_SERVICES, createKey, startWorker } from '../support/worker.mjs';
-import { ACCEPT_BOTH, connectClient, request, rpc, session, sleep } from '../support/mcp.mjs';
+import { ACCEPT_BOTH, connectClient, request, session, sleep } from '../support/mcp.mjs';
+import { BACKENDS, servicesOn } from '../support/backends.mjs';
+import pg from 'pg';
 
 const LISTEN = { max_seconds: 4, check_seconds: 1, max_streams: 2 };
 const SERVICES = {
@@ -263,5 +265,67 @@ describe('streamed answers', () => {
     const jsonOnly = await listen({ notifications: {} }, 'application/json');
     assert.equal(jsonOnly.status, 406);
     assert.match((await jsonOnly.json()).error.message, /Accept must include text\/event-stream/);
+  });
+});
+
+describe('on PostgreSQL', () => {
+  let running;
+  let pgKey;
+  let pgClient;
+  before(async () => {
+    const backend = BACKENDS.find((b) => b.name === 'PostgreSQL');
+    running = await backend.start({
+      services: (database) => servicesOn(database, { demo: { ...DEFAULT_SERVICES.demo, database, listen: LISTEN } }),
+    });
+    ({ key: pgKey } = await createKey(running.worker.url, 'demo', { label: 'pg streaming' }));
+    ({ client: pgClient } = await connectClient(running.worker.mcpUrl('demo'), pgKey));
+  });
+  after(async () => {
+    await pgClient?.close();
+    await running?.stop();
+  });
+
+  test('progress for a read and a multi-record write', async () => {
+    const seen = [];
+    const read = await pgClient.callTool({ name: 'get_table_data', arguments: { table: 'customers', count_only: true } }, undefined, {
+      onprogress: (p) => seen.push(p),
+    });
+    assert.equal(read.isError, false);
+    assert.deepEqual(seen.map((p) => [p.progress, p.total, p.message]), [[0, 1, 'counting rows of customers'], [1, 1, 'round trip 1 of 1 done (1 rows)']]);
+    seen.length = 0;
+    const records = Array.from({ length: 3 }, (_, i) => ({ name: `pg progress ${i}` }));
+    const write = await pgClient.callTool({ name: 'create_records', arguments: { table: 'categories', records } }, undefined, {
+      onprogress: (p) => seen.push(p),
+    });
+    assert.equal(write.isError, false, JSON.stringify(write.content));
+    assert.deepEqual(seen.map((p) => [p.progress, p.total]), [[0, 3], [3, 3]]);
+  });
+
+  test('subscriptions/listen reports a table created while listening', async () => {
+    const started = Date.now();
+    const res = await fetch(running.worker.mcpUrl('demo'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${pgKey}` },
+      body: JSON.stringify(request('subscriptions/listen', { _meta: MODERN_META, notifications: { resourcesListChanged: true } }, 3)),
+    });
+    assert.equal(res.status, 200);
+    let createdAt = null;
+    const items = await readSse(res, started, async (item) => {
+      if (createdAt === null && item.data?.method === 'notifications/subscriptions/acknowledged') {
+        await sleep(1200);
+        const direct = new pg.Client({ connectionString: running.stack.connectionString });
+        await direct.connect();
+        try {
+          await direct.query('CREATE TABLE created_while_listening (id integer PRIMARY KEY)');
+        } finally {
+          await direct.end();
+        }
+        createdAt = Date.now() - started;
+      }
+    });
+    const changes = items.filter((i) => i.data?.method === 'notifications/resources/list_changed');
+    assert.equal(changes.length, 1, JSON.stringify(items));
+    assert.ok(changes[0].at - createdAt <= 1500, `created at ${createdAt}, seen at ${changes[0].at}`);
+    assert.equal(items.at(-1).data.result.resultType, 'complete');
   });
 });
