@@ -37,6 +37,15 @@ pub fn token(params: Option<&Map<String, Json>>) -> Option<Json> {
     }
 }
 
+/// One `notifications/progress` message (also for callers that report progress themselves).
+pub fn notification(token: &Json, progress: u64, total: Option<u64>, message: &str) -> Json {
+    let mut params = json!({ "progressToken": token, "progress": progress, "message": message });
+    if let Some(total) = total {
+        params["total"] = json!(total);
+    }
+    json!({ "jsonrpc": "2.0", "method": "notifications/progress", "params": params })
+}
+
 /// What one unit of progress is.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Unit {
@@ -133,12 +142,9 @@ impl<'a> Progress<'a> {
             return; // never repeat or go back
         }
         state.sent = Some(progress);
-        let mut params = json!({ "progressToken": self.token, "progress": progress, "message": message });
-        if let (Some(total), true) = (self.plan.total, state.total_holds) {
-            params["total"] = json!(total);
-        }
+        let total = self.plan.total.filter(|_| state.total_holds);
         drop(state);
-        self.notify.notify(&json!({ "jsonrpc": "2.0", "method": "notifications/progress", "params": params }));
+        self.notify.notify(&notification(&self.token, progress, total, message));
     }
 
     /// Before a round trip: the first one announces the plan at progress 0.
