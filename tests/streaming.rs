@@ -16,7 +16,7 @@ use dbmcp::db::{Database, DbError, QueryResult, Statement};
 use dbmcp::mcp::jsonrpc::RequestId;
 use dbmcp::mcp::progress::Notify;
 use dbmcp::mcp::server;
-use dbmcp::mcp::subscriptions::{self, Honored, ListenOut, ListenSettings, Slot, Timer};
+use dbmcp::mcp::subscriptions::{self, Honored, ListenOut, ListenSettings, Slot, Subscription, Timer};
 use dbmcp::sql::Dialect;
 use dbmcp::tools::ToolContext;
 
@@ -230,10 +230,12 @@ struct Recorder(RefCell<Vec<(u64, Out)>>);
 
 /// Virtual time: every sleep returns at once with the clock moved on, and runs `at` once the
 /// clock passes its moment (a schema change made while the stream is open).
+type Scheduled<'a> = Vec<(u64, Box<dyn Fn() + 'a>)>;
+
 struct VirtualTimer<'a> {
     now: Cell<u64>,
     sleeps: Cell<u32>,
-    at: RefCell<Vec<(u64, Box<dyn Fn() + 'a>)>>,
+    at: RefCell<Scheduled<'a>>,
 }
 
 impl<'a> VirtualTimer<'a> {
@@ -291,16 +293,14 @@ fn run_listen(
     let recorder = Recorder::default();
     let honored = Honored { resources_list_changed: true };
     let out = Recording { out: &recorder, timer };
-    futures_executor::block_on(subscriptions::listen(
-        &RequestId::Number(7),
-        &honored,
-        &settings,
-        budget,
-        &out,
-        timer,
-        &fx.db,
+    let subscription = Subscription {
+        id: &RequestId::Number(7),
+        honored: &honored,
+        settings: &settings,
+        query_budget: budget,
         hidden,
-    ));
+    };
+    futures_executor::block_on(subscriptions::listen(subscription, &out, timer, &fx.db));
     recorder.0.into_inner()
 }
 

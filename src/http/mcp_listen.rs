@@ -11,7 +11,7 @@ use super::{sse, Env, HttpRequest, HttpResponse};
 use crate::auth::Principal;
 use crate::config::ServiceConfig;
 use crate::mcp::jsonrpc::{self, Message, Request, RpcError, INVALID_REQUEST};
-use crate::mcp::subscriptions::{self, Slot};
+use crate::mcp::subscriptions::{self, Slot, Subscription};
 
 pub const MODERN_VERSION: &str = "2026-07-28";
 
@@ -91,17 +91,14 @@ pub async fn respond(
         }
     };
     streaming.events.open(sse::head());
-    subscriptions::listen(
-        &listen.id,
-        &honored,
-        &settings,
-        service.max_queries_per_call,
-        streaming.events,
-        streaming.timer,
-        db.as_ref(),
-        &service.hidden_tables,
-    )
-    .await;
+    let subscription = Subscription {
+        id: &listen.id,
+        honored: &honored,
+        settings: &settings,
+        query_budget: service.max_queries_per_call,
+        hidden: &service.hidden_tables,
+    };
+    subscriptions::listen(subscription, streaming.events, streaming.timer, db.as_ref()).await;
     drop(slot);
     // Everything, the closing result included, is already on the stream.
     HttpResponse::new(200)

@@ -174,19 +174,22 @@ fn notification(id: &RequestId, method: &str) -> Json {
     json!({ "jsonrpc": "2.0", "method": method, "params": { "_meta": { SUBSCRIPTION_ID: id_json(id) } } })
 }
 
+/// One subscription: what it is and its limits.
+pub struct Subscription<'a> {
+    /// The listen request's id, which tags everything on the stream.
+    pub id: &'a RequestId,
+    pub honored: &'a Honored,
+    pub settings: &'a ListenSettings,
+    /// How many fingerprint reads the stream may make (the service's `max_queries_per_call`).
+    pub query_budget: u64,
+    /// Tables whose changes say nothing.
+    pub hidden: &'a [String],
+}
+
 /// Runs one subscription until its bound: acknowledgment first, then notifications and
 /// keep-alives, then the closing result. Dropping the future (client gone) ends it anywhere.
-/// `query_budget` is how many fingerprint reads the stream may make.
-pub async fn listen(
-    id: &RequestId,
-    honored: &Honored,
-    settings: &ListenSettings,
-    query_budget: u64,
-    out: &dyn ListenOut,
-    timer: &dyn Timer,
-    db: &dyn Database,
-    hidden: &[String],
-) {
+pub async fn listen(subscription: Subscription<'_>, out: &dyn ListenOut, timer: &dyn Timer, db: &dyn Database) {
+    let Subscription { id, honored, settings, query_budget, hidden } = subscription;
     out.message(&acknowledgment(id, honored));
     let start = timer.now_ms();
     let check_ms = settings.check_seconds * 1000;
