@@ -106,6 +106,18 @@ fn a_multi_record_write_reports_its_records() {
 }
 
 #[test]
+fn row_counts_of_every_table_report_their_batch() {
+    let fx = Fixture::new();
+    let sink = Sink::default();
+    let result = call_with_progress(&fx.ctx(), &sink, "get_tables", json!({"include_counts": true}), json!("n"));
+    let tables = common::ok(&result)["tables"].as_array().unwrap().len();
+    let sent = sink.progress();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert_eq!(sent[0]["message"], json!("counting the rows of every table"));
+    assert_eq!(sent[1]["message"], json!(format!("round trip 1 of 1 done ({tables} rows)")));
+}
+
+#[test]
 fn quick_calls_and_calls_without_a_token_send_nothing() {
     let fx = Fixture::new();
     let sink = Sink::default();

@@ -5,6 +5,9 @@
 //! Progress is reported at the database seam: [`ProgressDb`] wraps the call's database, so the
 //! tools themselves are unchanged. The points:
 //!
+//! Long: get_table_data, aggregate_table_data, row counts (get_tables with include_counts,
+//! get_data_model), and writes of several records or by filter.
+//!
 //! - progress 0 just before the first database round trip (arguments checked, table known),
 //!   with what is about to happen ("reading rows from orders", "writing 20 records to orders in
 //!   one atomic batch");
@@ -85,6 +88,11 @@ pub fn plan(tool: &str, args: &Json) -> Option<Plan> {
             round_trips(total, format!("reading rows from {table}"))
         }
         "aggregate_table_data" => round_trips(Some(1), format!("aggregating rows of {table}")),
+        // Row counts of every table: one batch of COUNT(*), the slow part on big databases.
+        "get_tables" if flag("include_counts") => round_trips(Some(1), "counting the rows of every table".into()),
+        "get_data_model" if args.get("include_counts").and_then(Json::as_bool).unwrap_or(true) => {
+            round_trips(Some(1), "counting the rows of every table".into())
+        }
         "create_records" | "update_records" if count_of("records") >= 2 => {
             let n = count_of("records");
             let atomic = args.get("atomic").and_then(Json::as_bool).unwrap_or(true) || tool == "update_records";
@@ -271,6 +279,9 @@ mod tests {
         assert!(plan("delete_records", &json!({"table": "t", "filter": "a > 1"})).is_some());
         assert!(plan("delete_records", &json!({"table": "t", "ids": [4]})).is_none());
         assert!(plan("get_tables", &json!({})).is_none());
+        assert_eq!(plan("get_tables", &json!({"include_counts": true})).unwrap().total, Some(1));
+        assert!(plan("get_data_model", &json!({})).is_some(), "counts by default");
+        assert!(plan("get_data_model", &json!({"include_counts": false})).is_none());
         assert!(plan("get_table_data", &json!({"table": "x".repeat(100)})).unwrap().start.ends_with("x…"));
     }
 
