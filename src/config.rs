@@ -99,6 +99,8 @@ pub struct ServiceConfig {
     pub confirm_writes: bool,
     /// How long a confirmation stays valid, in seconds.
     pub confirm_ttl_seconds: u64,
+    /// `subscriptions/listen` bounds (`"listen": {...}`).
+    pub listen: crate::mcp::subscriptions::ListenSettings,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -150,6 +152,7 @@ struct RawService {
     confirm_over_rows: Option<Json>,
     confirm_writes: Option<bool>,
     confirm_ttl_seconds: Option<i64>,
+    listen: Option<Json>,
 }
 
 #[derive(Deserialize)]
@@ -395,6 +398,11 @@ fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<S
         }),
     };
 
+    let listen = crate::mcp::subscriptions::ListenSettings::parse(raw.listen.as_ref()).unwrap_or_else(|problems| {
+        errors.extend(problems.into_iter().map(|p| format!("SERVICES.{name}.{p}")));
+        Default::default()
+    });
+
     if errors.len() > before {
         return None;
     }
@@ -413,6 +421,7 @@ fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<S
         confirm_over_rows,
         confirm_writes: raw.confirm_writes.unwrap_or(false),
         confirm_ttl_seconds,
+        listen,
     })
 }
 

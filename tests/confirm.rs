@@ -40,7 +40,7 @@ fn delete_11() -> Json {
 /// `tools/call` params through the entry point the modern path uses.
 fn call_with_input(ctx: &ToolContext<'_>, params: Json, mode: ConfirmMode) -> Json {
     let params = params.as_object().cloned().expect("params object");
-    futures_executor::block_on(call_tool_with_input(Some(&params), ctx, mode))
+    futures_executor::block_on(call_tool_with_input(Some(&params), ctx, mode, None))
         .unwrap_or_else(|e| panic!("protocol error {} {}", e.code, e.message))
 }
 

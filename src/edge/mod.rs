@@ -8,6 +8,7 @@ mod kv;
 mod neon;
 mod oauth_support;
 mod sessions;
+mod stream;
 
 use std::rc::Rc;
 
@@ -186,33 +187,40 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         Ok(request) => request,
         Err(response) => return to_worker_response(response),
     };
-    let config = config(&env);
-    let kv = kv::Kv::new(env.kv("DBMCP_KV"));
-    let sessions = sessions::DurableSessions::new(env.durable_object("MCP_SESSIONS"));
-    let schema_cache = SCHEMA_CACHE.with(Rc::clone);
-    let grants = grants::DurableGrants::new(env.durable_object("OAUTH_GRANTS"));
-    let oauth_kv = oauth_support::OAuthKv::new(env.kv("DBMCP_KV"));
-    let document_cache = CLIENT_DOCUMENTS.with(Rc::clone);
-    let oauth = http::OAuthEnv {
-        keys: signing_keys(string_var(&env, "OAUTH_SIGNING_KEY")),
-        grants: &grants,
-        hasher: &oauth_support::WebCryptoHasher,
-        expiring_kv: &oauth_kv,
-        registrations_per_hour: string_var(&env, "OAUTH_REGISTRATIONS_PER_HOUR")
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(http::oauth::DEFAULT_REGISTRATIONS_PER_HOUR),
-        client_documents: &cimd_fetch::WorkerFetcher,
-        document_cache: &document_cache,
+    // The request owns everything it uses, so it can outlive this function as a streamed body.
+    let events = Rc::new(crate::http::sse::EventStream::default());
+    let stream_events = Rc::clone(&events);
+    let run = async move {
+        let config = config(&env);
+        let kv = kv::Kv::new(env.kv("DBMCP_KV"));
+        let sessions = sessions::DurableSessions::new(env.durable_object("MCP_SESSIONS"));
+        let schema_cache = SCHEMA_CACHE.with(Rc::clone);
+        let grants = grants::DurableGrants::new(env.durable_object("OAUTH_GRANTS"));
+        let oauth_kv = oauth_support::OAuthKv::new(env.kv("DBMCP_KV"));
+        let document_cache = CLIENT_DOCUMENTS.with(Rc::clone);
+        let oauth = http::OAuthEnv {
+            keys: signing_keys(string_var(&env, "OAUTH_SIGNING_KEY")),
+            grants: &grants,
+            hasher: &oauth_support::WebCryptoHasher,
+            expiring_kv: &oauth_kv,
+            registrations_per_hour: string_var(&env, "OAUTH_REGISTRATIONS_PER_HOUR")
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(http::oauth::DEFAULT_REGISTRATIONS_PER_HOUR),
+            client_documents: &cimd_fetch::WorkerFetcher,
+            document_cache: &document_cache,
+        };
+        let env_core = http::Env {
+            config: Result::as_ref(&config),
+            sessions: &sessions,
+            kv: &kv,
+            databases: &Databases { env: &env },
+            schema_cache: &schema_cache,
+            admin_token: string_var(&env, "ADMIN_TOKEN"),
+            now_ms: now_ms(),
+            oauth: Some(&oauth),
+            streaming: Some(http::sse::Streaming { events: &stream_events, timer: &stream::WorkerTimer }),
+        };
+        http::handle(request, &env_core).await
     };
-    let env_core = http::Env {
-        config: Result::as_ref(&config),
-        sessions: &sessions,
-        kv: &kv,
-        databases: &Databases { env: &env },
-        schema_cache: &schema_cache,
-        admin_token: string_var(&env, "ADMIN_TOKEN"),
-        now_ms: now_ms(),
-        oauth: Some(&oauth),
-    };
-    to_worker_response(http::handle(request, &env_core).await)
+    stream::respond(Box::pin(run), events).await
 }

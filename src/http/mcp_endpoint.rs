@@ -16,6 +16,7 @@ use crate::config::{AuthMode, Config, DatabaseConfig, ServiceConfig};
 use crate::db::{Database, Unavailable};
 use crate::mcp::batch;
 use crate::mcp::jsonrpc::{self, Message, Request, RequestId, RpcError, INVALID_REQUEST, PARSE_ERROR};
+use crate::mcp::progress::Notify;
 use crate::mcp::server::{self, InitializeParams};
 use crate::mcp::session::{is_supported, Session};
 use crate::mcp::strict_json;
@@ -243,6 +244,11 @@ async fn post(
         }
     };
 
+    // Temporary hook until the modern (2026-07-28) path dispatches it: a sessionless listen.
+    if super::mcp_listen::is_modern_listen(&body) {
+        return super::mcp_listen::handle(request, body, service, env, principal).await;
+    }
+
     // Initialize opens a session; everything else needs one.
     if let Json::Object(obj) = &body {
         if obj.get("method").and_then(Json::as_str) == Some("initialize") {
@@ -329,7 +335,7 @@ async fn post(
                 let answer = if budget.exhausted() {
                     budget.refusal(&message)
                 } else {
-                    process(message, &mut session, &ctx).await
+                    process(message, &mut session, &ctx, None).await
                 };
                 if let Some(answer) = answer {
                     budget.record(&answer);
@@ -345,7 +351,11 @@ async fn post(
         single => {
             let classified = jsonrpc::classify(single);
             let is_malformed = classified.is_err();
-            match process(classified, &mut session, &ctx).await {
+            let events = match &classified {
+                Ok(Message::Request(call)) => super::sse::progress_events(request, env, call),
+                _ => None,
+            };
+            match process(classified, &mut session, &ctx, events.map(|e| e as &dyn Notify)).await {
                 Some(answer) if is_malformed => (400, Some(answer)),
                 Some(answer) => (200, Some(answer)),
                 None => (202, None),
@@ -353,6 +363,8 @@ async fn post(
         }
     };
 
+    // Progress opened the response stream: the answer is its last event.
+    let reply = if env.streaming.is_some_and(|s| s.events.is_open()) { Reply::EventStream } else { reply };
     if session != before {
         if let Err(e) = env.sessions.save(&session).await {
             return HttpResponse::error(503, "session_store_unavailable", e);
@@ -369,6 +381,7 @@ async fn process(
     classified: Result<Message, (Option<RequestId>, RpcError)>,
     session: &mut Session,
     ctx: &ToolContext<'_>,
+    notify: Option<&dyn Notify>,
 ) -> Option<Json> {
     match classified {
         Err((id, error)) => Some(jsonrpc::error(id.as_ref(), &error)),
@@ -383,7 +396,7 @@ async fn process(
             Some(&id),
             &RpcError::invalid_request("initialize must be sent alone, not inside a batch"),
         )),
-        Ok(Message::Request(request)) => Some(match server::handle(&request, session, ctx).await {
+        Ok(Message::Request(request)) => Some(match server::handle_streaming(&request, session, ctx, notify).await {
             Ok(result) => jsonrpc::success(&request.id, result),
             Err(error) => jsonrpc::error(Some(&request.id), &error),
         }),

@@ -7,11 +7,13 @@ mod challenge;
 mod cors;
 mod login;
 mod mcp_endpoint;
+pub mod mcp_listen;
 pub mod oauth;
 mod oauth_admin;
 mod oauth_authorize;
 mod oauth_clients;
 mod pages;
+pub mod sse;
 
 pub use oauth::OAuthEnv;
 
@@ -123,6 +125,8 @@ pub struct Env<'a> {
     /// The authorization server's storage and keys; `None` where OAuth is not wired (then only
     /// API keys authenticate and the OAuth routes answer 503).
     pub oauth: Option<&'a OAuthEnv<'a>>,
+    /// Streamed answers (progress, subscriptions/listen); `None` where the host cannot stream.
+    pub streaming: Option<sse::Streaming<'a>>,
 }
 
 impl Env<'_> {
@@ -155,6 +159,10 @@ pub async fn handle(mut request: HttpRequest, env: &Env<'_>) -> HttpResponse {
         Ok(origin) => origin,
         Err(response) => return response,
     };
+    if let Some(streaming) = env.streaming {
+        // A stream's head goes out before `route` returns, so it gets its CORS headers here.
+        streaming.events.set_cors_origin(allowed_origin.clone());
+    }
     let response = route(&request, env).await;
     cors::decorate(response, allowed_origin.as_deref())
 }

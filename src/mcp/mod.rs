@@ -3,8 +3,10 @@
 pub mod batch;
 pub mod completion;
 pub mod jsonrpc;
+pub mod progress;
 pub mod prompts;
 pub mod resources;
 pub mod server;
 pub mod session;
 pub mod strict_json;
+pub mod subscriptions;

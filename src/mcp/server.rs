@@ -5,6 +5,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value as Json};
 
 use super::jsonrpc::{Request, RpcError, METHOD_NOT_FOUND};
+use super::progress::{self, Notify, Progress, ProgressDb};
 use super::session::{negotiate, Session, LOG_LEVELS};
 use super::{completion, prompts, resources};
 use crate::config::ServiceConfig;
@@ -70,6 +71,17 @@ fn instructions(service: &ServiceConfig) -> String {
 
 /// Handles one request of an established session.
 pub async fn handle(request: &Request, session: &mut Session, ctx: &ToolContext<'_>) -> Result<Json, RpcError> {
+    handle_streaming(request, session, ctx, None).await
+}
+
+/// [`handle`], with the request's own notification stream when it has one: a long `tools/call`
+/// carrying `_meta.progressToken` then reports `notifications/progress` there.
+pub async fn handle_streaming(
+    request: &Request,
+    session: &mut Session,
+    ctx: &ToolContext<'_>,
+    notify: Option<&dyn Notify>,
+) -> Result<Json, RpcError> {
     let params = request.params.as_ref();
     match request.method.as_str() {
         "ping" => Ok(json!({})),
@@ -81,7 +93,7 @@ pub async fn handle(request: &Request, session: &mut Session, ctx: &ToolContext<
             let tools: Vec<Json> = tools::visible(ctx.can_write).map(|t| t.to_json()).collect();
             Ok(json!({ "tools": tools }))
         }
-        "tools/call" => call_tool(params, ctx).await,
+        "tools/call" => call_tool(params, ctx, notify).await,
         "resources/list" => {
             reject_cursor(params)?;
             resources::list(ctx).await
@@ -125,8 +137,12 @@ fn reject_cursor(params: Option<&Map<String, Json>>) -> Result<(), RpcError> {
     }
 }
 
-async fn call_tool(params: Option<&Map<String, Json>>, ctx: &ToolContext<'_>) -> Result<Json, RpcError> {
-    call_tool_with_input(params, ctx, ConfirmMode::TwoStep).await
+async fn call_tool(
+    params: Option<&Map<String, Json>>,
+    ctx: &ToolContext<'_>,
+    notify: Option<&dyn Notify>,
+) -> Result<Json, RpcError> {
+    call_tool_with_input(params, ctx, ConfirmMode::TwoStep, notify).await
 }
 
 /// How a write that needs the person's yes asks for it.
@@ -163,6 +179,7 @@ pub async fn call_tool_with_input(
     params: Option<&Map<String, Json>>,
     ctx: &ToolContext<'_>,
     mode: ConfirmMode,
+    notify: Option<&dyn Notify>,
 ) -> Result<Json, RpcError> {
     #[derive(Deserialize)]
     struct Call {
@@ -225,8 +242,18 @@ pub async fn call_tool_with_input(
     // Every tool runs against a guarded view of the database: at most max_queries_per_call round
     // trips, and no hidden name in a database error.
     let guard = CallGuard::new(ctx.db, ctx.service.max_queries_per_call, ctx.hidden_names().await);
+    let progress = match (notify, progress::token(params)) {
+        (Some(notify), Some(token)) => {
+            progress::plan(spec.name, &arguments).map(|plan| Progress::new(token, plan, notify))
+        }
+        _ => None,
+    };
+    let reporting = progress.as_ref().map(|progress| ProgressDb { inner: &guard, progress });
     let guarded = ToolContext {
-        db: &guard,
+        db: match &reporting {
+            Some(reporting) => reporting,
+            None => &guard,
+        },
         service: ctx.service,
         schema_cache: ctx.schema_cache,
         now_ms: ctx.now_ms,
