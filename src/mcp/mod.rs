@@ -3,6 +3,7 @@
 pub mod batch;
 pub mod completion;
 pub mod jsonrpc;
+pub mod modern;
 pub mod prompts;
 pub mod resources;
 pub mod server;

@@ -50,7 +50,7 @@ pub fn initialize(params: &InitializeParams, service: &ServiceConfig) -> (&'stat
     (version, result)
 }
 
-fn instructions(service: &ServiceConfig) -> String {
+pub fn instructions(service: &ServiceConfig) -> String {
     let mut text = format!(
         "Database service \"{}\" ({}). Start with get_tables, then get_table_schema for the tables you need; \
          read rows with get_table_data (filter language: = != > >= < <= IN LIKE CONTAINS STARTS WITH ENDS WITH \
