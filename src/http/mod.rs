@@ -7,6 +7,7 @@ mod challenge;
 mod cors;
 mod login;
 mod mcp_endpoint;
+mod mcp_modern;
 pub mod oauth;
 mod oauth_admin;
 mod oauth_authorize;

@@ -2,6 +2,8 @@
 
 pub mod batch;
 pub mod completion;
+#[cfg(feature = "conformance-fixtures")]
+pub mod fixtures;
 pub mod jsonrpc;
 pub mod modern;
 pub mod prompts;

@@ -1,0 +1,157 @@
+//! `/mcp/<service>` for MCP 2026-07-28: stateless, one JSON-RPC request per POST, answered with
+//! one JSON object. Authentication, body caps, CORS and strict JSON were applied before this
+//! (`mcp_endpoint`), the same as for the legacy era.
+//!
+//! Order of checks (a request failing several gets the first): JSON-RPC shape (no batches, no
+//! responses: 400 -32600), version header vs `_meta` (400 -32020), version served (400 -32022),
+//! `_meta` envelope (400 -32602), mirrored headers (400 -32020), method (404 -32601), scope (403),
+//! client capabilities (400 -32021), dispatch (200, errors in-band).
+
+use serde_json::Value as Json;
+
+use super::mcp_endpoint::{insufficient_scope, open_database, rpc_response, Reply};
+use super::{Env, HttpRequest, HttpResponse};
+use crate::auth::Principal;
+use crate::config::ServiceConfig;
+use crate::mcp::jsonrpc::{self, Message, Request, RequestId, RpcError};
+use crate::mcp::modern::{self, MirroredHeaders, ModernError, RequestMeta, Route};
+use crate::mcp::server;
+use crate::mcp::session::Session;
+use crate::tools::guard::CallGuard;
+use crate::tools::ToolContext;
+
+/// Whether this POST belongs to the modern era (see [`modern::is_modern_request`]).
+pub fn is_modern(request: &HttpRequest, body: &Json) -> bool {
+    modern::is_modern_request(request.header("mcp-session-id"), request.header("mcp-protocol-version"), body)
+}
+
+/// GET (the removed standalone stream) and DELETE (no sessions) from a modern client: 405.
+pub fn bodyless(request: &HttpRequest) -> Option<HttpResponse> {
+    let bodyless = matches!(request.method.as_str(), "GET" | "DELETE");
+    if !bodyless || !modern::is_modern_bodyless(request.header("mcp-session-id"), request.header("mcp-protocol-version")) {
+        return None;
+    }
+    Some(
+        HttpResponse::error(
+            405,
+            "method_not_allowed",
+            format!("MCP 2026-07-28 has no {} on the endpoint: POST each request", request.method),
+        )
+        .with_header("allow", "POST"),
+    )
+}
+
+fn error_response(error: &ModernError, id: Option<&RequestId>, reply: Reply) -> HttpResponse {
+    rpc_response(error.status, &jsonrpc::error(id, &error.error), reply)
+}
+
+pub async fn post(
+    request: &HttpRequest,
+    service: &ServiceConfig,
+    env: &Env<'_>,
+    principal: &Principal,
+    body: Json,
+    reply: Reply,
+) -> HttpResponse {
+    let id = jsonrpc::peek_id(&body);
+    if body.is_array() {
+        let error = ModernError {
+            status: 400,
+            error: RpcError::invalid_request("JSON-RPC batches are not allowed in MCP 2026-07-28: send one request per POST"),
+        };
+        return error_response(&error, None, reply);
+    }
+    let scope_check = insufficient_scope(request, service, principal, &body);
+    let request_message = match jsonrpc::classify(body) {
+        Ok(Message::Request(r)) => r,
+        // Client notifications carry nothing this server acts on (cancellation is closing the
+        // stream); accept them as the transport requires.
+        Ok(Message::Notification(_)) => return HttpResponse::new(202),
+        Ok(Message::Response) => {
+            let error = ModernError {
+                status: 400,
+                error: RpcError::invalid_request("MCP 2026-07-28 clients send no JSON-RPC responses"),
+            };
+            return error_response(&error, id.as_ref(), reply);
+        }
+        Err((id, error)) => return error_response(&ModernError { status: 400, error }, id.as_ref(), reply),
+    };
+    let headers = MirroredHeaders {
+        protocol_version: request.header("mcp-protocol-version"),
+        method: request.header("mcp-method"),
+        name: request.header("mcp-name"),
+    };
+    let meta = match validate(&request_message, &headers) {
+        Ok(meta) => meta,
+        Err(error) => return error_response(&error, Some(&request_message.id), reply),
+    };
+    if let Some(response) = scope_check {
+        return response;
+    }
+    let answer = dispatch(&request_message, &meta, service, env, principal).await;
+    let status = match &answer {
+        Ok(_) => 200,
+        Err(error) => error.status,
+    };
+    let body = match answer {
+        Ok(result) => jsonrpc::success(&request_message.id, modern::decorate(&request_message.method, result, service)),
+        Err(error) => jsonrpc::error(Some(&request_message.id), &error.error),
+    };
+    rpc_response(status, &body, reply)
+}
+
+/// The version, envelope and header rules, then the method registry.
+fn validate(request: &Request, headers: &MirroredHeaders<'_>) -> Result<RequestMeta, ModernError> {
+    let params = request.params.as_ref();
+    modern::check_version(headers, params)?;
+    let meta = modern::parse_meta(params)?;
+    modern::check_headers(headers, &request.method, params)?;
+    if modern::route(&request.method) == Route::NotFound {
+        return Err(modern::method_not_found(&request.method));
+    }
+    Ok(meta)
+}
+
+async fn dispatch(
+    request: &Request,
+    meta: &RequestMeta,
+    service: &ServiceConfig,
+    env: &Env<'_>,
+    principal: &Principal,
+) -> Result<Json, ModernError> {
+    #[cfg(feature = "conformance-fixtures")]
+    if let Some(answer) = crate::mcp::fixtures::intercept(request, meta, env.now_ms) {
+        return answer;
+    }
+    #[cfg(not(feature = "conformance-fixtures"))]
+    let _ = meta;
+    if modern::route(&request.method) == Route::Discover {
+        return Ok(modern::discover(service));
+    }
+    let can_write = !service.read_only && principal.may_write();
+    let database = open_database(service, env, principal, can_write);
+    let request_budget = CallGuard::per_request(database.as_ref(), service.max_queries_per_call);
+    let ctx =
+        ToolContext { db: &request_budget, service, schema_cache: env.schema_cache, now_ms: env.now_ms, can_write };
+    // The shared dispatch takes a session for the legacy-only methods (logging/setLevel), which
+    // never reach it from here; this one lives for the request and is never stored.
+    let mut session = Session {
+        id: String::new(),
+        service: service.name.clone(),
+        protocol_version: meta.protocol_version.clone(),
+        client_info: meta.client_info.clone().unwrap_or(Json::Null),
+        client_capabilities: Json::Object(meta.client_capabilities.clone()),
+        log_level: meta.log_level.clone().unwrap_or_default(),
+        principal: principal.id.clone(),
+        created_ms: env.now_ms,
+        last_seen_ms: env.now_ms,
+        initialized: true,
+    };
+    #[allow(unused_mut)]
+    let mut result = server::handle(request, &mut session, &ctx)
+        .await
+        .map_err(|error| ModernError { status: 200, error: modern::modernize_error(error) })?;
+    #[cfg(feature = "conformance-fixtures")]
+    crate::mcp::fixtures::extend(&request.method, &mut result);
+    Ok(result)
+}
