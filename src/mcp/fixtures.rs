@@ -103,6 +103,15 @@ pub fn intercept(request: &Request, meta: &RequestMeta, now_ms: u64) -> Option<R
     let empty = Map::new();
     let params = request.params.as_ref().unwrap_or(&empty);
     let name = params.get("name").and_then(Json::as_str).unwrap_or_default();
+    // Each input response answers one input request: an object (a result), nothing else.
+    match params.get("inputResponses") {
+        None => {}
+        Some(Json::Object(responses)) if responses.values().all(Json::is_object) => {}
+        Some(other) => {
+            let error = RpcError::invalid_params(format!("inputResponses must map request keys to result objects, got {other}"));
+            return Some(Err(ModernError { status: 200, error }));
+        }
+    }
     match request.method.as_str() {
         "tools/call" => call(name, params, meta, now_ms),
         "prompts/get" => prompt(name, params).map(Ok),
