@@ -4,8 +4,9 @@
 //!
 //! Order of checks (a request failing several gets the first): JSON-RPC shape (no batches, no
 //! responses: 400 -32600), version header vs `_meta` (400 -32020), version served (400 -32022),
-//! `_meta` envelope (400 -32602), mirrored headers (400 -32020), method (404 -32601), scope (403),
-//! client capabilities (400 -32021), dispatch (200, errors in-band).
+//! `_meta` envelope (400 -32602), mirrored headers (400 -32020), method (404 -32601), `Mcp-Param-*`
+//! headers of the tool's `x-mcp-header` parameters (400 -32020), scope (403), client capabilities
+//! (400 -32021), dispatch (200, errors in-band).
 
 use serde_json::Value as Json;
 
@@ -81,7 +82,10 @@ pub async fn post(
         method: request.header("mcp-method"),
         name: request.header("mcp-name"),
     };
-    let meta = match validate(&request_message, &headers) {
+    let meta = match validate(&request_message, &headers).and_then(|meta| {
+        check_param_headers(request, &request_message)?;
+        Ok(meta)
+    }) {
         Ok(meta) => meta,
         Err(error) => return error_response(&error, Some(&request_message.id), reply),
     };
@@ -110,6 +114,28 @@ fn validate(request: &Request, headers: &MirroredHeaders<'_>) -> Result<RequestM
         return Err(modern::method_not_found(&request.method));
     }
     Ok(meta)
+}
+
+/// `Mcp-Param-*` headers of a `tools/call`, against the `x-mcp-header` parameters of the tool.
+fn check_param_headers(http: &HttpRequest, request: &Request) -> Result<(), ModernError> {
+    if request.method != "tools/call" {
+        return Ok(());
+    }
+    let params = request.params.as_ref();
+    let Some(name) = params.and_then(|p| p.get("name")).and_then(Json::as_str) else { return Ok(()) };
+    let Some(schema) = tool_input_schema(name) else { return Ok(()) };
+    let header = |name: &str| http.header(name).map(str::to_string);
+    modern::check_param_headers(&schema, params.and_then(|p| p.get("arguments")), &header)
+}
+
+fn tool_input_schema(name: &str) -> Option<Json> {
+    if let Some(spec) = crate::tools::find(name) {
+        return Some((spec.input_schema)());
+    }
+    #[cfg(feature = "conformance-fixtures")]
+    return crate::mcp::fixtures::tool_input_schema(name);
+    #[cfg(not(feature = "conformance-fixtures"))]
+    None
 }
 
 async fn dispatch(

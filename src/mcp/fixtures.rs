@@ -152,6 +152,14 @@ fn call(name: &str, params: &Map<String, Json>, meta: &RequestMeta, now_ms: u64)
         "test_error_handling" => json!({ "content": [ { "type": "text", "text": "This tool intentionally returns an error for testing" } ], "isError": true }),
         "test_streaming_elicitation" => text("Streaming complete"),
         "test_trigger_tool_change" | "test_trigger_prompt_change" => text("Mutation triggered"),
+        "json_schema_2020_12_tool" => text(format!(
+            "JSON Schema 2020-12 tool called with: {}",
+            params.get("arguments").cloned().unwrap_or(json!({}))
+        )),
+        "test_custom_headers" => text(format!(
+            "region: {}",
+            params.get("arguments").and_then(|a| a.get("region")).and_then(Json::as_str).unwrap_or_default()
+        )),
         "test_missing_capability" | "test_sampling" => {
             if !meta.has_capability("sampling") {
                 return Some(Err(modern::missing_capability(json!({ "sampling": {} }), "this tool samples from the client's model")));
@@ -319,6 +327,46 @@ fn read(uri: &str) -> Option<Json> {
     Some(json!({ "contents": [content] }))
 }
 
+/// Draft 2020-12 keywords the suite checks survive `tools/list` (json-schema-2020-12).
+fn json_schema_2020_12() -> Json {
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "$defs": { "address": { "$anchor": "addressDef", "type": "object", "properties": {
+            "street": { "type": "string" }, "city": { "type": "string" }
+        } } },
+        "properties": {
+            "name": { "type": "string" },
+            "address": { "$ref": "#/$defs/address" },
+            "contactMethod": { "type": "string", "enum": ["phone", "email"] },
+            "phone": { "type": "string" },
+            "email": { "type": "string" }
+        },
+        "allOf": [ { "anyOf": [ { "required": ["phone"] }, { "required": ["email"] } ] } ],
+        "if": { "properties": { "contactMethod": { "const": "phone" } }, "required": ["contactMethod"] },
+        "then": { "required": ["phone"] },
+        "else": { "required": ["email"] },
+        "additionalProperties": false
+    })
+}
+
+/// A tool whose `region` travels in `Mcp-Param-Region` (http-custom-header-server-validation).
+fn custom_header_schema() -> Json {
+    json!({ "type": "object", "properties": {
+        "region": { "type": "string", "description": "Where to run", "x-mcp-header": "Region" },
+        "query": { "type": "string" }
+    }, "required": ["region"] })
+}
+
+/// The input schema of a fixture tool (for the `Mcp-Param-*` header checks).
+pub fn tool_input_schema(name: &str) -> Option<Json> {
+    match name {
+        "json_schema_2020_12_tool" => Some(json_schema_2020_12()),
+        "test_custom_headers" => Some(custom_header_schema()),
+        _ => TOOLS.iter().any(|(n, _)| *n == name).then(|| json!({ "type": "object", "properties": {} })),
+    }
+}
+
 /// Appends the fixtures to the real lists.
 pub fn extend(method: &str, result: &mut Json) {
     let (key, items): (&str, Vec<Json>) = match method {
@@ -327,6 +375,10 @@ pub fn extend(method: &str, result: &mut Json) {
             TOOLS
                 .iter()
                 .map(|(name, description)| json!({ "name": name, "description": description, "inputSchema": { "type": "object", "properties": {} } }))
+                .chain([
+                    json!({ "name": "json_schema_2020_12_tool", "description": "Tool with JSON Schema 2020-12 features", "inputSchema": json_schema_2020_12() }),
+                    json!({ "name": "test_custom_headers", "description": "Echoes its region, mirrored in Mcp-Param-Region", "inputSchema": custom_header_schema() }),
+                ])
                 .collect(),
         ),
         "prompts/list" => (

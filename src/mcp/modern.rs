@@ -261,6 +261,54 @@ pub fn check_headers(headers: &MirroredHeaders<'_>, method: &str, params: Option
     Ok(())
 }
 
+/// `Mcp-Param-{Name}` headers (streamable-http.mdx, "Custom Headers from Tool Parameters"): each
+/// parameter the tool's `inputSchema` marks with `x-mcp-header` whose value is in the arguments
+/// must arrive in its header, equal to the value after decoding (numbers compared as numbers).
+/// A value that is absent or null needs no header.
+pub fn check_param_headers(
+    input_schema: &Json,
+    arguments: Option<&Json>,
+    header: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), ModernError> {
+    let mut declared = Vec::new();
+    declared_params(input_schema, arguments, &mut declared);
+    for (suffix, value) in declared {
+        let expected = match value {
+            None | Some(Json::Null) => continue,
+            Some(Json::String(s)) => s.clone(),
+            Some(Json::Bool(b)) => b.to_string(),
+            Some(Json::Number(n)) => n.to_string(),
+            // Objects and arrays have no header form; nothing can mirror them.
+            Some(_) => continue,
+        };
+        let name = format!("Mcp-Param-{suffix}");
+        let Some(raw) = header(&name) else {
+            return Err(header_mismatch(format!("the {name} header is required: the arguments carry its value")));
+        };
+        let decoded = decode_header_value(raw.trim()).map_err(|e| header_mismatch(format!("{name} {e}")))?;
+        let equal = match value {
+            Some(Json::Number(n)) => decoded.parse::<f64>().ok() == n.as_f64(),
+            _ => decoded == expected,
+        };
+        if !equal {
+            return Err(header_mismatch(format!("{name} header value {decoded:?} does not match body value {expected:?}")));
+        }
+    }
+    Ok(())
+}
+
+/// (header suffix, argument value) for every `x-mcp-header` property, nested ones included.
+fn declared_params<'a>(schema: &'a Json, value: Option<&'a Json>, out: &mut Vec<(&'a str, Option<&'a Json>)>) {
+    let Some(properties) = schema.get("properties").and_then(Json::as_object) else { return };
+    for (key, definition) in properties {
+        let child = value.and_then(|v| v.get(key));
+        if let Some(suffix) = definition.get("x-mcp-header").and_then(Json::as_str) {
+            out.push((suffix, child));
+        }
+        declared_params(definition, child, out);
+    }
+}
+
 /// What the modern era does with a method.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Route {
@@ -478,6 +526,40 @@ mod tests {
         assert!(check_headers(&headers(v, Some("resources/read"), Some(&encoded)), "resources/read", Some(&read)).is_ok());
         // Methods without a name need no Mcp-Name.
         assert!(check_headers(&headers(v, Some("tools/list"), None), "tools/list", None).is_ok());
+    }
+
+    #[test]
+    fn param_headers_mirror_declared_arguments() {
+        let schema = json!({ "type": "object", "properties": {
+            "region": { "type": "string", "x-mcp-header": "Region" },
+            "limit": { "type": "integer", "x-mcp-header": "Limit" },
+            "filter": { "type": "object", "properties": { "tenant": { "type": "string", "x-mcp-header": "Tenant" } } },
+            "query": { "type": "string" },
+        } });
+        let args = json!({ "region": "us-west1", "limit": 42, "filter": { "tenant": "Zürich" }, "query": "x" });
+        let zurich = format!("=?base64?{}?=", base64::engine::general_purpose::STANDARD.encode("Zürich"));
+        let check = |region: Option<&str>, limit: Option<&str>, args: &Json| {
+            let header = |name: &str| match name {
+                "Mcp-Param-Region" => region.map(str::to_string),
+                "Mcp-Param-Limit" => limit.map(str::to_string),
+                "Mcp-Param-Tenant" => Some(zurich.clone()),
+                _ => None,
+            };
+            check_param_headers(&schema, Some(args), &header)
+        };
+        assert!(check(Some("us-west1"), Some("42.0"), &args).is_ok(), "numbers compare numerically");
+        let e = check(Some("eu-west1"), Some("42"), &args).unwrap_err();
+        assert_eq!((e.status, e.error.code), (400, HEADER_MISMATCH));
+        assert!(check(None, Some("42"), &args).unwrap_err().error.message.contains("Mcp-Param-Region header is required"));
+        assert!(check(Some("us-west1"), Some("41"), &args).is_err());
+        // "Hello" without its Base64 padding is refused, not guessed.
+        let hello = json!({ "region": "Hello" });
+        assert!(check(Some("=?base64?SGVsbG8?="), None, &hello).is_err());
+        assert!(check(Some("=?base64?SGVsbG8=?="), None, &hello).is_ok());
+        // A value that is absent or null needs no header; the nested one is still checked.
+        let sparse = json!({ "region": null, "filter": { "tenant": "Zürich" } });
+        assert!(check(None, None, &sparse).is_ok());
+        assert!(check(None, None, &json!({ "filter": { "tenant": "Bern" } })).is_err());
     }
 
     #[test]
