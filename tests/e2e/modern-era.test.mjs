@@ -281,6 +281,28 @@ describe('modern errors over HTTP', () => {
     assert.equal(note.text, '');
   });
 
+  test('strict JSON: a key given twice is refused before any header is compared', async () => {
+    // A router reading the first "name" and a server reading the last would disagree.
+    const body = `{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"get_tables","name":"delete_records","arguments":{},"_meta":${JSON.stringify(META)}}}`;
+    const res = await rpc(w.mcpUrl('demo'), key, body, { headers: { 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'get_tables' } });
+    assert.equal(res.status, 400, res.text);
+    assert.equal(res.json.error.code, -32700);
+    assert.match(res.json.error.message, /appears twice/);
+  });
+
+  test('Origin rules and CORS are the same as for the 2025 era', async () => {
+    const evil = await modern('demo', key, 'tools/list', {}, { headers: { origin: 'https://evil.example' } });
+    assert.equal(evil.status, 403);
+    assert.equal(evil.json.error, 'forbidden_origin');
+    const origin = 'https://allowed.example.com';
+    const ok = await modern('demo', key, 'tools/list', {}, { headers: { origin } });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(ok.headers.get('access-control-allow-origin'), origin);
+    const preflight = await fetch(w.mcpUrl('demo'), { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } });
+    const allowed = preflight.headers.get('access-control-allow-headers').toLowerCase();
+    for (const header of ['mcp-protocol-version', 'mcp-method', 'mcp-name']) assert.ok(allowed.includes(header), header);
+  });
+
   test('string ids are echoed on errors', async () => {
     const res = await modern('demo', key, 'nope', {}, { id: 'abc' });
     assertError(res, 404, -32601, 'abc');
