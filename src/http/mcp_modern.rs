@@ -29,7 +29,9 @@ pub fn is_modern(request: &HttpRequest, body: &Json) -> bool {
 /// GET (the removed standalone stream) and DELETE (no sessions) from a modern client: 405.
 pub fn bodyless(request: &HttpRequest) -> Option<HttpResponse> {
     let bodyless = matches!(request.method.as_str(), "GET" | "DELETE");
-    if !bodyless || !modern::is_modern_bodyless(request.header("mcp-session-id"), request.header("mcp-protocol-version")) {
+    if !bodyless
+        || !modern::is_modern_bodyless(request.header("mcp-session-id"), request.header("mcp-protocol-version"))
+    {
         return None;
     }
     Some(
@@ -58,7 +60,9 @@ pub async fn post(
     if body.is_array() {
         let error = ModernError {
             status: 400,
-            error: RpcError::invalid_request("JSON-RPC batches are not allowed in MCP 2026-07-28: send one request per POST"),
+            error: RpcError::invalid_request(
+                "JSON-RPC batches are not allowed in MCP 2026-07-28: send one request per POST",
+            ),
         };
         return error_response(&error, None, reply);
     }

@@ -74,7 +74,12 @@ fn input_required(requests: Json, state: Option<String>) -> Json {
 
 /// `content.<field>` of an elicitation answer.
 fn answer_text(response: Option<&Json>, field: &str) -> String {
-    response.and_then(|r| r.get("content")).and_then(|c| c.get(field)).and_then(Json::as_str).unwrap_or("unknown").to_string()
+    response
+        .and_then(|r| r.get("content"))
+        .and_then(|c| c.get(field))
+        .and_then(Json::as_str)
+        .unwrap_or("unknown")
+        .to_string()
 }
 
 fn mac(data: &str) -> String {
@@ -108,7 +113,9 @@ pub fn intercept(request: &Request, meta: &RequestMeta, now_ms: u64) -> Option<R
         None => {}
         Some(Json::Object(responses)) if responses.values().all(Json::is_object) => {}
         Some(other) => {
-            let error = RpcError::invalid_params(format!("inputResponses must map request keys to result objects, got {other}"));
+            let error = RpcError::invalid_params(format!(
+                "inputResponses must map request keys to result objects, got {other}"
+            ));
             return Some(Err(ModernError { status: 200, error }));
         }
     }
@@ -118,7 +125,9 @@ pub fn intercept(request: &Request, meta: &RequestMeta, now_ms: u64) -> Option<R
         "resources/read" => read(params.get("uri").and_then(Json::as_str).unwrap_or_default()).map(Ok),
         "completion/complete" => {
             let prompt = params.get("ref").and_then(|r| r.get("name")).and_then(Json::as_str).unwrap_or_default();
-            prompt.starts_with("test_").then(|| Ok(json!({ "completion": { "values": [], "total": 0, "hasMore": false } })))
+            prompt
+                .starts_with("test_")
+                .then(|| Ok(json!({ "completion": { "values": [], "total": 0, "hasMore": false } })))
         }
         _ => None,
     }
@@ -133,7 +142,9 @@ fn call(name: &str, params: &Map<String, Json>, meta: &RequestMeta, now_ms: u64)
         "test_simple_text" => text("This is a simple text response for testing."),
         "test_image_content" => json!({ "content": [ { "type": "image", "data": IMAGE, "mimeType": "image/png" } ] }),
         "test_audio_content" => json!({ "content": [ { "type": "audio", "data": AUDIO, "mimeType": "audio/wav" } ] }),
-        "test_embedded_resource" => json!({ "content": [ resource("test://embedded-resource", "text/plain", "This is an embedded resource content.") ] }),
+        "test_embedded_resource" => {
+            json!({ "content": [ resource("test://embedded-resource", "text/plain", "This is an embedded resource content.") ] })
+        }
         "test_multiple_content_types" => json!({ "content": [
             { "type": "text", "text": "Multiple content types test:" },
             { "type": "image", "data": IMAGE, "mimeType": "image/png" },
@@ -149,7 +160,9 @@ fn call(name: &str, params: &Map<String, Json>, meta: &RequestMeta, now_ms: u64)
                 other => other.to_string(),
             })
         }
-        "test_error_handling" => json!({ "content": [ { "type": "text", "text": "This tool intentionally returns an error for testing" } ], "isError": true }),
+        "test_error_handling" => {
+            json!({ "content": [ { "type": "text", "text": "This tool intentionally returns an error for testing" } ], "isError": true })
+        }
         "test_streaming_elicitation" => text("Streaming complete"),
         "test_trigger_tool_change" | "test_trigger_prompt_change" => text("Mutation triggered"),
         "json_schema_2020_12_tool" => text(format!(
@@ -162,17 +175,25 @@ fn call(name: &str, params: &Map<String, Json>, meta: &RequestMeta, now_ms: u64)
         )),
         "test_missing_capability" | "test_sampling" => {
             if !meta.has_capability("sampling") {
-                return Some(Err(modern::missing_capability(json!({ "sampling": {} }), "this tool samples from the client's model")));
+                return Some(Err(modern::missing_capability(
+                    json!({ "sampling": {} }),
+                    "this tool samples from the client's model",
+                )));
             }
             match input("sample") {
                 Some(answer) => text(format!("LLM response: {}", answer_text(Some(answer), "text"))),
                 None if name == "test_missing_capability" => text("Success"),
-                None => input_required(json!({ "sample": sample(params.get("arguments").and_then(|a| a.get("prompt")).and_then(Json::as_str).unwrap_or("Hello"), 100) }), None),
+                None => input_required(
+                    json!({ "sample": sample(params.get("arguments").and_then(|a| a.get("prompt")).and_then(Json::as_str).unwrap_or("Hello"), 100) }),
+                    None,
+                ),
             }
         }
         "test_elicitation" => match input("user") {
             Some(answer) => text(format!("User response: {answer}")),
-            None => input_required(json!({ "user": elicit("Please provide your information", "username", "string") }), None),
+            None => {
+                input_required(json!({ "user": elicit("Please provide your information", "username", "string") }), None)
+            }
         },
         "test_input_required_result_elicitation" => match input("user_name") {
             Some(answer) => text(format!("Hello, {}!", answer_text(Some(answer), "name"))),
@@ -186,11 +207,14 @@ fn call(name: &str, params: &Map<String, Json>, meta: &RequestMeta, now_ms: u64)
             None => input_required(json!({ "sample_request": sample("What is the capital of France?", 100) }), None),
         },
         "test_input_required_result_list_roots" => match input("roots_request") {
-            Some(answer) => text(format!("Found {} root(s)", answer.get("roots").and_then(Json::as_array).map_or(0, Vec::len))),
+            Some(answer) => {
+                text(format!("Found {} root(s)", answer.get("roots").and_then(Json::as_array).map_or(0, Vec::len)))
+            }
             None => input_required(json!({ "roots_request": { "method": "roots/list", "params": {} } }), None),
         },
         "test_input_required_result_request_state" => {
-            let confirmed = input("confirm").and_then(|c| c.get("content")).and_then(|c| c.get("ok")) == Some(&json!(true));
+            let confirmed =
+                input("confirm").and_then(|c| c.get("content")).and_then(|c| c.get("ok")) == Some(&json!(true));
             let kind = state.and_then(verify).and_then(|s| s.get("kind").cloned());
             if confirmed && kind == Some(json!("request-state")) {
                 text("state-ok: requestState validated")
@@ -207,7 +231,11 @@ fn call(name: &str, params: &Map<String, Json>, meta: &RequestMeta, now_ms: u64)
                 (Some(user), Some(greeting), Some(roots)) if kind == Some(json!("multiple-inputs")) => text(format!(
                     "Name: {}; Greeting: {}; Roots: {}",
                     answer_text(Some(user), "name"),
-                    greeting.get("content").and_then(|c| c.get("text")).and_then(Json::as_str).unwrap_or("Hello there!"),
+                    greeting
+                        .get("content")
+                        .and_then(|c| c.get("text"))
+                        .and_then(Json::as_str)
+                        .unwrap_or("Hello there!"),
                     roots.get("roots").and_then(Json::as_array).map_or(0, Vec::len)
                 )),
                 _ => input_required(
@@ -230,7 +258,9 @@ fn call(name: &str, params: &Map<String, Json>, meta: &RequestMeta, now_ms: u64)
             match state.and_then(verify) {
                 Some(s) if s["round"] == 1 && input("step1").is_some() => input_required(
                     json!({ "step2": elicit("Step 2: What is your favorite color?", "color", "string") }),
-                    Some(sign(json!({ "round": 2, "name": answer_text(input("step1"), "name"), "nonce": nonce(now_ms) }))),
+                    Some(sign(
+                        json!({ "round": 2, "name": answer_text(input("step1"), "name"), "nonce": nonce(now_ms) }),
+                    )),
                 ),
                 Some(s) if s["round"] == 2 && input("step2").is_some() => text(format!(
                     "Multi-round complete for {} who likes {}",
@@ -248,7 +278,9 @@ fn call(name: &str, params: &Map<String, Json>, meta: &RequestMeta, now_ms: u64)
                         error: RpcError::invalid_params("requestState integrity check failed"),
                     }))
                 }
-                Some(s) if s["kind"] == "tamper-test" && input("confirm").is_some() => text("integrity-ok: state verified"),
+                Some(s) if s["kind"] == "tamper-test" && input("confirm").is_some() => {
+                    text("integrity-ok: state verified")
+                }
                 Some(_) => tamper_round(now_ms),
             },
             None => tamper_round(now_ms),
@@ -302,22 +334,31 @@ fn prompt(name: &str, params: &Map<String, Json>) -> Option<Json> {
             { "role": "user", "content": { "type": "image", "data": IMAGE, "mimeType": "image/png" } },
             user_text("Please analyze the image above."),
         ] }),
-        "test_input_required_result_prompt" => {
-            match params.get("inputResponses").and_then(|i| i.get("user_context")) {
-                Some(answer) => json!({ "messages": [ user_text(format!("Prompt with context: {}", answer_text(Some(answer), "context"))) ] }),
-                None => input_required(json!({ "user_context": elicit("What context should the prompt use?", "context", "string") }), None),
+        "test_input_required_result_prompt" => match params.get("inputResponses").and_then(|i| i.get("user_context")) {
+            Some(answer) => {
+                json!({ "messages": [ user_text(format!("Prompt with context: {}", answer_text(Some(answer), "context"))) ] })
             }
-        }
+            None => input_required(
+                json!({ "user_context": elicit("What context should the prompt use?", "context", "string") }),
+                None,
+            ),
+        },
         _ => return None,
     })
 }
 
 fn read(uri: &str) -> Option<Json> {
     let content = match uri {
-        "test://static-text" => json!({ "uri": uri, "mimeType": "text/plain", "text": "This is the content of the static text resource." }),
+        "test://static-text" => {
+            json!({ "uri": uri, "mimeType": "text/plain", "text": "This is the content of the static text resource." })
+        }
         "test://static-binary" => json!({ "uri": uri, "mimeType": "image/png", "blob": IMAGE }),
-        "test://watched-resource" => json!({ "uri": uri, "mimeType": "text/plain", "text": "Watched resource content" }),
-        "test://stateless-static-text" => json!({ "uri": uri, "mimeType": "text/plain", "text": "Static text content from the stateless draft path." }),
+        "test://watched-resource" => {
+            json!({ "uri": uri, "mimeType": "text/plain", "text": "Watched resource content" })
+        }
+        "test://stateless-static-text" => {
+            json!({ "uri": uri, "mimeType": "text/plain", "text": "Static text content from the stateless draft path." })
+        }
         _ => {
             let id = uri.strip_prefix("test://template/")?.strip_suffix("/data")?;
             let body = json!({ "id": id, "templateTest": true, "data": format!("Data for ID: {id}") });

@@ -68,7 +68,10 @@ pub fn unsupported_version(requested: &str) -> ModernError {
     ModernError::new(
         400,
         UNSUPPORTED_PROTOCOL_VERSION,
-        format!("Unsupported protocol version {requested:?}; this endpoint serves {} per request{hint}", MODERN_VERSIONS.join(", ")),
+        format!(
+            "Unsupported protocol version {requested:?}; this endpoint serves {} per request{hint}",
+            MODERN_VERSIONS.join(", ")
+        ),
     )
     .with_data(json!({ "supported": MODERN_VERSIONS, "requested": requested }))
 }
@@ -87,10 +90,10 @@ pub fn invalid_meta(message: impl Into<String>) -> ModernError {
 /// modern endpoint (a legacy server's 404 has no JSON-RPC body).
 pub fn method_not_found(method: &str) -> ModernError {
     let why = match method {
-        "initialize" => " (2026-07-28 has no handshake: send requests with _meta; initialize without it starts a 2025 session)",
-        "ping" | "logging/setLevel" | "resources/subscribe" | "resources/unsubscribe" => {
-            " (removed in 2026-07-28)"
+        "initialize" => {
+            " (2026-07-28 has no handshake: send requests with _meta; initialize without it starts a 2025 session)"
         }
+        "ping" | "logging/setLevel" | "resources/subscribe" | "resources/unsubscribe" => " (removed in 2026-07-28)",
         _ => "",
     };
     ModernError::new(404, METHOD_NOT_FOUND, format!("method not found: {method}{why}"))
@@ -102,6 +105,15 @@ pub fn method_not_found(method: &str) -> ModernError {
 /// (a request that lost its `_meta` still gets a modern error, not "send initialize").
 pub fn is_modern_request(session_id: Option<&str>, version_header: Option<&str>, body: &Json) -> bool {
     if session_id.is_some_and(|s| !s.trim().is_empty()) {
+        return false;
+    }
+    // A real `initialize` (it names a protocolVersion in params) selects the 2025 era even if a
+    // dual-era client also attached modern `_meta`; a bare one with modern `_meta` is a modern
+    // request for a method 2026-07-28 does not have (404).
+    let params = body.get("params");
+    if body.get("method").and_then(Json::as_str) == Some("initialize")
+        && params.and_then(|p| p.get("protocolVersion")).is_some_and(Json::is_string)
+    {
         return false;
     }
     let claims_version = |message: &Json| {
@@ -116,7 +128,8 @@ pub fn is_modern_request(session_id: Option<&str>, version_header: Option<&str>,
 
 /// GET and DELETE carry no body; a client that names a modern version in the header is modern.
 pub fn is_modern_bodyless(session_id: Option<&str>, version_header: Option<&str>) -> bool {
-    session_id.is_none_or(|s| s.trim().is_empty()) && version_header.is_some_and(|v| MODERN_VERSIONS.contains(&v.trim()))
+    session_id.is_none_or(|s| s.trim().is_empty())
+        && version_header.is_some_and(|v| MODERN_VERSIONS.contains(&v.trim()))
 }
 
 /// The parsed per-request `_meta`.
@@ -143,7 +156,11 @@ pub fn claimed_version(params: Option<&Map<String, Json>>) -> Option<&Json> {
 /// Reads `params._meta`. Missing or malformed required fields are -32602 with HTTP 400.
 pub fn parse_meta(params: Option<&Map<String, Json>>) -> Result<RequestMeta, ModernError> {
     let meta = match params.and_then(|p| p.get("_meta")) {
-        None => return Err(invalid_meta(format!("params._meta is required and must carry {META_PROTOCOL_VERSION} and {META_CLIENT_CAPABILITIES}"))),
+        None => {
+            return Err(invalid_meta(format!(
+                "params._meta is required and must carry {META_PROTOCOL_VERSION} and {META_CLIENT_CAPABILITIES}"
+            )))
+        }
         Some(Json::Object(meta)) => meta,
         Some(_) => return Err(invalid_meta("params._meta must be an object")),
     };
@@ -232,7 +249,11 @@ pub fn check_version(headers: &MirroredHeaders<'_>, params: Option<&Map<String, 
 }
 
 /// The mirrored headers must be present and equal the body (after Base64 decoding).
-pub fn check_headers(headers: &MirroredHeaders<'_>, method: &str, params: Option<&Map<String, Json>>) -> Result<(), ModernError> {
+pub fn check_headers(
+    headers: &MirroredHeaders<'_>,
+    method: &str,
+    params: Option<&Map<String, Json>>,
+) -> Result<(), ModernError> {
     if headers.protocol_version.is_none() {
         return Err(header_mismatch("the MCP-Protocol-Version header is required"));
     }
@@ -291,7 +312,9 @@ pub fn check_param_headers(
             _ => decoded == expected,
         };
         if !equal {
-            return Err(header_mismatch(format!("{name} header value {decoded:?} does not match body value {expected:?}")));
+            return Err(header_mismatch(format!(
+                "{name} header value {decoded:?} does not match body value {expected:?}"
+            )));
         }
     }
     Ok(())
@@ -321,8 +344,14 @@ pub enum Route {
 pub fn route(method: &str) -> Route {
     match method {
         "server/discover" => Route::Discover,
-        "tools/list" | "tools/call" | "resources/list" | "resources/templates/list" | "resources/read"
-        | "prompts/list" | "prompts/get" | "completion/complete" => Route::Shared,
+        "tools/list"
+        | "tools/call"
+        | "resources/list"
+        | "resources/templates/list"
+        | "resources/read"
+        | "prompts/list"
+        | "prompts/get"
+        | "completion/complete" => Route::Shared,
         // initialize, ping, logging/setLevel, resources/(un)subscribe and anything unknown.
         _ => Route::NotFound,
     }
@@ -449,8 +478,15 @@ mod tests {
         assert!(!is_modern_request(None, None, &legacy));
         assert!(!is_modern_request(None, Some("2025-11-25"), &legacy));
         assert!(is_modern_request(None, Some("2026-07-28"), &json!({"jsonrpc":"2.0","id":1,"method":"tools/list"})));
-        assert!(is_modern_request(None, Some("1900-01-01"), &legacy), "an unknown header version gets -32022");
+        let bare_list = json!({"jsonrpc":"2.0","id":1,"method":"tools/list"});
+        assert!(is_modern_request(None, Some("1900-01-01"), &bare_list), "an unknown header version gets -32022");
+        assert!(!is_modern_request(None, Some("1900-01-01"), &legacy), "initialize negotiates its own version");
         assert!(is_modern_request(None, None, &json!([legacy.clone(), modern.clone()])), "a batch with modern parts");
+        let meta = json!({ META_PROTOCOL_VERSION: "2026-07-28", META_CLIENT_CAPABILITIES: {} });
+        let dual = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","_meta":meta}});
+        assert!(!is_modern_request(None, Some("2026-07-28"), &dual), "a real initialize is legacy");
+        let bare = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"_meta":meta}});
+        assert!(is_modern_request(None, None, &bare), "initialize with only modern _meta gets the modern 404");
         assert!(!is_modern_request(None, None, &json!([legacy])));
         assert!(is_modern_bodyless(None, Some("2026-07-28")));
         assert!(!is_modern_bodyless(Some("s"), Some("2026-07-28")));
@@ -522,8 +558,11 @@ mod tests {
         // Non-ASCII names arrive Base64-encoded and are compared decoded.
         let mut read = meta("2026-07-28");
         read.insert("uri".into(), json!("dbmcp://demo/tables/ü"));
-        let encoded = format!("=?base64?{}?=", base64::engine::general_purpose::STANDARD.encode("dbmcp://demo/tables/ü"));
-        assert!(check_headers(&headers(v, Some("resources/read"), Some(&encoded)), "resources/read", Some(&read)).is_ok());
+        let encoded =
+            format!("=?base64?{}?=", base64::engine::general_purpose::STANDARD.encode("dbmcp://demo/tables/ü"));
+        assert!(
+            check_headers(&headers(v, Some("resources/read"), Some(&encoded)), "resources/read", Some(&read)).is_ok()
+        );
         // Methods without a name need no Mcp-Name.
         assert!(check_headers(&headers(v, Some("tools/list"), None), "tools/list", None).is_ok());
     }
@@ -550,7 +589,11 @@ mod tests {
         assert!(check(Some("us-west1"), Some("42.0"), &args).is_ok(), "numbers compare numerically");
         let e = check(Some("eu-west1"), Some("42"), &args).unwrap_err();
         assert_eq!((e.status, e.error.code), (400, HEADER_MISMATCH));
-        assert!(check(None, Some("42"), &args).unwrap_err().error.message.contains("Mcp-Param-Region header is required"));
+        assert!(check(None, Some("42"), &args)
+            .unwrap_err()
+            .error
+            .message
+            .contains("Mcp-Param-Region header is required"));
         assert!(check(Some("us-west1"), Some("41"), &args).is_err());
         // "Hello" without its Base64 padding is refused, not guessed.
         let hello = json!({ "region": "Hello" });

@@ -345,6 +345,12 @@ describe('credentials and the legacy era on the same URL', () => {
     assert.equal(orphan.status, 400);
     assert.match(orphan.json.error.message, /Mcp-Session-Id/);
     assert.equal(orphan.json.id, 9);
+    // A dual-era client's initialize that also carries modern _meta still opens a session...
+    const dual = await rpc(w.mcpUrl('demo'), key, request('initialize', { ...initializeParams('2025-06-18'), _meta: META }), { headers: { 'mcp-protocol-version': MODERN } });
+    assert.equal(dual.status, 200, dual.text);
+    assert.ok(dual.headers.get('mcp-session-id'));
+    // ...while one with only modern _meta is a modern request for a method that does not exist.
+    assertError(await modern('demo', key, 'initialize', {}, { id: 7 }), 404, -32601);
     // A legacy session keeps its methods even when a request happens to carry modern _meta.
     const sid = init.headers.get('mcp-session-id');
     const ping = await rpc(w.mcpUrl('demo'), key, request('ping', { _meta: META }), { sessionId: sid, protocolVersion: '2025-11-25' });
