@@ -133,8 +133,14 @@ fn check_param_headers(http: &HttpRequest, request: &Request) -> Result<(), Mode
 }
 
 fn tool_input_schema(name: &str) -> Option<Json> {
+    // None of the database tools declares x-mcp-header today; learn that once per isolate
+    // instead of building a schema on every call, and still check any tool that starts to.
+    static DECLARES: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     if let Some(spec) = crate::tools::find(name) {
-        return Some((spec.input_schema)());
+        let declares = *DECLARES.get_or_init(|| {
+            crate::tools::catalog().iter().any(|t| (t.input_schema)().to_string().contains("\"x-mcp-header\""))
+        });
+        return declares.then(|| (spec.input_schema)());
     }
     #[cfg(feature = "conformance-fixtures")]
     return crate::mcp::fixtures::tool_input_schema(name);
