@@ -461,6 +461,56 @@ pub fn extend(method: &str, result: &mut Json) {
 mod tests {
     use super::*;
 
+    fn call_request(name: &str, extra: Json) -> Request {
+        let mut params = json!({ "name": name, "arguments": {} });
+        params.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        Request {
+            id: super::super::jsonrpc::RequestId::Number(1),
+            method: "tools/call".into(),
+            params: params.as_object().cloned(),
+        }
+    }
+
+    fn meta(capabilities: Json) -> RequestMeta {
+        RequestMeta {
+            protocol_version: "2026-07-28".into(),
+            client_capabilities: capabilities.as_object().unwrap().clone(),
+            client_info: None,
+            log_level: None,
+        }
+    }
+
+    #[test]
+    fn database_tools_are_never_shadowed() {
+        assert!(intercept(&call_request("get_tables", json!({})), &meta(json!({})), 0).is_none());
+        assert!(crate::tools::catalog()
+            .iter()
+            .all(|t| !t.name.starts_with("test_") && tool_input_schema(t.name).is_none()));
+    }
+
+    #[test]
+    fn mrtr_fixtures_follow_the_reference_server() {
+        let first = intercept(&call_request("test_input_required_result_elicitation", json!({})), &meta(json!({})), 0);
+        let first = first.unwrap().unwrap();
+        assert_eq!(first["resultType"], "input_required");
+        assert_eq!(first["inputRequests"]["user_name"]["method"], "elicitation/create");
+        let answer = json!({ "inputResponses": { "user_name": { "action": "accept", "content": { "name": "Ada" } } } });
+        let done = intercept(&call_request("test_input_required_result_elicitation", answer), &meta(json!({})), 0);
+        assert_eq!(done.unwrap().unwrap()["content"][0]["text"], "Hello, Ada!");
+        let bad = intercept(
+            &call_request("test_input_required_result_elicitation", json!({ "inputResponses": { "user_name": 5 } })),
+            &meta(json!({})),
+            0,
+        );
+        assert_eq!(bad.unwrap().unwrap_err().error.code, super::super::jsonrpc::INVALID_PARAMS);
+        let missing =
+            intercept(&call_request("test_missing_capability", json!({})), &meta(json!({})), 0).unwrap().unwrap_err();
+        assert_eq!((missing.status, missing.error.code), (400, modern::MISSING_REQUIRED_CLIENT_CAPABILITY));
+        assert!(intercept(&call_request("test_missing_capability", json!({})), &meta(json!({ "sampling": {} })), 0)
+            .unwrap()
+            .is_ok());
+    }
+
     #[test]
     fn request_state_is_tamper_evident() {
         let state = sign(json!({ "kind": "tamper-test" }));

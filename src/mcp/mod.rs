@@ -2,7 +2,8 @@
 
 pub mod batch;
 pub mod completion;
-#[cfg(feature = "conformance-fixtures")]
+// Test builds only (`npm run build:conformance`); compiled for `cargo test` so it stays checked.
+#[cfg(any(test, feature = "conformance-fixtures"))]
 pub mod fixtures;
 pub mod jsonrpc;
 pub mod modern;
