@@ -155,12 +155,6 @@ async fn dispatch(
     env: &Env<'_>,
     principal: &Principal,
 ) -> Result<Json, ModernError> {
-    #[cfg(feature = "conformance-fixtures")]
-    if let Some(answer) = crate::mcp::fixtures::intercept(request, meta, env.now_ms) {
-        return answer;
-    }
-    #[cfg(not(feature = "conformance-fixtures"))]
-    let _ = meta;
     if modern::route(&request.method) == Route::Discover {
         return Ok(modern::discover(service));
     }
@@ -183,11 +177,8 @@ async fn dispatch(
         last_seen_ms: env.now_ms,
         initialized: true,
     };
-    #[allow(unused_mut)]
-    let mut result = server::handle(request, &mut session, &ctx)
-        .await
-        .map_err(|error| ModernError { status: 200, error: modern::modernize_error(error) })?;
-    #[cfg(feature = "conformance-fixtures")]
-    crate::mcp::fixtures::extend(&request.method, &mut result);
-    Ok(result)
+    server::handle(request, &mut session, &ctx).await.map_err(|error| {
+        let error = modern::modernize_error(error);
+        ModernError { status: modern::http_status(&error), error }
+    })
 }

@@ -2,15 +2,15 @@
 //! tools, resources and prompts with fixed names its scenarios call (`test_simple_text`,
 //! `test://static-text`, `test_simple_prompt`, the MRTR `test_input_required_result_*` tools...),
 //! answered the way the suite's reference "everything" server answers them. They sit in front of
-//! the real dispatch of the 2026-07-28 era: a fixture name is answered here, anything else goes on
-//! to the database tools, and list results get the fixtures appended.
+//! the shared dispatch (`server::handle`, both eras): a fixture name is answered here, anything
+//! else goes on to the database tools, and list results get the fixtures appended.
 
 use hmac::{Hmac, Mac};
 use serde_json::{json, Map, Value as Json};
 use sha2::Sha256;
 
 use super::jsonrpc::{Request, RpcError};
-use super::modern::{self, ModernError, RequestMeta};
+use super::modern;
 
 const IMAGE: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==";
 const AUDIO: &str = "UklGRiYAAABXQVZFZm10IBAAAAABAAEAQB8AAAB9AAACABAAZGF0YQIAAAA=";
@@ -104,7 +104,8 @@ fn nonce(now_ms: u64) -> String {
 }
 
 /// The answer for a fixture, or `None` to let the real dispatch answer.
-pub fn intercept(request: &Request, meta: &RequestMeta, now_ms: u64) -> Option<Result<Json, ModernError>> {
+/// `capabilities` are the client's: from `_meta` (2026-07-28) or from `initialize` (2025).
+pub fn intercept(request: &Request, capabilities: &Json, now_ms: u64) -> Option<Result<Json, RpcError>> {
     let empty = Map::new();
     let params = request.params.as_ref().unwrap_or(&empty);
     let name = params.get("name").and_then(Json::as_str).unwrap_or_default();
@@ -116,11 +117,11 @@ pub fn intercept(request: &Request, meta: &RequestMeta, now_ms: u64) -> Option<R
             let error = RpcError::invalid_params(format!(
                 "inputResponses must map request keys to result objects, got {other}"
             ));
-            return Some(Err(ModernError { status: 200, error }));
+            return Some(Err(error));
         }
     }
     match request.method.as_str() {
-        "tools/call" => call(name, params, meta, now_ms),
+        "tools/call" => call(name, params, capabilities, now_ms),
         "prompts/get" => prompt(name, params).map(Ok),
         "resources/read" => read(params.get("uri").and_then(Json::as_str).unwrap_or_default()).map(Ok),
         "completion/complete" => {
@@ -133,7 +134,11 @@ pub fn intercept(request: &Request, meta: &RequestMeta, now_ms: u64) -> Option<R
     }
 }
 
-fn call(name: &str, params: &Map<String, Json>, meta: &RequestMeta, now_ms: u64) -> Option<Result<Json, ModernError>> {
+fn has(capabilities: &Json, name: &str) -> bool {
+    capabilities.get(name).is_some_and(|c| !c.is_null())
+}
+
+fn call(name: &str, params: &Map<String, Json>, capabilities: &Json, now_ms: u64) -> Option<Result<Json, RpcError>> {
     let inputs = params.get("inputResponses").and_then(Json::as_object);
     let input = |key: &str| inputs.and_then(|i| i.get(key));
     let state = params.get("requestState").and_then(Json::as_str);
@@ -174,11 +179,10 @@ fn call(name: &str, params: &Map<String, Json>, meta: &RequestMeta, now_ms: u64)
             params.get("arguments").and_then(|a| a.get("region")).and_then(Json::as_str).unwrap_or_default()
         )),
         "test_missing_capability" | "test_sampling" => {
-            if !meta.has_capability("sampling") {
-                return Some(Err(modern::missing_capability(
-                    json!({ "sampling": {} }),
-                    "this tool samples from the client's model",
-                )));
+            if !has(capabilities, "sampling") {
+                let missing =
+                    modern::missing_capability(json!({ "sampling": {} }), "this tool samples from the client's model");
+                return Some(Err(missing.error));
             }
             match input("sample") {
                 Some(answer) => text(format!("LLM response: {}", answer_text(Some(answer), "text"))),
@@ -272,12 +276,7 @@ fn call(name: &str, params: &Map<String, Json>, meta: &RequestMeta, now_ms: u64)
         }
         "test_input_required_result_tampered_state" => match state {
             Some(raw) => match verify(raw) {
-                None => {
-                    return Some(Err(ModernError {
-                        status: 200,
-                        error: RpcError::invalid_params("requestState integrity check failed"),
-                    }))
-                }
+                None => return Some(Err(RpcError::invalid_params("requestState integrity check failed"))),
                 Some(s) if s["kind"] == "tamper-test" && input("confirm").is_some() => {
                     text("integrity-ok: state verified")
                 }
@@ -287,10 +286,10 @@ fn call(name: &str, params: &Map<String, Json>, meta: &RequestMeta, now_ms: u64)
         },
         "test_input_required_result_capabilities" => {
             let mut requests = Map::new();
-            if meta.has_capability("elicitation") {
+            if has(capabilities, "elicitation") {
                 requests.insert("elicit_input".into(), elicit("Elicitation input", "value", "string"));
             }
-            if meta.has_capability("sampling") {
+            if has(capabilities, "sampling") {
                 requests.insert("sample_input".into(), sample("Sample request", 50));
             }
             match inputs {
@@ -471,13 +470,8 @@ mod tests {
         }
     }
 
-    fn meta(capabilities: Json) -> RequestMeta {
-        RequestMeta {
-            protocol_version: "2026-07-28".into(),
-            client_capabilities: capabilities.as_object().unwrap().clone(),
-            client_info: None,
-            log_level: None,
-        }
+    fn meta(capabilities: Json) -> Json {
+        capabilities
     }
 
     #[test]
@@ -502,10 +496,10 @@ mod tests {
             &meta(json!({})),
             0,
         );
-        assert_eq!(bad.unwrap().unwrap_err().error.code, super::super::jsonrpc::INVALID_PARAMS);
+        assert_eq!(bad.unwrap().unwrap_err().code, super::super::jsonrpc::INVALID_PARAMS);
         let missing =
             intercept(&call_request("test_missing_capability", json!({})), &meta(json!({})), 0).unwrap().unwrap_err();
-        assert_eq!((missing.status, missing.error.code), (400, modern::MISSING_REQUIRED_CLIENT_CAPABILITY));
+        assert_eq!(missing.code, modern::MISSING_REQUIRED_CLIENT_CAPABILITY);
         assert!(intercept(&call_request("test_missing_capability", json!({})), &meta(json!({ "sampling": {} })), 0)
             .unwrap()
             .is_ok());

@@ -413,6 +413,16 @@ pub fn decorate(method: &str, mut result: Json, service: &ServiceConfig) -> Json
     result
 }
 
+/// The HTTP status of an error from dispatch: in-band (200) except -32021, which HTTP answers
+/// with 400 (schema.ts, MissingRequiredClientCapabilityError) whoever raised it.
+pub fn http_status(error: &RpcError) -> u16 {
+    if error.code == MISSING_REQUIRED_CLIENT_CAPABILITY {
+        400
+    } else {
+        200
+    }
+}
+
 /// Errors from the shared dispatch, in modern terms: resource not found is -32602 since
 /// 2026-07-28 (-32002 is retired), with the same message and data.
 pub fn modernize_error(mut error: RpcError) -> RpcError {
@@ -624,6 +634,8 @@ mod tests {
         let not_found = RpcError::new(RESOURCE_NOT_FOUND, "resource not found: x");
         assert_eq!(modernize_error(not_found).code, INVALID_PARAMS);
         assert_eq!(modernize_error(RpcError::internal("x")).code, super::super::jsonrpc::INTERNAL_ERROR);
+        assert_eq!(http_status(&e.error), 400);
+        assert_eq!(http_status(&RpcError::invalid_params("x")), 200);
     }
 
     #[test]

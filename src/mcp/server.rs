@@ -70,8 +70,14 @@ pub fn instructions(service: &ServiceConfig) -> String {
 
 /// Handles one request of an established session.
 pub async fn handle(request: &Request, session: &mut Session, ctx: &ToolContext<'_>) -> Result<Json, RpcError> {
+    // Test builds only: the conformance suite's fixtures answer first (feature conformance-fixtures).
+    #[cfg(feature = "conformance-fixtures")]
+    if let Some(answer) = super::fixtures::intercept(request, &session.client_capabilities, ctx.now_ms) {
+        return answer;
+    }
     let params = request.params.as_ref();
-    match request.method.as_str() {
+    #[allow(unused_mut)]
+    let mut result = match request.method.as_str() {
         "ping" => Ok(json!({})),
         "initialize" => Err(RpcError::invalid_request(
             "this session is already initialized; start a new session (POST initialize without Mcp-Session-Id)",
@@ -114,7 +120,12 @@ pub async fn handle(request: &Request, session: &mut Session, ctx: &ToolContext<
             Ok(json!({}))
         }
         other => Err(RpcError::new(METHOD_NOT_FOUND, format!("method not found: {other}"))),
+    };
+    #[cfg(feature = "conformance-fixtures")]
+    if let Ok(list) = &mut result {
+        super::fixtures::extend(&request.method, list);
     }
+    result
 }
 
 /// Every list fits one page, so any cursor is one we never issued.
