@@ -1,11 +1,11 @@
-// Runs the MCP conformance suite (server mode) against the built worker in Miniflare, on a local
-// `auth = "none"` service, twice:
-//   1. `--spec-version 2025-11-25` (the 2025 session era) against the deployable build (build/).
-//      Scenarios that need fixtures or features this server does not offer are listed, each with
-//      its reason, in conformance/expected-failures.yml.
-//   2. `--requirements 2026-07-28` (the stateless era) against the test build with the suite's
-//      fixtures (build-conformance/, `npm run build:conformance`, cargo feature
-//      `conformance-fixtures`). What may fail is in conformance/expected-failures-2026-07-28.yml.
+// Runs the MCP conformance suite (server mode) against the worker in Miniflare, on a local
+// `auth = "none"` service, twice, both on the test build with the suite's fixtures
+// (build-conformance/: `npm run build:conformance`, cargo feature `conformance-fixtures`; the
+// deployable build/ never contains them):
+//   1. `--spec-version 2025-11-25`: the 2025 session era. Known failures, each with its reason:
+//      conformance/expected-failures.yml.
+//   2. `--requirements 2026-07-28`: the stateless era, exactly what that revision requires.
+//      Known failures: conformance/expected-failures-2026-07-28.yml.
 // The authorization mode runs in tests/e2e/oauth-conformance.test.mjs (it needs a signed-in user).
 //
 //   node scripts/conformance.mjs [2025-11-25|2026-07-28] [extra conformance args...]
@@ -20,7 +20,7 @@ const SERVICES = {
   open: { label: 'Conformance', database: { kind: 'd1', binding: 'DB' }, read_only: false, auth: 'none' },
 };
 const RUNS = {
-  '2025-11-25': { buildDir: 'build', args: ['--spec-version', '2025-11-25', '--expected-failures', 'conformance/expected-failures.yml'] },
+  '2025-11-25': { buildDir: 'build-conformance', args: ['--spec-version', '2025-11-25', '--expected-failures', 'conformance/expected-failures.yml'] },
   '2026-07-28': {
     buildDir: 'build-conformance',
     args: ['--requirements', '2026-07-28', '--expected-failures', 'conformance/expected-failures-2026-07-28.yml'],
