@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm test`: everything, in order: toolchain, native Rust tests, wasm build, end-to-end tests in
 # Miniflare (real D1, KV, Durable Objects, real PostgreSQL; the official MCP SDK client), MCP
-# conformance suite. Ends with one summary line counting every test that ran.
+# conformance suite (twice: 2025-11-25 and 2026-07-28). Ends with one summary line counting every
+# test that ran.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Node 22 from node_modules (wrangler and miniflare need it) ahead of the system Node.
@@ -29,7 +30,7 @@ echo "== end-to-end (Miniflare)"
 echo "== browser (headless Chromium: sign-in and consent)"
 "$NODE" --test --test-concurrency=1 --test-timeout=120000 'tests/browser/*.test.mjs' 2>&1 | tee "$LOG_DIR/browser.log"
 
-echo "== MCP conformance (server: 2025-11-25 on build/, 2026-07-28 on build-conformance/)"
+echo "== MCP conformance (server: 2025-11-25 and 2026-07-28, on build-conformance/)"
 "$NODE" scripts/conformance.mjs 2>&1 | tee "$LOG_DIR/conformance.log"
 
 # pipefail has already stopped the script on any failure above; count what passed.
