@@ -3,11 +3,13 @@
 //! Order of checks: body size (413, before anything else, in `http::handle` and at the edge while
 //! reading), authentication (401), method (405), media types (406/415),
 //! JSON (400 -32700), session (400 missing / 404 unknown), protocol version (400), dispatch.
+//! A POST with 2026-07-28 `_meta` and no session, and a GET or DELETE naming 2026-07-28, go to
+//! `mcp_modern` after authentication (and, for POST, media types and JSON).
 
 use serde_json::Value as Json;
 
 use super::challenge::Challenge;
-use super::{oauth, Env, HttpRequest, HttpResponse};
+use super::{mcp_modern, oauth, Env, HttpRequest, HttpResponse};
 use crate::auth::{self, AuthError, Principal};
 use crate::oauth::{metadata, scope};
 use std::rc::Rc;
@@ -29,6 +31,9 @@ pub async fn handle(request: &HttpRequest, service: &ServiceConfig, config: &Con
         Ok(principal) => principal,
         Err(response) => return response,
     };
+    if let Some(response) = mcp_modern::bodyless(request) {
+        return response;
+    }
     match request.method.as_str() {
         "POST" => post(request, service, config, env, &principal).await,
         "DELETE" => delete(request, service, env, &principal).await,
@@ -147,7 +152,7 @@ async fn authenticate(
 /// An OAuth token without `mcp:write` calling a write tool: HTTP 403 `insufficient_scope`, so the
 /// client can step up (ask the user for more). API keys cannot step up, so they keep getting the
 /// JSON-RPC error from dispatch; so does a read-only service, where no scope would help.
-fn insufficient_scope(
+pub(super) fn insufficient_scope(
     request: &HttpRequest,
     service: &ServiceConfig,
     principal: &Principal,
@@ -176,7 +181,7 @@ fn insufficient_scope(
 
 /// How the client wants answers: JSON, or one SSE event when it accepts only event streams.
 #[derive(Clone, Copy, PartialEq)]
-enum Reply {
+pub(super) enum Reply {
     Json,
     EventStream,
 }
@@ -197,7 +202,7 @@ fn negotiate_reply(request: &HttpRequest) -> Result<Reply, HttpResponse> {
     }
 }
 
-fn rpc_response(status: u16, body: &Json, reply: Reply) -> HttpResponse {
+pub(super) fn rpc_response(status: u16, body: &Json, reply: Reply) -> HttpResponse {
     match reply {
         Reply::Json => HttpResponse::json(status, body),
         Reply::EventStream => HttpResponse {
@@ -244,9 +249,9 @@ async fn post(
         }
     };
 
-    // Temporary hook until the modern (2026-07-28) path dispatches it: a sessionless listen.
-    if super::mcp_listen::is_modern_listen(&body) {
-        return super::mcp_listen::handle(request, body, service, env, principal).await;
+    // Requests with 2026-07-28 `_meta` (and no session) are served statelessly.
+    if mcp_modern::is_modern(request, &body) {
+        return mcp_modern::post(request, service, env, principal, body, reply).await;
     }
 
     // Initialize opens a session; everything else needs one.
@@ -290,13 +295,7 @@ async fn post(
     }
 
     let can_write = !service.read_only && principal.may_write();
-    let database = env.databases.open(service, !can_write, &principal.id).unwrap_or_else(|reason| {
-        let dialect = match service.database {
-            DatabaseConfig::D1 { .. } => Dialect::Sqlite,
-            DatabaseConfig::Postgres { .. } => Dialect::Postgres,
-        };
-        Rc::new(Unavailable { dialect, reason }) as Rc<dyn Database>
-    });
+    let database = open_database(service, env, principal, can_write);
     // One request is one Worker invocation, whose database limits (D1: 50 queries on the free plan)
     // every message of a batch shares; each tool call also has the same budget of its own.
     let request_budget = CallGuard::per_request(database.as_ref(), service.max_queries_per_call);
@@ -374,6 +373,22 @@ async fn post(
         None => HttpResponse::new(202),
         Some(answer) => rpc_response(status, &answer, reply),
     }
+}
+
+/// The service's database; one that failed to open answers every query with the reason.
+pub(super) fn open_database(
+    service: &ServiceConfig,
+    env: &Env<'_>,
+    principal: &Principal,
+    can_write: bool,
+) -> Rc<dyn Database> {
+    env.databases.open(service, !can_write, &principal.id).unwrap_or_else(|reason| {
+        let dialect = match service.database {
+            DatabaseConfig::D1 { .. } => Dialect::Sqlite,
+            DatabaseConfig::Postgres { .. } => Dialect::Postgres,
+        };
+        Rc::new(Unavailable { dialect, reason }) as Rc<dyn Database>
+    })
 }
 
 /// Handles one classified message; `None` for notifications and responses (they get 202).

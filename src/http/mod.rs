@@ -8,6 +8,7 @@ mod cors;
 mod login;
 mod mcp_endpoint;
 pub mod mcp_listen;
+mod mcp_modern;
 pub mod oauth;
 mod oauth_admin;
 mod oauth_authorize;

@@ -2,7 +2,11 @@
 
 pub mod batch;
 pub mod completion;
+// Test builds only (`npm run build:conformance`); compiled for `cargo test` so it stays checked.
+#[cfg(any(test, feature = "conformance-fixtures"))]
+pub mod fixtures;
 pub mod jsonrpc;
+pub mod modern;
 pub mod progress;
 pub mod prompts;
 pub mod resources;

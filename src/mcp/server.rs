@@ -51,7 +51,7 @@ pub fn initialize(params: &InitializeParams, service: &ServiceConfig) -> (&'stat
     (version, result)
 }
 
-fn instructions(service: &ServiceConfig) -> String {
+pub fn instructions(service: &ServiceConfig) -> String {
     let mut text = format!(
         "Database service \"{}\" ({}). Start with get_tables, then get_table_schema for the tables you need; \
          read rows with get_table_data (filter language: = != > >= < <= IN LIKE CONTAINS STARTS WITH ENDS WITH \
@@ -82,8 +82,14 @@ pub async fn handle_streaming(
     ctx: &ToolContext<'_>,
     notify: Option<&dyn Notify>,
 ) -> Result<Json, RpcError> {
+    // Test builds only: the conformance suite's fixtures answer first (feature conformance-fixtures).
+    #[cfg(feature = "conformance-fixtures")]
+    if let Some(answer) = super::fixtures::intercept(request, &session.client_capabilities, ctx.now_ms, notify) {
+        return answer;
+    }
     let params = request.params.as_ref();
-    match request.method.as_str() {
+    #[allow(unused_mut)]
+    let mut result = match request.method.as_str() {
         "ping" => Ok(json!({})),
         "initialize" => Err(RpcError::invalid_request(
             "this session is already initialized; start a new session (POST initialize without Mcp-Session-Id)",
@@ -93,7 +99,16 @@ pub async fn handle_streaming(
             let tools: Vec<Json> = tools::visible(ctx.can_write).map(|t| t.to_json()).collect();
             Ok(json!({ "tools": tools }))
         }
-        "tools/call" => call_tool(params, ctx, notify).await,
+        "tools/call" => {
+            // 2026-07-28 clients that declare elicitation confirm through MRTR; everyone else
+            // through the two-step token.
+            let mode = if super::modern::MODERN_VERSIONS.contains(&session.protocol_version.as_str()) {
+                ConfirmMode::for_client(&session.client_capabilities)
+            } else {
+                ConfirmMode::TwoStep
+            };
+            call_tool_with_input(params, ctx, mode, notify).await
+        }
         "resources/list" => {
             reject_cursor(params)?;
             resources::list(ctx).await
@@ -126,7 +141,12 @@ pub async fn handle_streaming(
             Ok(json!({}))
         }
         other => Err(RpcError::new(METHOD_NOT_FOUND, format!("method not found: {other}"))),
+    };
+    #[cfg(feature = "conformance-fixtures")]
+    if let Ok(list) = &mut result {
+        super::fixtures::extend(&request.method, list);
     }
+    result
 }
 
 /// Every list fits one page, so any cursor is one we never issued.
@@ -135,14 +155,6 @@ fn reject_cursor(params: Option<&Map<String, Json>>) -> Result<(), RpcError> {
         None | Some(Json::Null) => Ok(()),
         Some(cursor) => Err(RpcError::invalid_params(format!("invalid cursor {cursor}: this list has a single page"))),
     }
-}
-
-async fn call_tool(
-    params: Option<&Map<String, Json>>,
-    ctx: &ToolContext<'_>,
-    notify: Option<&dyn Notify>,
-) -> Result<Json, RpcError> {
-    call_tool_with_input(params, ctx, ConfirmMode::TwoStep, notify).await
 }
 
 /// How a write that needs the person's yes asks for it.

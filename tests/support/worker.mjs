@@ -52,10 +52,15 @@ export function tempDir(prefix = 'dbmcp-') {
  * @param {string} [options.allowedOrigins] ALLOWED_ORIGINS
  * @param {boolean} [options.migrate] apply migrations (default true; skipped if already applied)
  * @param {object} [options.bindings] extra bindings (variables/secrets) merged over the defaults
+ * @param {string} [options.buildDir] the build to run (default `build`; `build-conformance` has the fixtures)
  */
 export async function startWorker(options = {}) {
-  const script = join(ROOT, 'build/index.js');
-  if (!existsSync(script)) throw new Error('build/index.js is missing: run `npm run build` first');
+  const buildDir = options.buildDir ?? 'build';
+  const script = join(ROOT, buildDir, 'index.js');
+  if (!existsSync(script)) {
+    const command = buildDir === 'build-conformance' ? 'npm run build:conformance' : 'npm run build';
+    throw new Error(`${buildDir}/index.js is missing: run \`${command}\` first`);
+  }
   const persist = options.persistDir;
   const bindings = {
     SERVICES: options.services ?? DEFAULT_SERVICES,
