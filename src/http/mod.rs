@@ -12,6 +12,7 @@ mod oauth_admin;
 mod oauth_authorize;
 mod oauth_clients;
 mod pages;
+pub mod session_cache;
 
 pub use oauth::OAuthEnv;
 
