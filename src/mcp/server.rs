@@ -161,12 +161,20 @@ async fn call_tool(params: Option<&Map<String, Json>>, ctx: &ToolContext<'_>) ->
         can_write: ctx.can_write,
     };
     Ok(match (spec.run)(&guarded, call.arguments).await {
-        Ok(value) => {
-            let text = serde_json::to_string(&value).unwrap_or_default();
-            json!({ "content": [ { "type": "text", "text": text } ], "structuredContent": value, "isError": false })
-        }
+        Ok(value) => tool_result(value),
         Err(e) => tool_error(&e.0),
     })
+}
+
+/// A successful tool result: the value as text and as `structuredContent`. Built by moving the
+/// value in (`json!` would copy it whole: it serializes every value it embeds).
+fn tool_result(value: Json) -> Json {
+    let text = serde_json::to_string(&value).unwrap_or_default();
+    let mut result = Map::with_capacity(3);
+    result.insert("content".into(), json!([ { "type": "text", "text": text } ]));
+    result.insert("structuredContent".into(), value);
+    result.insert("isError".into(), Json::Bool(false));
+    Json::Object(result)
 }
 
 fn tool_error(message: &str) -> Json {
