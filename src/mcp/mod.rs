@@ -8,3 +8,4 @@ pub mod resources;
 pub mod server;
 pub mod session;
 pub mod strict_json;
+pub mod wire;
