@@ -192,7 +192,8 @@ mod tests {
     #[test]
     fn a_tool_result_is_written_from_its_text_once_and_reads_the_same() {
         let value = json!({ "table": "t", "records": [ { "id": 1, "name": "a\"b" } ], "returned": 1 });
-        let answer = super::super::jsonrpc::success(&super::super::jsonrpc::RequestId::Number(3), tool_result(value.clone()));
+        let answer =
+            super::super::jsonrpc::success(&super::super::jsonrpc::RequestId::Number(3), tool_result(value.clone()));
         assert_eq!(answer["result"]["structuredContent"], value);
         assert_eq!(answer["result"]["content"][0]["text"], serde_json::to_string(&value).unwrap());
         assert_eq!(super::super::wire::recorded(), 1, "the text is recorded");
@@ -201,4 +202,3 @@ mod tests {
         assert_eq!(written, serde_json::to_vec(&answer).unwrap());
     }
 }
-

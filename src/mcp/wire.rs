@@ -150,7 +150,9 @@ mod tests {
 
     #[test]
     fn writes_exactly_what_serde_json_writes() {
-        let rows: Vec<Json> = (0..50).map(|i| json!({"id": i, "name": format!("n\"{i}\u{e9}"), "price": 1.5 * i as f64, "none": null})).collect();
+        let rows: Vec<Json> = (0..50)
+            .map(|i| json!({"id": i, "name": format!("n\"{i}\u{e9}"), "price": 1.5 * i as f64, "none": null}))
+            .collect();
         let answer = tool_result(json!({ "table": "t", "records": rows, "returned": 50 }));
         let expected = serde_json::to_vec(&answer).unwrap();
         assert_eq!(recorded(), 1);
@@ -158,7 +160,12 @@ mod tests {
         assert_eq!(recorded(), 0, "the text was used");
         // Once used, the record is gone: the same answer again takes the ordinary way, same bytes.
         assert_eq!(to_vec(&answer), expected);
-        for other in [json!(null), json!([]), json!({"jsonrpc": "2.0", "id": 1, "error": {"code": -1, "message": "x"}}), json!({"a": [1, {"b": "c"}]})] {
+        for other in [
+            json!(null),
+            json!([]),
+            json!({"jsonrpc": "2.0", "id": 1, "error": {"code": -1, "message": "x"}}),
+            json!({"a": [1, {"b": "c"}]}),
+        ] {
             assert_eq!(to_vec(&other), serde_json::to_vec(&other).unwrap());
         }
         let batch = json!([tool_result(json!({"a": 1})), {"jsonrpc": "2.0", "id": 2, "result": {}}, tool_result(json!([1, 2]))]);

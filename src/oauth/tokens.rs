@@ -270,7 +270,10 @@ mod tests {
         assert!(clone.verify_access(&token, "https://h", Some("https://h/mcp/demo"), 1_999, false).is_ok());
         assert!(clone.verify_access(&token, "https://h", Some("https://h/mcp/other"), 1_600, false).is_err());
         assert!(clone.verify_access(&token, "https://other", None, 1_600, false).is_err());
-        assert_eq!(clone.verify_access(&token, "https://h", None, 2_100, false).unwrap_err(), "the access token has expired");
+        assert_eq!(
+            clone.verify_access(&token, "https://h", None, 2_100, false).unwrap_err(),
+            "the access token has expired"
+        );
         // Other keys do not share it.
         let other = SigningKeys::parse("k1:BwECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8").unwrap();
         assert!(other.verify_access(&token, "https://h", None, 1_500, false).is_err());
