@@ -1,8 +1,8 @@
 //! Credentials: API keys (stored only as SHA-256 hashes in KV) and, beside them, OAuth access
 //! tokens (see `crate::oauth`). Whatever the credential, authentication yields a [`Principal`].
 
-use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -14,10 +14,14 @@ use sha2::{Digest, Sha256};
 pub const SCOPE_READ: &str = "mcp:read";
 pub const SCOPE_WRITE: &str = "mcp:write";
 pub const KEY_PREFIX: &str = "mcp_";
-/// How stale a key's `last_used` may get (per worker instance) before a use is recorded again.
-pub const LAST_USED_RESOLUTION_MS: u64 = 5 * 60 * 1000;
-/// Uses remembered per worker instance before the memory starts over.
-const REMEMBERED_USES: usize = 10_000;
+/// How long a worker instance (isolate) trusts a key it has verified without asking again: a use
+/// is recorded in the [`KeyLedger`] (which refuses a revoked key) at most this often per key and
+/// isolate, and in between the key is served from the isolate's memory without a KV read. So a
+/// key revoked elsewhere is refused everywhere within this bound (the ledger is strongly
+/// consistent; KV's own edge cache no longer matters), and at once where it was revoked.
+pub const KEY_RECHECK_MS: u64 = 30_000;
+/// Verified keys remembered per isolate before the memory starts over.
+const REMEMBERED_KEYS: usize = 1_000;
 
 /// Who is calling, as far as sessions and tools care.
 #[derive(Debug, Clone, PartialEq)]
@@ -198,28 +202,55 @@ pub async fn revoke_key(
     if let Some(ledger) = ledger {
         ledger.revoke(service, id).await?;
     }
+    // Forgotten once the tombstone is written and again once the records are gone: a lookup in
+    // flight meanwhile sees the epoch move and does not remember what it read.
+    forget_key(&hash);
     kv.delete(&record_key(&hash)).await?;
     kv.delete(&index).await?;
+    forget_key(&hash);
     Ok(true)
 }
 
+/// A key this isolate verified: its record, and when the ledger last confirmed it unrevoked.
+struct VerifiedKey {
+    record: ApiKeyRecord,
+    confirmed_ms: u64,
+}
+
 thread_local! {
-    /// When this worker instance last recorded a use of each key (`service/id`).
-    static RECORDED_USES: RefCell<BTreeMap<String, u64>> = const { RefCell::new(BTreeMap::new()) };
+    /// Keys verified by this isolate, by the SHA-256 of the key (see [`KEY_RECHECK_MS`]).
+    static VERIFIED_KEYS: RefCell<HashMap<String, VerifiedKey>> = RefCell::new(HashMap::new());
+    /// Moves on every revocation in this isolate; a lookup remembers a key only if it did not move
+    /// while the lookup was in flight.
+    static REVOCATION_EPOCH: Cell<u64> = const { Cell::new(0) };
 }
 
-fn use_due(slot: &str, now_ms: u64) -> bool {
-    RECORDED_USES.with(|m| m.borrow().get(slot).is_none_or(|t| now_ms.saturating_sub(*t) >= LAST_USED_RESOLUTION_MS))
+fn verified_key(hash: &str, now_ms: u64) -> Option<ApiKeyRecord> {
+    VERIFIED_KEYS.with(|m| {
+        m.borrow()
+            .get(hash)
+            .filter(|v| now_ms.saturating_sub(v.confirmed_ms) < KEY_RECHECK_MS && now_ms >= v.confirmed_ms)
+            .map(|v| v.record.clone())
+    })
 }
 
-fn use_recorded(slot: String, now_ms: u64) {
-    RECORDED_USES.with(|m| {
+fn remember_key(hash: String, record: ApiKeyRecord, now_ms: u64, epoch: u64) {
+    if REVOCATION_EPOCH.with(Cell::get) != epoch {
+        return;
+    }
+    VERIFIED_KEYS.with(|m| {
         let mut m = m.borrow_mut();
-        if m.len() >= REMEMBERED_USES {
+        if m.len() >= REMEMBERED_KEYS {
             m.clear();
         }
-        m.insert(slot, now_ms);
+        m.insert(hash, VerifiedKey { record, confirmed_ms: now_ms });
     });
+}
+
+/// Drops a key from this isolate's memory (it was revoked here or the ledger refused it).
+fn forget_key(hash: &str) {
+    REVOCATION_EPOCH.with(|e| e.set(e.get().wrapping_add(1)));
+    VERIFIED_KEYS.with(|m| m.borrow_mut().remove(hash));
 }
 
 /// Why a credential was refused.
@@ -230,9 +261,10 @@ pub enum AuthError {
     Unavailable(String),
 }
 
-/// Looks an API key up for `service`. A key of another service is as good as unknown. A use
-/// is recorded in the ledger at most every [`LAST_USED_RESOLUTION_MS`] per worker instance,
-/// and a key the ledger knows as revoked is refused then (KV may still serve it for ~60 s).
+/// Looks an API key up for `service`. A key of another service is as good as unknown. A key
+/// this isolate confirmed within [`KEY_RECHECK_MS`] is served from memory; otherwise its KV
+/// record is read and the use recorded in the ledger, which refuses a revoked key (KV may still
+/// serve a deleted record for ~60 s elsewhere). Without a ledger nothing is remembered.
 pub async fn authenticate_key(
     kv: &dyn KvStore,
     ledger: Option<&dyn KeyLedger>,
@@ -244,20 +276,30 @@ pub async fn authenticate_key(
         return Err(AuthError::Invalid("the credential is not an API key of this server".into()));
     }
     let hash = sha256_hex(key);
+    let unknown = || AuthError::Invalid("unknown or revoked API key".into());
+    if let Some(record) = verified_key(&hash, now_ms) {
+        if record.service != service {
+            return Err(unknown());
+        }
+        return Ok(Principal { id: format!("key:{}", record.id), scopes: record.scopes });
+    }
+    let epoch = REVOCATION_EPOCH.with(Cell::get);
     let stored = kv.get(&record_key(&hash)).await.map_err(AuthError::Unavailable)?;
     let record: ApiKeyRecord = match stored.as_deref().map(serde_json::from_str) {
         Some(Ok(record)) => record,
-        _ => return Err(AuthError::Invalid("unknown or revoked API key".into())),
+        _ => return Err(unknown()),
     };
     if record.service != service {
-        return Err(AuthError::Invalid("unknown or revoked API key".into()));
+        return Err(unknown());
     }
-    let slot = format!("{service}/{}", record.id);
-    if let Some(ledger) = ledger.filter(|_| use_due(&slot, now_ms)) {
+    if let Some(ledger) = ledger {
         match ledger.record_use(service, &record.id).await {
-            Ok(true) => use_recorded(slot, now_ms),
-            Ok(false) => return Err(AuthError::Invalid("unknown or revoked API key".into())),
-            // Best effort: failed bookkeeping must not refuse a valid key.
+            Ok(true) => remember_key(hash, record.clone(), now_ms, epoch),
+            Ok(false) => {
+                forget_key(&hash);
+                return Err(unknown());
+            }
+            // Best effort: failed bookkeeping must not refuse a valid key (nor is it remembered).
             Err(_) => {}
         }
     }
@@ -295,6 +337,7 @@ mod tests {
     struct MemoryKv {
         map: RefCell<BTreeMap<String, (String, Option<Json>)>>,
         writes: Cell<usize>,
+        reads: Cell<usize>,
     }
 
     struct YieldOnce(bool);
@@ -315,6 +358,7 @@ mod tests {
     impl KvStore for MemoryKv {
         async fn get(&self, key: &str) -> Result<Option<String>, String> {
             let value = self.map.borrow().get(key).map(|(v, _)| v.clone());
+            self.reads.set(self.reads.get() + 1);
             if key.starts_with("apikey:") {
                 YieldOnce(false).await;
             }
@@ -386,5 +430,73 @@ mod tests {
         assert_eq!(kv.writes.get(), writes);
         // A key of another service is unknown here.
         assert!(run(authenticate_key(&kv, Some(&ledger), "other", &new.key, 7_000)).is_err());
+    }
+
+    #[test]
+    fn a_verified_key_is_served_from_memory_until_the_recheck_is_due() {
+        let kv = MemoryKv::default();
+        let grants = MemoryGrants::default();
+        let ledger = GrantKeyLedger(&grants);
+        let new = mint_key("demo", None, vec![SCOPE_READ.into()], 1).unwrap();
+        run(store_key(&kv, &new)).unwrap();
+        grants.now_ms.set(1_000);
+        let first = run(authenticate_key(&kv, Some(&ledger), "demo", &new.key, 1_000)).unwrap();
+        let reads = kv.reads.get();
+        // Within the bound: no KV read, no ledger write, the same principal.
+        grants.now_ms.set(1_000 + KEY_RECHECK_MS - 1);
+        let again = run(authenticate_key(&kv, Some(&ledger), "demo", &new.key, 1_000 + KEY_RECHECK_MS - 1)).unwrap();
+        assert_eq!(again, first);
+        assert_eq!(kv.reads.get(), reads, "served from memory");
+        assert_eq!(run(list_keys(&kv, Some(&ledger), "demo")).unwrap()[0].last_used_ms, Some(1_000));
+        // Another service still does not accept it, even from memory.
+        assert!(run(authenticate_key(&kv, Some(&ledger), "other", &new.key, 2_000)).is_err());
+        // Once due, KV and the ledger are asked again (and the use recorded).
+        let due = 1_000 + KEY_RECHECK_MS;
+        grants.now_ms.set(due);
+        run(authenticate_key(&kv, Some(&ledger), "demo", &new.key, due)).unwrap();
+        assert!(kv.reads.get() > reads);
+        assert_eq!(run(list_keys(&kv, Some(&ledger), "demo")).unwrap()[0].last_used_ms, Some(due));
+    }
+
+    #[test]
+    fn a_revocation_in_this_isolate_is_immediate() {
+        let kv = MemoryKv::default();
+        let grants = MemoryGrants::default();
+        let ledger = GrantKeyLedger(&grants);
+        let new = mint_key("demo", None, vec![SCOPE_READ.into()], 1).unwrap();
+        run(store_key(&kv, &new)).unwrap();
+        run(authenticate_key(&kv, Some(&ledger), "demo", &new.key, 1_000)).unwrap();
+        assert_eq!(run(revoke_key(&kv, Some(&ledger), "demo", &new.record.id)), Ok(true));
+        assert!(run(authenticate_key(&kv, Some(&ledger), "demo", &new.key, 1_001)).is_err());
+    }
+
+    #[test]
+    fn a_key_revoked_through_another_isolate_is_refused_within_the_bound() {
+        let kv = MemoryKv::default();
+        let grants = MemoryGrants::default();
+        let ledger = GrantKeyLedger(&grants);
+        let new = mint_key("demo", None, vec![SCOPE_READ.into()], 1).unwrap();
+        run(store_key(&kv, &new)).unwrap();
+        run(authenticate_key(&kv, Some(&ledger), "demo", &new.key, 1_000)).unwrap();
+        // Another isolate revokes: the ledger's tombstone is written, but this isolate's memory is
+        // not told, and KV elsewhere may still serve the record (it is kept here).
+        run(ledger.revoke("demo", &new.record.id)).unwrap();
+        assert!(run(authenticate_key(&kv, Some(&ledger), "demo", &new.key, 1_000 + KEY_RECHECK_MS - 1)).is_ok());
+        assert_eq!(
+            run(authenticate_key(&kv, Some(&ledger), "demo", &new.key, 1_000 + KEY_RECHECK_MS)),
+            Err(AuthError::Invalid("unknown or revoked API key".into()))
+        );
+        // And it stays refused (the refusal was not remembered as a success).
+        assert!(run(authenticate_key(&kv, Some(&ledger), "demo", &new.key, 1_000 + KEY_RECHECK_MS + 1)).is_err());
+    }
+
+    #[test]
+    fn without_a_ledger_nothing_is_remembered() {
+        let kv = MemoryKv::default();
+        let new = mint_key("demo", None, vec![SCOPE_READ.into()], 1).unwrap();
+        run(store_key(&kv, &new)).unwrap();
+        run(authenticate_key(&kv, None, "demo", &new.key, 1_000)).unwrap();
+        kv.map.borrow_mut().clear();
+        assert!(run(authenticate_key(&kv, None, "demo", &new.key, 1_001)).is_err());
     }
 }

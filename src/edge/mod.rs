@@ -25,6 +25,8 @@ thread_local! {
     static SCHEMA_CACHE: Rc<SchemaCache> = Rc::new(SchemaCache::default());
     /// Valid Client ID Metadata Documents, each kept for its bounded cache lifetime.
     static CLIENT_DOCUMENTS: Rc<crate::oauth::cimd::DocumentCache> = Rc::default();
+    /// Sessions this isolate has seen (bounds in `http::session_cache`).
+    static SESSION_CACHE: Rc<http::session_cache::SessionCache> = Rc::default();
 }
 
 pub fn now_ms() -> u64 {
@@ -193,7 +195,13 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     let run = async move {
         let config = config(&env);
         let kv = kv::Kv::new(env.kv("DBMCP_KV"));
-        let sessions = sessions::DurableSessions::new(env.durable_object("MCP_SESSIONS"));
+        let durable_sessions = sessions::DurableSessions::new(env.durable_object("MCP_SESSIONS"));
+        let session_cache = SESSION_CACHE.with(Rc::clone);
+        let sessions = http::session_cache::CachedSessions {
+            inner: &durable_sessions,
+            cache: &session_cache,
+            idle_ms: config.as_ref().as_ref().map_or(0, |c| c.session_idle_seconds.saturating_mul(1000)),
+        };
         let schema_cache = SCHEMA_CACHE.with(Rc::clone);
         let grants = grants::DurableGrants::new(env.durable_object("OAUTH_GRANTS"));
         let oauth_kv = oauth_support::OAuthKv::new(env.kv("DBMCP_KV"));

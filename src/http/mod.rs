@@ -14,6 +14,7 @@ mod oauth_admin;
 mod oauth_authorize;
 mod oauth_clients;
 mod pages;
+pub mod session_cache;
 pub mod sse;
 
 pub use oauth::OAuthEnv;
@@ -65,7 +66,8 @@ impl HttpResponse {
         HttpResponse {
             status,
             headers: vec![("content-type".into(), "application/json".into())],
-            body: serde_json::to_vec(body).unwrap_or_default(),
+            // What serde_json writes, but a tool result's rows are serialized once (see `wire`).
+            body: crate::mcp::wire::to_vec(body),
         }
     }
     pub fn html(status: u16, body: String) -> Self {

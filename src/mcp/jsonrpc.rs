@@ -134,7 +134,12 @@ pub fn type_name(value: &Json) -> &'static str {
 }
 
 pub fn success(id: &RequestId, result: Json) -> Json {
-    json!({ "jsonrpc": "2.0", "id": id, "result": result })
+    // Built by moving `result` in: `json!` would copy it whole (it serializes each value it embeds).
+    let mut message = Map::with_capacity(3);
+    message.insert("jsonrpc".into(), Json::from("2.0"));
+    message.insert("id".into(), json!(id));
+    message.insert("result".into(), result);
+    Json::Object(message)
 }
 
 pub fn error(id: Option<&RequestId>, err: &RpcError) -> Json {

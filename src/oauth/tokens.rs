@@ -31,7 +31,14 @@ pub struct SigningKey {
 #[derive(Clone)]
 pub struct SigningKeys {
     keys: Vec<SigningKey>,
+    /// Access tokens whose signature these keys verified, with their claims: the same bytes
+    /// verify the same way every time, so a token seen again skips the Ed25519 check (expiry,
+    /// issuer and audience are still checked on every use). Shared by clones, dropped with the keys.
+    verified: std::rc::Rc<std::cell::RefCell<std::collections::HashMap<String, AccessClaims>>>,
 }
+
+/// Verified access tokens remembered before the memory starts over.
+const REMEMBERED_TOKENS: usize = 1_000;
 
 impl std::fmt::Debug for SigningKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -88,7 +95,7 @@ impl SigningKeys {
         if keys.is_empty() {
             return Err("OAUTH_SIGNING_KEY is empty".into());
         }
-        Ok(SigningKeys { keys })
+        Ok(SigningKeys { keys, verified: Default::default() })
     }
 
     pub fn current_kid(&self) -> &str {
@@ -126,6 +133,33 @@ impl SigningKeys {
         now_s: u64,
         allow_expired: bool,
     ) -> Result<AccessClaims, String> {
+        let remembered = self.verified.borrow().get(token).cloned();
+        let custom = match remembered {
+            // Clearly unexpired (no leeway needed), or expiry not checked: the signature is known good.
+            Some(claims) if allow_expired || now_s < claims.exp => claims,
+            _ => {
+                let claims = self.verify_signed_access(token, now_s, allow_expired)?;
+                let mut verified = self.verified.borrow_mut();
+                if verified.len() >= REMEMBERED_TOKENS {
+                    verified.clear();
+                }
+                verified.insert(token.to_string(), claims.clone());
+                claims
+            }
+        };
+        if custom.iss != issuer {
+            return Err("the access token was issued by another server".into());
+        }
+        if let Some(audience) = audience {
+            if custom.aud != audience {
+                return Err(format!("the access token is for {}, not this endpoint ({audience})", custom.aud));
+            }
+        }
+        Ok(custom)
+    }
+
+    /// Signature, algorithm, key and (unless `allow_expired`) expiry of an access token.
+    fn verify_signed_access(&self, token: &str, now_s: u64, allow_expired: bool) -> Result<AccessClaims, String> {
         let untrusted =
             UntrustedToken::new(token).map_err(|_| "the access token is not a well-formed JWT".to_string())?;
         if untrusted.algorithm() != "EdDSA" {
@@ -147,14 +181,6 @@ impl SigningKeys {
         }
         let mut custom = claims.custom.clone();
         custom.exp = claims.expiration.map(|t| t.timestamp().max(0) as u64).unwrap_or(0);
-        if custom.iss != issuer {
-            return Err("the access token was issued by another server".into());
-        }
-        if let Some(audience) = audience {
-            if custom.aud != audience {
-                return Err(format!("the access token is for {}, not this endpoint ({audience})", custom.aud));
-            }
-        }
         Ok(custom)
     }
 
@@ -231,6 +257,26 @@ mod tests {
         );
         assert!(keys.verify_access(&token, "https://h", None, 2_100, true).is_ok());
         assert!(keys.verify_access(&token, "https://other", None, 1_500, false).is_err());
+    }
+
+    #[test]
+    fn a_token_seen_again_is_checked_from_memory_but_still_expires_and_keeps_its_audience() {
+        let keys = SigningKeys::parse(TEST_KEY).unwrap();
+        let token = keys.issue_access(&claims(2_000), 1_000).unwrap();
+        assert!(keys.verify_access(&token, "https://h", Some("https://h/mcp/demo"), 1_500, false).is_ok());
+        // A clone (the edge clones the keys per request) shares the memory.
+        let clone = keys.clone();
+        assert_eq!(clone.verified.borrow().len(), 1);
+        assert!(clone.verify_access(&token, "https://h", Some("https://h/mcp/demo"), 1_999, false).is_ok());
+        assert!(clone.verify_access(&token, "https://h", Some("https://h/mcp/other"), 1_600, false).is_err());
+        assert!(clone.verify_access(&token, "https://other", None, 1_600, false).is_err());
+        assert_eq!(
+            clone.verify_access(&token, "https://h", None, 2_100, false).unwrap_err(),
+            "the access token has expired"
+        );
+        // Other keys do not share it.
+        let other = SigningKeys::parse("k1:BwECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8").unwrap();
+        assert!(other.verify_access(&token, "https://h", None, 1_500, false).is_err());
     }
 
     #[test]

@@ -159,8 +159,9 @@ fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResul
             "offset": input.offset,
             "limit": limit,
             "truncated": more && input.limit.is_none_or(|asked| asked > cap),
-            "records": records,
         });
+        // Moved in, not through `json!`, which would copy every row (it serializes what it embeds).
+        out["records"] = Json::Array(records.into_iter().map(Json::Object).collect());
         if more {
             out["next_offset"] = json!(input.offset.saturating_add(limit));
         }
