@@ -47,4 +47,13 @@ if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
     say "chromium is missing: install it (e.g. sudo apt-get install chromium) or set CHROMIUM_PATH"
   fi
 fi
+# The official Python MCP client for one e2e test (tests/python/requirements.txt pins it and every
+# dependency); reinstalled only when the pins change.
+if ! cmp -s tests/python/requirements.txt .venv-py/requirements.txt 2>/dev/null; then
+  say "installing the Python MCP client (PyPI) into .venv-py"
+  rm -rf .venv-py
+  python3 -m venv .venv-py
+  .venv-py/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+  cp tests/python/requirements.txt .venv-py/requirements.txt
+fi
 say "toolchain ready"
