@@ -147,6 +147,19 @@ describe('MRTR confirmation over raw HTTP', () => {
     assert.equal(await itemsBetween(1151, 1161), 11);
   });
 
+  test('rows changed between the question and the answer: asked again with the new count, nothing deleted', async () => {
+    const { args, state } = await askToDelete('demo', key, 1251, 1262);
+    await db.prepare('DELETE FROM order_items WHERE id = ?').bind(1255).run();
+    const again = await call('demo', key, 'delete_records', args, { inputResponses: accept(), requestState: state });
+    assert.equal(again.resultType, 'input_required', JSON.stringify(again));
+    const message = again.inputRequests.confirm_write.params.message;
+    assert.match(message, /^The rows changed since you confirmed \(12 then, 11 now\); nothing was changed\. Delete 11 rows of "order_items"\?/);
+    assert.equal(await itemsBetween(1251, 1262), 11);
+    const done = await call('demo', key, 'delete_records', args, { inputResponses: accept(), requestState: again.requestState });
+    assert.equal(done.structuredContent.deleted, 11);
+    assert.equal(await itemsBetween(1251, 1262), 0);
+  });
+
   test('a tampered requestState is refused and deletes nothing', async () => {
     const { args, state } = await askToDelete('demo', key, 1201, 1212);
     const at = Math.floor(state.length / 2);
@@ -312,6 +325,36 @@ describe('progress in the 2026-07-28 era', () => {
     assert.equal(last.result._meta[SERVER_INFO].name, 'dbmcp');
     assert.equal(last.result.isError, false);
     assert.equal(typeof last.result.structuredContent.count, 'number');
+  });
+
+  test('a confirmation with a progressToken: the input_required result and the confirmed write both close their streams', async () => {
+    const args = { table: 'order_items', filter: rangeFilter(2301, 2312) };
+    const first = await modern('demo', key, 'tools/call', { name: 'delete_records', arguments: args, _meta: { progressToken: 'p-9' } }, { id: 91 });
+    assert.equal(first.status, 200, first.text);
+    const firstEvents = first.headers.get('content-type') === 'text/event-stream' ? sseEvents(first.text) : [first.json];
+    const asked = firstEvents.at(-1);
+    assert.equal(asked.id, 91);
+    assert.equal(asked.result.resultType, 'input_required', first.text);
+    for (const e of firstEvents.slice(0, -1)) assert.equal(e.params.progressToken, 'p-9', first.text);
+    assert.equal(await itemsBetween(2301, 2312), 12);
+
+    const retry = await modern('demo', key, 'tools/call', {
+      name: 'delete_records',
+      arguments: args,
+      inputResponses: accept(),
+      requestState: asked.result.requestState,
+      _meta: { progressToken: 'p-10' },
+    }, { id: 92 });
+    assert.equal(retry.status, 200, retry.text);
+    assert.equal(retry.headers.get('content-type'), 'text/event-stream');
+    const events = sseEvents(retry.text);
+    const progress = events.filter((e) => e.method === 'notifications/progress');
+    assert.ok(progress.length >= 1, retry.text);
+    assert.ok(progress.every((e) => e.params.progressToken === 'p-10'));
+    assert.equal(events.at(-1).id, 92);
+    assert.equal(events.at(-1).result.resultType, 'complete');
+    assert.equal(events.at(-1).result.structuredContent.deleted, 12);
+    assert.equal(await itemsBetween(2301, 2312), 0);
   });
 
   test('without text/event-stream in Accept the same call answers plain JSON and no progress', async () => {
