@@ -1,48 +1,17 @@
 //! HTTP glue for `subscriptions/listen` (2026-07-28 only): checks, the per-credential limit, then
 //! the core loop ([`subscriptions::listen`]) writing to the request's own event stream.
 //!
-//! Wiring: the modern request path calls [`handle`] when `method == "subscriptions/listen"`;
-//! until it exists, `mcp_endpoint::post` sends such requests here when they carry the modern
-//! `_meta` protocol version ([`is_modern_listen`]).
-
-use serde_json::Value as Json;
+//! Wiring: the modern request path (`mcp_modern::post`) calls [`respond`] for
+//! `subscriptions/listen` after its version, `_meta`, header and scope checks.
 
 use super::{sse, Env, HttpRequest, HttpResponse};
 use crate::auth::Principal;
 use crate::config::ServiceConfig;
-use crate::mcp::jsonrpc::{self, Message, Request, RpcError, INVALID_REQUEST};
+use crate::mcp::jsonrpc::{self, Request, RpcError};
 use crate::mcp::subscriptions::{self, Slot, Subscription};
-
-pub const MODERN_VERSION: &str = "2026-07-28";
-
-/// A `subscriptions/listen` request sent with the modern `_meta` protocol version.
-pub fn is_modern_listen(body: &Json) -> bool {
-    body.get("method").and_then(Json::as_str) == Some("subscriptions/listen")
-        && body
-            .get("params")
-            .and_then(|p| p.get("_meta"))
-            .and_then(|m| m.get("io.modelcontextprotocol/protocolVersion"))
-            .and_then(Json::as_str)
-            == Some(MODERN_VERSION)
-}
 
 fn error(status: u16, id: Option<&jsonrpc::RequestId>, error: RpcError) -> HttpResponse {
     HttpResponse::json(status, &jsonrpc::error(id, &error))
-}
-
-/// [`respond`] for a raw body (the temporary hook in `mcp_endpoint`).
-pub async fn handle(
-    request: &HttpRequest,
-    body: Json,
-    service: &ServiceConfig,
-    env: &Env<'_>,
-    principal: &Principal,
-) -> HttpResponse {
-    match jsonrpc::classify(body) {
-        Ok(Message::Request(listen)) => respond(request, &listen, service, env, principal).await,
-        Ok(_) => error(400, None, RpcError::new(INVALID_REQUEST, "subscriptions/listen must be a request with an id")),
-        Err((id, e)) => error(400, id.as_ref(), e),
-    }
 }
 
 /// Answers one `subscriptions/listen` request (already checked as a 2026-07-28 request): a JSON

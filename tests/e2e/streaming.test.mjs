@@ -20,6 +20,8 @@ const MODERN_META = {
   'io.modelcontextprotocol/clientCapabilities': {},
   'io.modelcontextprotocol/clientInfo': { name: 'dbmcp-e2e', version: '1.0.0' },
 };
+// 2026-07-28 requires both on every POST (400 -32020 without them), listen included.
+const LISTEN_HEADERS = { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'subscriptions/listen' };
 
 let worker;
 let key;
@@ -185,6 +187,7 @@ describe('streamed answers', () => {
     const started = Date.now();
     const res = await post(request('subscriptions/listen', { _meta: MODERN_META, notifications: { resourcesListChanged: true, toolsListChanged: true } }, 'sub-1'), {
       accept: 'text/event-stream',
+      headers: LISTEN_HEADERS,
     });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), 'text/event-stream');
@@ -220,6 +223,7 @@ describe('streamed answers', () => {
       const controller = new AbortController();
       return post(request('subscriptions/listen', { _meta: MODERN_META, notifications: { resourcesListChanged: true } }), {
         accept: 'text/event-stream',
+        headers: LISTEN_HEADERS,
         signal: controller.signal,
       }).then((res) => ({ res, controller }));
     };
@@ -237,7 +241,7 @@ describe('streamed answers', () => {
     const { key: other } = await createKey(worker.url, 'demo', { label: 'other listener' });
     const elsewhere = await fetch(worker.mcpUrl('demo'), {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${other}` },
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${other}`, ...LISTEN_HEADERS },
       body: JSON.stringify(request('subscriptions/listen', { _meta: MODERN_META, notifications: {} })),
     });
     assert.equal(elsewhere.status, 200);
@@ -258,7 +262,7 @@ describe('streamed answers', () => {
 
   test('subscriptions/listen: bad requests are refused before any stream opens', async () => {
     const listen = (params, accept = 'text/event-stream') =>
-      post(request('subscriptions/listen', { _meta: MODERN_META, ...params }, 9), { accept });
+      post(request('subscriptions/listen', { _meta: MODERN_META, ...params }, 9), { accept, headers: LISTEN_HEADERS });
     const noFilter = await listen({});
     assert.equal(noFilter.status, 400);
     assert.match((await noFilter.json()).error.message, /needs params.notifications/);
@@ -305,7 +309,7 @@ describe('on PostgreSQL', () => {
     const started = Date.now();
     const res = await fetch(running.worker.mcpUrl('demo'), {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${pgKey}` },
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${pgKey}`, ...LISTEN_HEADERS },
       body: JSON.stringify(request('subscriptions/listen', { _meta: MODERN_META, notifications: { resourcesListChanged: true } }, 3)),
     });
     assert.equal(res.status, 200);
