@@ -612,6 +612,23 @@ fn completion_with_malformed_params_is_invalid_params() {
     assert_eq!(code, INVALID_PARAMS);
 }
 
+#[test]
+fn completion_with_a_bad_reference_names_what_is_wrong() {
+    let fx = Fixture::new();
+    let argument = json!({ "name": "table", "value": "" });
+    for (reference, expected) in [
+        (json!({ "type": "ref/tool", "name": "x" }), "unknown variant `ref/tool`"),
+        (json!({ "type": "ref/prompt" }), "missing field `name`"),
+        (json!({ "type": "ref/resource", "name": "x" }), "missing field `uri`"),
+        (json!({ "name": "query_table" }), "missing field `type`"),
+    ] {
+        let (code, message) =
+            rpc_error(&fx.ctx(), "completion/complete", json!({ "ref": reference, "argument": argument }));
+        assert_eq!(code, INVALID_PARAMS, "{reference}");
+        assert_mentions(&message, &["invalid params for completion/complete", expected]);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // logging/setLevel
 // ---------------------------------------------------------------------------------------------

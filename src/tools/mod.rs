@@ -228,11 +228,31 @@ pub fn parse_args<T: DeserializeOwned>(args: Json) -> Result<T, ToolError> {
 }
 
 /// A list given either as a JSON array or as one comma-separated string ("id, name").
+// Both lists are read from a JSON value (`try_from`), not `#[serde(untagged)]`: serde buffers an
+// untagged enum in its `Content` and tries each variant, code compiled for every input type.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[serde(try_from = "Json")]
 pub enum NameList {
     Many(Vec<String>),
     One(String),
+}
+
+impl TryFrom<Json> for NameList {
+    type Error = String;
+    fn try_from(value: Json) -> Result<Self, String> {
+        match value {
+            Json::String(s) => Ok(NameList::One(s)),
+            Json::Array(items) => items
+                .into_iter()
+                .map(|item| match item {
+                    Json::String(s) => Ok(s),
+                    other => Err(format!("expected a name (a string), found {other}")),
+                })
+                .collect::<Result<_, _>>()
+                .map(NameList::Many),
+            other => Err(format!("expected an array of names or a comma-separated string, found {other}")),
+        }
+    }
 }
 
 impl NameList {
@@ -246,11 +266,23 @@ impl NameList {
 
 /// Ids given either as a JSON array or as one comma-separated string ("1,2,3").
 #[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[serde(try_from = "Json")]
 pub enum IdList {
     Many(Vec<Json>),
     One(String),
     Single(i64),
+}
+
+impl TryFrom<Json> for IdList {
+    type Error = String;
+    fn try_from(value: Json) -> Result<Self, String> {
+        match value {
+            Json::Array(items) => Ok(IdList::Many(items)),
+            Json::String(s) => Ok(IdList::One(s)),
+            Json::Number(n) if n.as_i64().is_some() => Ok(IdList::Single(n.as_i64().unwrap_or_default())),
+            other => Err(format!("expected an array of ids, a comma-separated string or an integer, found {other}")),
+        }
+    }
 }
 
 impl IdList {
@@ -317,4 +349,48 @@ pub fn object_schema(properties: Json, required: &[&str]) -> Json {
 
 pub fn table_ref(schema: &Schema, index: usize) -> &Table {
     &schema.tables[index]
+}
+
+#[cfg(test)]
+mod list_tests {
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct Args {
+        names: Option<NameList>,
+        ids: Option<IdList>,
+    }
+
+    fn parse(args: Json) -> Result<Args, ToolError> {
+        parse_args(args)
+    }
+
+    #[test]
+    fn name_and_id_lists_take_every_documented_form() {
+        let a = parse(json!({ "names": ["a", " b "], "ids": [1, "x"] })).unwrap();
+        assert_eq!(a.names.unwrap().into_vec(), vec!["a", "b"]);
+        assert_eq!(a.ids.unwrap().into_vec(), vec![json!(1), json!("x")]);
+        let a = parse(json!({ "names": "a, b,", "ids": "1, x" })).unwrap();
+        assert_eq!(a.names.unwrap().into_vec(), vec!["a", "b"]);
+        assert_eq!(a.ids.unwrap().into_vec(), vec![json!(1), json!("x")]);
+        let a = parse(json!({ "ids": -7 })).unwrap();
+        assert!(a.names.is_none());
+        assert_eq!(a.ids.unwrap().into_vec(), vec![json!(-7)]);
+        let a = parse(json!({ "names": null })).unwrap();
+        assert!(a.names.is_none() && a.ids.is_none());
+    }
+
+    #[test]
+    fn name_and_id_lists_refuse_other_shapes() {
+        for (args, expected) in [
+            (json!({ "names": 3 }), "expected an array of names or a comma-separated string, found 3"),
+            (json!({ "names": ["a", 1] }), "expected a name (a string), found 1"),
+            (json!({ "ids": 1.5 }), "expected an array of ids, a comma-separated string or an integer, found 1.5"),
+            (json!({ "ids": { "id": 1 } }), "found {\"id\":1}"),
+        ] {
+            let error = parse(args.clone()).err().unwrap_or_else(|| panic!("{args} was accepted"));
+            assert!(error.0.starts_with("invalid arguments: "), "{}", error.0);
+            assert!(error.0.contains(expected), "{args}: {}", error.0);
+        }
+    }
 }
