@@ -113,10 +113,11 @@ impl DurableObject for OAuthGrants {
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
         // From the text with serde_json, not `req.json()` (serde_wasm_bindgen): the command enums then
         // need no second deserializer compiled in, and JSON text parses faster than a JS object walk.
-        let command: Command = match req.text().await.and_then(|t| serde_json::from_str(&t).map_err(worker::Error::from)) {
-            Ok(command) => command,
-            Err(e) => return Response::error(format!("bad grant command: {e}"), 400),
-        };
+        let command: Command =
+            match req.text().await.and_then(|t| serde_json::from_str(&t).map_err(worker::Error::from)) {
+                Ok(command) => command,
+                Err(e) => return Response::error(format!("bad grant command: {e}"), 400),
+            };
         let sql = self.state.storage().sql();
         let now_ms = super::now_ms();
         let mut records = SqlRecords { sql: &sql, now_ms, error: RefCell::new(None) };

@@ -23,6 +23,7 @@ use crate::mcp::server::{self, InitializeParams};
 use crate::mcp::session::{is_supported, Session};
 use crate::mcp::strict_json;
 use crate::sql::Dialect;
+use crate::tools::confirm::{Confirm, ConfirmStore, GrantConfirmStore};
 use crate::tools::guard::CallGuard;
 use crate::tools::ToolContext;
 
@@ -294,24 +295,9 @@ async fn post(
         }
     }
 
-    let can_write = !service.read_only && principal.may_write();
-    let database = open_database(service, env, principal, can_write);
-    // One request is one Worker invocation, whose database limits (D1: 50 queries on the free plan)
-    // every message of a batch shares; each tool call also has the same budget of its own.
-    let request_budget = CallGuard::per_request(database.as_ref(), service.max_queries_per_call);
-    let confirm_store = env.confirm_store();
-    let ctx = ToolContext {
-        db: &request_budget,
-        service,
-        schema_cache: env.schema_cache,
-        now_ms: env.now_ms,
-        can_write,
-        principal: &principal.id,
-        confirm: crate::tools::confirm::Confirm {
-            store: confirm_store.as_ref().map(|s| s as &dyn crate::tools::confirm::ConfirmStore),
-            call: None,
-        },
-    };
+    let tools = RequestTools::open(service, env, principal);
+    let request_budget = tools.budget(service);
+    let ctx = tools.context(&request_budget, service, env, principal);
     let before = session.clone();
 
     let (status, response) = match body {
@@ -375,20 +361,50 @@ async fn post(
     }
 }
 
-/// The service's database; one that failed to open answers every query with the reason.
-pub(super) fn open_database(
-    service: &ServiceConfig,
-    env: &Env<'_>,
-    principal: &Principal,
+/// What one MCP request's tools run against, the same in both eras: the service's database (one
+/// that failed to open answers every query with the reason) and where confirmations are sealed.
+pub(super) struct RequestTools<'e> {
+    database: Rc<dyn Database>,
+    confirm_store: Option<GrantConfirmStore<'e>>,
     can_write: bool,
-) -> Rc<dyn Database> {
-    env.databases.open(service, !can_write, &principal.id).unwrap_or_else(|reason| {
-        let dialect = match service.database {
-            DatabaseConfig::D1 { .. } => Dialect::Sqlite,
-            DatabaseConfig::Postgres { .. } => Dialect::Postgres,
-        };
-        Rc::new(Unavailable { dialect, reason }) as Rc<dyn Database>
-    })
+}
+
+impl<'e> RequestTools<'e> {
+    pub(super) fn open(service: &ServiceConfig, env: &'e Env<'_>, principal: &Principal) -> Self {
+        let can_write = !service.read_only && principal.may_write();
+        let database = env.databases.open(service, !can_write, &principal.id).unwrap_or_else(|reason| {
+            let dialect = match service.database {
+                DatabaseConfig::D1 { .. } => Dialect::Sqlite,
+                DatabaseConfig::Postgres { .. } => Dialect::Postgres,
+            };
+            Rc::new(Unavailable { dialect, reason }) as Rc<dyn Database>
+        });
+        RequestTools { database, confirm_store: env.confirm_store(), can_write }
+    }
+
+    /// One request is one Worker invocation, whose database limits (D1: 50 queries on the free
+    /// plan) every message of a batch shares; each tool call also has the same budget of its own.
+    pub(super) fn budget(&self, service: &ServiceConfig) -> CallGuard<'_> {
+        CallGuard::per_request(self.database.as_ref(), service.max_queries_per_call)
+    }
+
+    pub(super) fn context<'a>(
+        &'a self,
+        budget: &'a CallGuard<'a>,
+        service: &'a ServiceConfig,
+        env: &'a Env<'_>,
+        principal: &'a Principal,
+    ) -> ToolContext<'a> {
+        ToolContext {
+            db: budget,
+            service,
+            schema_cache: env.schema_cache,
+            now_ms: env.now_ms,
+            can_write: self.can_write,
+            principal: &principal.id,
+            confirm: Confirm { store: self.confirm_store.as_ref().map(|s| s as &dyn ConfirmStore), call: None },
+        }
+    }
 }
 
 /// Handles one classified message; `None` for notifications and responses (they get 202).

@@ -10,7 +10,7 @@
 
 use serde_json::Value as Json;
 
-use super::mcp_endpoint::{insufficient_scope, open_database, rpc_response, Reply};
+use super::mcp_endpoint::{insufficient_scope, rpc_response, Reply, RequestTools};
 use super::{Env, HttpRequest, HttpResponse};
 use crate::auth::Principal;
 use crate::config::ServiceConfig;
@@ -18,8 +18,6 @@ use crate::mcp::jsonrpc::{self, Message, Request, RequestId, RpcError};
 use crate::mcp::modern::{self, MirroredHeaders, ModernError, RequestMeta, Route};
 use crate::mcp::server;
 use crate::mcp::session::Session;
-use crate::tools::guard::CallGuard;
-use crate::tools::ToolContext;
 
 /// Whether this POST belongs to the modern era (see [`modern::is_modern_request`]).
 pub fn is_modern(request: &HttpRequest, body: &Json) -> bool {
@@ -164,22 +162,9 @@ async fn dispatch(
     if modern::route(&request.method) == Route::Discover {
         return Ok(modern::discover(service));
     }
-    let can_write = !service.read_only && principal.may_write();
-    let database = open_database(service, env, principal, can_write);
-    let request_budget = CallGuard::per_request(database.as_ref(), service.max_queries_per_call);
-    let confirm_store = env.confirm_store();
-    let ctx = ToolContext {
-        db: &request_budget,
-        service,
-        schema_cache: env.schema_cache,
-        now_ms: env.now_ms,
-        can_write,
-        principal: &principal.id,
-        confirm: crate::tools::confirm::Confirm {
-            store: confirm_store.as_ref().map(|s| s as &dyn crate::tools::confirm::ConfirmStore),
-            call: None,
-        },
-    };
+    let tools = RequestTools::open(service, env, principal);
+    let request_budget = tools.budget(service);
+    let ctx = tools.context(&request_budget, service, env, principal);
     // The shared dispatch takes a session for the legacy-only methods (logging/setLevel), which
     // never reach it from here; this one lives for the request and is never stored.
     let mut session = Session {

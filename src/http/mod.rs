@@ -66,8 +66,7 @@ impl HttpResponse {
         HttpResponse {
             status,
             headers: vec![("content-type".into(), "application/json".into())],
-            // What serde_json writes, but a tool result's rows are serialized once (see `wire`).
-            body: crate::mcp::wire::to_vec(body),
+            body: serde_json::to_vec(body).unwrap_or_default(),
         }
     }
     pub fn html(status: u16, body: String) -> Self {

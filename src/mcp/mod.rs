@@ -14,4 +14,3 @@ pub mod server;
 pub mod session;
 pub mod strict_json;
 pub mod subscriptions;
-pub mod wire;
