@@ -369,14 +369,15 @@ impl<'a> Builder<'a> {
     /// [`Self::where_clause`], plus, with `expected`, `AND (SELECT COUNT(*) FROM t WHERE <same>) = ?`
     /// (`<= ?` for [`Expect::AtMost`]).
     /// The subquery is uncorrelated (its own FROM shadows the outer table), so both engines
-    /// evaluate it once, against the rows as they were when the statement started.
+    /// evaluate it once, against the rows as they were when the statement started. It reuses the
+    /// outer condition's numbered placeholders, so the filter's values are bound once: a guarded
+    /// write has the same parameter limit as a plain one.
     fn where_expecting(&mut self, rows: &RowFilter, expected: Option<Expect>) -> Result<String, SqlError> {
         let main = self.where_clause(rows)?;
         let Some(expected) = expected else { return Ok(main) };
         let main = main.strip_prefix(" WHERE ").ok_or_else(|| SqlError::new("a guarded write needs a row filter"))?;
         let main = main.to_string();
-        let inner = self.where_clause(rows)?;
-        let count = format!("SELECT COUNT(*) FROM {}{inner}", self.table_ref());
+        let count = format!("SELECT COUNT(*) FROM {} WHERE {main}", self.table_ref());
         let (op, n) = match expected {
             Expect::Exactly(n) => ("=", n),
             Expect::AtMost(n) => ("<=", n),
