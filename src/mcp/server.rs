@@ -219,7 +219,10 @@ pub async fn call_tool_with_input(
     }
     let mut arguments = call.arguments;
     let mut presented = None;
-    if confirm::Action::of_tool(spec.name).is_some() {
+    // Only tools that can ask for a confirmation take a token and need the (canonicalised,
+    // hashed) arguments.
+    let confirmable = confirm::Action::of_tool(spec.name).is_some();
+    if confirmable {
         if let Some(token) = arguments.as_object_mut().and_then(|a| a.remove(confirm::ARGUMENT)) {
             match token {
                 Json::String(token) => presented = Some(token),
@@ -243,7 +246,7 @@ pub async fn call_tool_with_input(
     }
     let call_confirm = confirm::CallConfirm {
         tool: spec.name.to_string(),
-        args_hash: confirm::args_hash(spec.name, &arguments),
+        args_hash: if confirmable { confirm::args_hash(spec.name, &arguments) } else { String::new() },
         presented,
         issued: Default::default(),
     };
