@@ -113,6 +113,7 @@ impl EventStream {
     }
 
     /// Everything queued so far, concatenated (tests).
+    #[cfg(test)]
     pub fn drain(&self) -> Vec<u8> {
         self.state.borrow_mut().queue.drain(..).flatten().collect()
     }
@@ -157,6 +158,7 @@ pub fn accepts_event_stream(accept: Option<&str>) -> bool {
 }
 
 /// Splits an SSE body into its `data:` payloads parsed as JSON, and counts comments (tests).
+#[cfg(test)]
 pub fn parse_events(body: &[u8]) -> (Vec<Json>, usize) {
     let text = String::from_utf8_lossy(body);
     let mut messages = Vec::new();
