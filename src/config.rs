@@ -101,6 +101,9 @@ pub struct ServiceConfig {
     pub confirm_ttl_seconds: u64,
     /// `subscriptions/listen` bounds (`"listen": {...}`).
     pub listen: crate::mcp::subscriptions::ListenSettings,
+    /// Tool results that carry database content mark it as untrusted data in their text block
+    /// (see `mcp::untrusted`). On unless turned off.
+    pub untrusted_data_marking: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -153,6 +156,7 @@ struct RawService {
     confirm_writes: Option<bool>,
     confirm_ttl_seconds: Option<i64>,
     listen: Option<Json>,
+    untrusted_data_marking: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -422,6 +426,7 @@ fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<S
         confirm_writes: raw.confirm_writes.unwrap_or(false),
         confirm_ttl_seconds,
         listen,
+        untrusted_data_marking: raw.untrusted_data_marking.unwrap_or(true),
     })
 }
 
@@ -649,6 +654,25 @@ mod tests {
         assert!(err.contains("SERVICES.c.confirm_ttl_seconds: must be between 1 and 3600, got 0"), "{err}");
         assert!(err.contains("SERVICES.d.confirm_ttl_seconds: must be between 1 and 3600, got 3601"), "{err}");
         assert!(err.contains("SERVICES.e: invalid type"), "{err}");
+    }
+
+    #[test]
+    fn untrusted_data_marking_is_on_unless_turned_off() {
+        let config = parse_services(json!({
+            "plain": { "database": { "kind": "d1", "binding": "DB" } },
+            "on": { "database": { "kind": "d1", "binding": "DB" }, "untrusted_data_marking": true },
+            "off": { "database": { "kind": "d1", "binding": "DB" }, "untrusted_data_marking": false }
+        }))
+        .unwrap();
+        assert!(config.service("plain").unwrap().untrusted_data_marking);
+        assert!(config.service("on").unwrap().untrusted_data_marking);
+        assert!(!config.service("off").unwrap().untrusted_data_marking);
+        let err = parse_services(json!({
+            "a": { "database": { "kind": "d1", "binding": "DB" }, "untrusted_data_marking": "no" }
+        }))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("SERVICES.a: invalid type"), "{err}");
     }
 
     #[test]

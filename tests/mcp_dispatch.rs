@@ -274,9 +274,40 @@ fn every_successful_tool_result_has_object_structured_content_matching_its_text(
         assert!(structured.is_object(), "{tool}: structuredContent {structured}");
         assert_eq!(result["content"].as_array().map(Vec::len), Some(1), "{tool}");
         assert_eq!(result["content"][0]["type"], "text", "{tool}");
-        let text: Json = serde_json::from_str(result["content"][0]["text"].as_str().expect("text"))
-            .unwrap_or_else(|e| panic!("{tool}: content text is not JSON: {e}"));
+        let text = result["content"][0]["text"].as_str().expect("text");
+        // Database content is fenced as untrusted data (on by default); schema-only results are plain JSON.
+        let returns_data = tools::find(tool).expect("tool in catalog").returns_data;
+        let json_text = match dbmcp::mcp::untrusted::unwrap(text) {
+            Some(inside) => {
+                assert!(returns_data, "{tool}: a schema-only result was fenced: {text}");
+                assert!(text.starts_with("Below is the result of the database query."), "{tool}: {text}");
+                inside
+            }
+            None => {
+                assert!(!returns_data, "{tool}: database content without the fence: {text}");
+                text
+            }
+        };
+        let text: Json =
+            serde_json::from_str(json_text).unwrap_or_else(|e| panic!("{tool}: content text is not JSON: {e}"));
         assert_eq!(&text, structured, "{tool}");
+    }
+}
+
+#[test]
+fn a_service_with_marking_off_answers_plain_json_text() {
+    let fx = Fixture::configured(json!({
+        "database": { "kind": "d1", "binding": "DB" },
+        "read_only": false,
+        "untrusted_data_marking": false
+    }));
+    assert!(!fx.service.untrusted_data_marking);
+    for (tool, args) in successful_calls() {
+        let result = call_tool(&fx.ctx(), tool, args.clone());
+        let text = result["content"][0]["text"].as_str().expect("text");
+        let parsed: Json =
+            serde_json::from_str(text).unwrap_or_else(|e| panic!("{tool}: not plain JSON ({e}): {text}"));
+        assert_eq!(&parsed, &result["structuredContent"], "{tool}");
     }
 }
 

@@ -14,3 +14,4 @@ pub mod server;
 pub mod session;
 pub mod strict_json;
 pub mod subscriptions;
+pub mod untrusted;

@@ -21,6 +21,7 @@ pub const SPEC: ToolSpec = ToolSpec {
                   \"column\": \"total\", \"alias\": \"revenue\"}], \"group_by\": \"status\", \"order\": \"revenue DESC\"}. \
                   Prefer this to reading rows when you need totals.",
     writes: false,
+    returns_data: true,
     annotations: Annotations { read_only: true, destructive: false, idempotent: true },
     input_schema,
     output_schema,

@@ -14,6 +14,7 @@ pub const SPEC: ToolSpec = ToolSpec {
     // Listed on read-only services too: the Postgres driver runs calls from read-only callers in
     // a read-only transaction, so a routine that writes fails instead of writing.
     writes: false,
+    returns_data: true,
     annotations: Annotations { read_only: false, destructive: true, idempotent: false },
     input_schema,
     output_schema: routines::call_output_schema,

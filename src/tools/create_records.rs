@@ -23,6 +23,7 @@ pub const SPEC: ToolSpec = ToolSpec {
                   call answers confirmation_required with a preview: show the person, and call again with \
                   `confirm` only if they agree.",
     writes: true,
+    returns_data: true,
     annotations: Annotations { read_only: false, destructive: false, idempotent: false },
     input_schema,
     output_schema,

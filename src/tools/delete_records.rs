@@ -21,6 +21,7 @@ pub const SPEC: ToolSpec = ToolSpec {
                   answers confirmation_required with the count and a preview: show the person, and call again \
                   with `confirm` only if they agree.",
     writes: true,
+    returns_data: true,
     annotations: Annotations { read_only: false, destructive: true, idempotent: true },
     input_schema,
     output_schema,

@@ -16,6 +16,7 @@ pub const SPEC: ToolSpec = ToolSpec {
                   its primary key, columns (name and type), row count, and foreign keys \
                   (\"customer_id -> customers.id\"), with junction tables marked.",
     writes: false,
+    returns_data: false,
     annotations: Annotations { read_only: true, destructive: false, idempotent: true },
     input_schema,
     output_schema,

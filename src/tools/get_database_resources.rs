@@ -13,6 +13,7 @@ pub const SPEC: ToolSpec = ToolSpec {
     description: "Overview of this database service: engine, whether it is read-only, the row cap per read, \
                   its tables and views, and the MCP resource URIs holding each table's schema.",
     writes: false,
+    returns_data: false,
     annotations: Annotations { read_only: true, destructive: false, idempotent: true },
     input_schema,
     output_schema,

@@ -12,6 +12,7 @@ pub const SPEC: ToolSpec = ToolSpec {
     description: "List the database's stored procedures with their arguments (name, type, mode) and return type. \
                   SQLite (D1) has none and says so.",
     writes: false,
+    returns_data: false,
     annotations: Annotations { read_only: true, destructive: false, idempotent: true },
     input_schema: routines::empty_input_schema,
     output_schema: routines::list_output_schema,

@@ -22,6 +22,7 @@ pub const SPEC: ToolSpec = ToolSpec {
                   include_count (total matching rows), count_only, and related (relationship names from \
                   get_table_relationships, e.g. \"customers_by_customer_id\", to embed related rows).",
     writes: false,
+    returns_data: true,
     annotations: Annotations { read_only: true, destructive: false, idempotent: true },
     input_schema,
     output_schema,

@@ -12,6 +12,7 @@ pub const SPEC: ToolSpec = ToolSpec {
     description: "List the columns (fields) of one table: name, type, nullable, default, primary key position \
                   and whether the database fills it in (auto_increment).",
     writes: false,
+    returns_data: false,
     annotations: Annotations { read_only: true, destructive: false, idempotent: true },
     input_schema: table_only_schema,
     output_schema,

@@ -14,6 +14,7 @@ pub const SPEC: ToolSpec = ToolSpec {
                   foreign keys point at it) and many_many (through a junction table). Pass a relationship's \
                   name to get_table_data's `related` to embed the related rows.",
     writes: false,
+    returns_data: false,
     annotations: Annotations { read_only: true, destructive: false, idempotent: true },
     input_schema: table_only_schema,
     output_schema,

@@ -14,6 +14,7 @@ pub const SPEC: ToolSpec = ToolSpec {
                   foreign keys, indexes, and relationships in both directions (their names can be passed \
                   to get_table_data's `related`).",
     writes: false,
+    returns_data: false,
     annotations: Annotations { read_only: true, destructive: false, idempotent: true },
     input_schema,
     output_schema,

@@ -13,6 +13,7 @@ pub const SPEC: ToolSpec = ToolSpec {
     description: "List the tables and views of the database with their primary keys and column counts. \
                   Start here. Set include_counts to also get each table's row count.",
     writes: false,
+    returns_data: false,
     annotations: Annotations { read_only: true, destructive: false, idempotent: true },
     input_schema,
     output_schema,

@@ -12,6 +12,7 @@ pub const SPEC: ToolSpec = ToolSpec {
     title: "List available tools",
     description: "List the tools available on this service for this credential, with one line each.",
     writes: false,
+    returns_data: false,
     annotations: Annotations { read_only: true, destructive: false, idempotent: true },
     input_schema: routines::empty_input_schema,
     output_schema,

@@ -83,6 +83,9 @@ pub struct ToolSpec {
     pub description: &'static str,
     /// Write tools are neither listed nor run on read-only services or for read-only credentials.
     pub writes: bool,
+    /// The result carries database content (rows, records, aggregates, routine results), which
+    /// the text block marks as untrusted data (`untrusted_data_marking`). Schema-only tools: false.
+    pub returns_data: bool,
     pub annotations: Annotations,
     pub input_schema: fn() -> Json,
     pub output_schema: fn() -> Json,

@@ -8,6 +8,7 @@ import { createKey } from '../support/worker.mjs';
 import { EmptyResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { connectClient } from '../support/mcp.mjs';
 import { BACKENDS } from '../support/backends.mjs';
+import { unfence } from '../support/untrusted.mjs';
 
 const ALL_TOOLS = [
   'get_data_model',
@@ -28,6 +29,13 @@ const ALL_TOOLS = [
   'list_tools',
 ];
 const WRITE_TOOLS = ['create_records', 'update_records', 'delete_records'];
+const DATA_TOOLS = [
+  'get_table_data',
+  'aggregate_table_data',
+  ...WRITE_TOOLS,
+  'call_stored_procedure',
+  'call_stored_function',
+];
 const DEMO_TABLES = ['big_numbers', 'categories', 'customers', 'order_items', 'orders', 'product_categories', 'products'];
 
 let backend;
@@ -40,7 +48,10 @@ async function callOk(name, args = {}) {
   const result = await client.callTool({ name, arguments: args });
   assert.equal(result.isError, false, `${name} failed: ${JSON.stringify(result.content)}`);
   assert.equal(result.content[0].type, 'text');
-  assert.deepEqual(JSON.parse(result.content[0].text), result.structuredContent, `${name}: the text block mirrors structuredContent`);
+  // Database content comes fenced as untrusted data; schema-only results as plain JSON.
+  const text = result.content[0].text;
+  const json = DATA_TOOLS.includes(name) ? unfence(text).value : JSON.parse(text);
+  assert.deepEqual(json, result.structuredContent, `${name}: the text block mirrors structuredContent`);
   return result.structuredContent;
 }
 
