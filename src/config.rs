@@ -104,6 +104,8 @@ pub struct ServiceConfig {
     /// Tool results that carry database content mark it as untrusted data in their text block
     /// (see `mcp::untrusted`). On unless turned off.
     pub untrusted_data_marking: bool,
+    /// Hidden, masked and read-only columns per table (`columns`), see [`crate::columns`].
+    pub columns: crate::columns::ColumnPolicies,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -157,6 +159,7 @@ struct RawService {
     confirm_ttl_seconds: Option<i64>,
     listen: Option<Json>,
     untrusted_data_marking: Option<bool>,
+    columns: Option<Json>,
 }
 
 #[derive(Deserialize)]
@@ -393,8 +396,18 @@ fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<S
     };
 
     let hidden_tables = raw.hidden_tables.unwrap_or_default();
+    let columns: crate::columns::ColumnPolicies = match &raw.columns {
+        None => Default::default(),
+        Some(value) => crate::columns::parse(value).unwrap_or_else(|problems| {
+            errors.extend(problems.into_iter().map(|p| format!("SERVICES.{name}.{p}")));
+            Default::default()
+        }),
+    };
+
+    // A routine reads whole rows, hidden and masked columns included: none unless told.
+    let protects_columns = columns.values().any(|rules| !rules.hidden.is_empty() || !rules.masked.is_empty());
     let routines = match raw.routines {
-        None if hidden_tables.is_empty() => RoutinePolicy::All,
+        None if hidden_tables.is_empty() && !protects_columns => RoutinePolicy::All,
         None => RoutinePolicy::None,
         Some(value) => parse_routine_policy(&value).unwrap_or_else(|message| {
             errors.push(format!("{}: {message}", at("routines")));
@@ -427,6 +440,7 @@ fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<S
         confirm_ttl_seconds,
         listen,
         untrusted_data_marking: raw.untrusted_data_marking.unwrap_or(true),
+        columns,
     })
 }
 

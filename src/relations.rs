@@ -131,6 +131,7 @@ mod tests {
             foreign_keys: fks,
             indexes: vec![],
             comment: None,
+            policy: Default::default(),
         }
     }
 

@@ -67,6 +67,10 @@ pub struct Table {
     pub indexes: Vec<Index>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// The service's masked and read-only columns of this table (its hidden ones are gone from
+    /// `columns`); see [`crate::columns`].
+    #[serde(skip)]
+    pub policy: crate::columns::TablePolicy,
 }
 
 impl Table {
@@ -298,6 +302,7 @@ mod tests {
             foreign_keys: vec![],
             indexes: vec![],
             comment: None,
+            policy: Default::default(),
         }
     }
 
@@ -339,6 +344,7 @@ mod tests {
             foreign_keys: vec![],
             indexes: vec![],
             comment: None,
+            policy: Default::default(),
         };
         let schema = Schema {
             tables: vec![table("reporting", "secret"), table("we.ird", "t.x"), table("public", "open")],

@@ -156,6 +156,7 @@ pub async fn load(db: &dyn Database) -> Result<Schema, DbError> {
             foreign_keys: vec![],
             indexes: vec![],
             comment: text(&row, "tbl_comment"),
+            policy: Default::default(),
         });
         table.columns.push(Column {
             name: text(&row, "col").unwrap_or_default(),

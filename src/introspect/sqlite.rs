@@ -175,6 +175,7 @@ fn assemble(columns: QueryResult, foreign_keys: QueryResult, indexes: QueryResul
             foreign_keys: vec![],
             indexes: vec![],
             comment: None,
+            policy: Default::default(),
         });
         table.columns.push(Column {
             name: text(row.get("col")).unwrap_or_default(),

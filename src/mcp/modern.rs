@@ -456,6 +456,7 @@ mod tests {
             confirm_ttl_seconds: 300,
             listen: Default::default(),
             untrusted_data_marking: true,
+            columns: Default::default(),
         }
     }
 

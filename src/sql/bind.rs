@@ -128,6 +128,7 @@ mod tests {
             foreign_keys: vec![],
             indexes: vec![],
             comment: None,
+            policy: Default::default(),
         };
         let record = json!({"notes": 42, "code": true}).as_object().cloned().unwrap();
         let st = insert(Dialect::Sqlite, &table, &record).unwrap();

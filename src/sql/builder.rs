@@ -141,6 +141,19 @@ fn resolve_column<'t>(table: &'t Table, name: &str) -> Result<&'t Column, SqlErr
     }
 }
 
+/// A column whose values may show through the query's result: refused when masked (a filter,
+/// an order, a group or an aggregate would reveal what the mask hides).
+pub(crate) fn comparable_column<'t>(table: &'t Table, name: &str, used_in: &str) -> Result<&'t Column, SqlError> {
+    let column = resolve_column(table, name)?;
+    if table.policy.is_masked(&column.name) {
+        return Err(SqlError::new(format!(
+            "column \"{}\" of table \"{}\" is masked: it cannot be used in {used_in} (it may only be read, masked)",
+            column.name, table.name
+        )));
+    }
+    Ok(column)
+}
+
 /// Resolves a field list against the table and returns the real column names, without repeats.
 /// Entries are trimmed; empty entries are skipped; `*` stands for every column.
 pub fn resolve_fields(fields: &[String], table: &Table) -> Result<Vec<String>, SqlError> {
@@ -167,7 +180,7 @@ pub fn resolve_fields(fields: &[String], table: &Table) -> Result<Vec<String>, S
 pub fn parse_order(order: &str, table: &Table) -> Result<Vec<OrderBy>, SqlError> {
     let mut out: Vec<OrderBy> = Vec::new();
     for (name, direction) in parse_order_terms(order)? {
-        let column = resolve_column(table, &name)?.name.clone();
+        let column = comparable_column(table, &name, "order")?.name.clone();
         // A column sorted twice sorts by its first mention only; repeats add nothing but SQL.
         if !out.iter().any(|o| o.column == column) {
             out.push(OrderBy { column, direction });
@@ -338,8 +351,9 @@ impl<'a> Builder<'a> {
         Ok(self.bind_written(col, column_value(self.d, col, value)))
     }
 
+    /// A column of a condition (filter, related rows): never a masked one.
     fn column(&self, name: &str) -> Result<&'a Column, SqlError> {
-        resolve_column(self.table, name)
+        comparable_column(self.table, name, "a filter")
     }
 
     fn quoted(&self, name: &str) -> Result<String, SqlError> {
@@ -693,6 +707,9 @@ fn record_columns<'t>(
     let mut out: Vec<(&Column, SqlValue)> = Vec::with_capacity(record.len());
     for (key, value) in record {
         let col = resolve_column(table, key)?;
+        if table.policy.is_read_only(&col.name) {
+            return Err(SqlError::new(read_only_message(table, &col.name)));
+        }
         if out.iter().any(|(c, _)| c.name == col.name) {
             return Err(SqlError::new(format!(
                 "column \"{}\" is given more than once (as \"{key}\" and with another spelling)",
@@ -702,6 +719,11 @@ fn record_columns<'t>(
         out.push((col, column_value(d, col, SqlValue::from_json(value))));
     }
     Ok(out)
+}
+
+/// The refusal of a write naming a read-only column.
+pub fn read_only_message(table: &Table, column: &str) -> String {
+    format!("column \"{column}\" of table \"{}\" is read-only: it cannot be written", table.name)
 }
 
 /// `INSERT INTO t (...) VALUES (...) RETURNING <all columns>`; an empty record inserts

@@ -382,7 +382,18 @@ async fn count_and_preview(
         _ => None,
     }
     .ok_or_else(|| ToolError::new("could not count the rows this write would touch; nothing was changed"))?;
-    let preview = results.next().map(|r| r.into_objects().iter().map(short_record).collect()).unwrap_or_default();
+    let preview = results
+        .next()
+        .map(|r| {
+            r.into_objects()
+                .into_iter()
+                .map(|mut row| {
+                    table.policy.mask_record(&mut row);
+                    short_record(&row)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     Ok((count, preview))
 }
 

@@ -73,6 +73,7 @@ pub(super) fn check_new_record(
     record: &Map<String, Json>,
 ) -> Result<Map<String, Json>, String> {
     let checked = check_record(ctx.db.dialect(), table, record)?;
+    super::values::refuse_read_only(table, &checked, &[])?;
     let missing: Vec<&str> = table
         .columns
         .iter()
@@ -80,6 +81,16 @@ pub(super) fn check_new_record(
         .map(|c| c.name.as_str())
         .collect();
     if !missing.is_empty() {
+        let read_only: Vec<&str> = missing.iter().copied().filter(|c| table.policy.is_read_only(c)).collect();
+        if !read_only.is_empty() {
+            return Err(format!(
+                "missing required column(s): {}; {} read-only under this service's column policy, so records \
+                 cannot be created in {:?} here",
+                missing.join(", "),
+                read_only.join(", "),
+                table.name
+            ));
+        }
         return Err(format!("missing required column(s): {}", missing.join(", ")));
     }
     Ok(checked)
@@ -144,6 +155,9 @@ fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResul
                     Err(e) => failed.push(json!({ "index": i, "error": format!("database error: {e}") })),
                 }
             }
+        }
+        for record in created.iter_mut().filter_map(Json::as_object_mut) {
+            table.policy.mask_record(record);
         }
         let mut out = json!({ "table": table.name, "created": created });
         if !input.atomic {

@@ -103,9 +103,12 @@ fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResul
         let keys: Vec<Json> = deleted
             .into_iter()
             .take(cap)
-            .map(|row| match pk.as_slice() {
-                [only] => row.get(only).cloned().unwrap_or(Json::Null),
-                _ => Json::Object(row),
+            .map(|mut row| {
+                table.policy.mask_record(&mut row);
+                match pk.as_slice() {
+                    [only] => row.get(only).cloned().unwrap_or(Json::Null),
+                    _ => Json::Object(row),
+                }
             })
             .collect();
         Ok(json!({ "table": table.name, "deleted": count, "keys": keys, "truncated": count > cap }))

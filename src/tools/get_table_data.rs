@@ -152,6 +152,7 @@ fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResul
             for column in &added {
                 record.shift_remove(column);
             }
+            table.policy.mask_record(record);
         }
 
         let mut out = json!({

@@ -187,20 +187,22 @@ impl<'a> ToolContext<'a> {
             .await
             .map_err(|e| ToolError(format!("could not read the database schema: {e}")))?
             .without(&self.service.hidden_tables, &self.service.routines);
+        let schema = crate::columns::apply(schema, &self.service.columns).map_err(ToolError)?;
         let schema = Rc::new(schema);
         self.schema_cache.entries.borrow_mut().insert(self.service.name.clone(), (self.now_ms, schema.clone()));
         Ok(schema)
     }
 
-    /// Names no message may show: the configured hidden tables and, once the schema is known, the
-    /// views hidden with them. Reads the schema when it is not cached; never fails.
+    /// Names no message may show: the configured hidden tables and columns and, once the schema
+    /// is known, the views hidden with them. Reads the schema when it is not cached; never fails.
     pub async fn hidden_names(&self) -> Vec<String> {
-        if self.service.hidden_tables.is_empty() {
+        let hidden_columns = self.service.columns.values().flat_map(|rules| rules.hidden.iter().cloned());
+        if self.service.hidden_tables.is_empty() && self.service.columns.values().all(|r| r.hidden.is_empty()) {
             return vec![];
         }
         match self.schema().await {
             Ok(schema) => schema.hidden_names.clone(),
-            Err(_) => self.service.hidden_tables.clone(),
+            Err(_) => self.service.hidden_tables.iter().cloned().chain(hidden_columns).collect(),
         }
     }
 

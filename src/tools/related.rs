@@ -161,5 +161,28 @@ pub async fn attach_related(
             }
         }
     }
+    mask_related(schema, relations, records);
     Ok(())
+}
+
+/// Masks the embedded rows with their own table's masked columns, once they are matched (the
+/// matching needs the real key values).
+fn mask_related(schema: &Schema, relations: &[Relation], records: &mut [Map<String, Json>]) {
+    for relation in relations {
+        let Some(target) = schema.table(&relation.ref_table) else { continue };
+        if target.policy.masked.is_empty() {
+            continue;
+        }
+        for record in records.iter_mut() {
+            match record.get_mut(&relation.name) {
+                Some(Json::Object(row)) => target.policy.mask_record(row),
+                Some(Json::Array(rows)) => {
+                    for row in rows.iter_mut().filter_map(Json::as_object_mut) {
+                        target.policy.mask_record(row);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
 }

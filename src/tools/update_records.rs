@@ -105,6 +105,7 @@ async fn update_matching(
         return Err(ToolError::new("patch is empty; give at least one column to change"));
     }
     let patch = check_record(ctx.db.dialect(), table, &patch).map_err(ToolError::new)?;
+    super::values::refuse_read_only(table, &patch, &[]).map_err(ToolError::new)?;
     let filter = parse_filter(filter.as_deref())?;
     let ids = ids.map(IdList::into_vec);
     if filter.is_none() && ids.as_ref().is_none_or(Vec::is_empty) {
@@ -132,6 +133,9 @@ fn summarize(ctx: &ToolContext<'_>, table: &Table, mut records: Vec<Map<String, 
     let cap = ctx.service.max_rows as usize;
     let truncated = records.len() > cap;
     records.truncate(cap);
+    for record in &mut records {
+        table.policy.mask_record(record);
+    }
     json!({ "table": table.name, "updated": updated, "records": records, "truncated": truncated })
 }
 
@@ -145,6 +149,9 @@ async fn update_each(ctx: &ToolContext<'_>, table: &Table, records: Vec<Map<Stri
     let pk: Vec<String> = table.primary_key().iter().map(|c| c.name.clone()).collect();
     if pk.is_empty() {
         return Err(ToolError::new(format!("table {:?} has no primary key; use patch with a filter", table.name)));
+    }
+    for (i, record) in records.iter().enumerate() {
+        super::values::refuse_read_only(table, record, &pk).map_err(|m| ToolError::new(format!("record {i}: {m}")))?;
     }
     if let Gate::Ask(result) = confirm::gate_records(ctx, Action::Update, table, &records).await? {
         return Ok(result);

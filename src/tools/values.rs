@@ -107,6 +107,19 @@ pub fn check_record(dialect: Dialect, table: &Table, record: &Map<String, Json>)
     Ok(checked)
 }
 
+/// Refuses a record that writes a read-only column (other than `keys`, which only choose rows),
+/// so a write is refused before any confirmation is asked; the SQL builder refuses it again.
+pub fn refuse_read_only(table: &Table, record: &Map<String, Json>, keys: &[String]) -> Result<(), String> {
+    for name in record.keys() {
+        if let Ok(column) = resolve(table, name) {
+            if table.policy.is_read_only(&column.name) && !keys.contains(&column.name) {
+                return Err(crate::sql::read_only_message(table, &column.name));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The column a key names: exact spelling first, then the one column equal ignoring case.
 fn resolve<'t>(table: &'t Table, name: &str) -> Result<&'t Column, String> {
     if let Some(column) = table.column(name) {
@@ -180,6 +193,7 @@ mod tests {
             foreign_keys: vec![],
             indexes: vec![],
             comment: None,
+            policy: Default::default(),
         }
     }
 

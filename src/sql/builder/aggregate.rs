@@ -2,7 +2,7 @@
 //! counts, sums, averages, minimums and maximums computed by the database, so a model does not
 //! have to read thousands of rows to add them up.
 
-use super::{resolve_column, Builder, Direction, RowFilter, SqlError, MAX_SAFE_INTEGER};
+use super::{comparable_column, resolve_column, Builder, Direction, RowFilter, SqlError, MAX_SAFE_INTEGER};
 use crate::db::{SqlValue, Statement};
 use crate::schema::Table;
 use crate::sql::Dialect;
@@ -90,7 +90,7 @@ pub fn aggregate(d: Dialect, table: &Table, spec: &AggregateSpec) -> Result<Stat
     let mut list = Vec::new();
     let mut groups = Vec::new();
     for name in &spec.group_by {
-        let column = resolve_column(table, name)?;
+        let column = comparable_column(table, name, "group_by")?;
         // Grouping by a column twice changes nothing; repeats would only grow the SQL.
         if outputs.contains(&column.name) {
             continue;
@@ -119,7 +119,7 @@ pub fn aggregate(d: Dialect, table: &Table, spec: &AggregateSpec) -> Result<Stat
                 return Err(SqlError::new(format!("{} needs a column", agg.function.name())));
             }
             (function, Some(name)) => {
-                let column = d.quote_ident(&resolve_column(table, name)?.name);
+                let column = d.quote_ident(&comparable_column(table, name, "an aggregate")?.name);
                 let target = format!("{table_ref}.{column}");
                 match function {
                     AggregateFn::Count => format!("COUNT({target})"),
@@ -201,6 +201,7 @@ mod tests {
             foreign_keys: vec![],
             indexes: vec![],
             comment: None,
+            policy: Default::default(),
         }
     }
 

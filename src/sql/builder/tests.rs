@@ -28,6 +28,7 @@ fn table(schema: Option<&str>, name: &str, columns: Vec<Column>) -> Table {
         foreign_keys: vec![],
         indexes: vec![],
         comment: None,
+        policy: Default::default(),
     }
 }
 
