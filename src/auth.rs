@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
-use serde_json::Value as Json;
+use serde_json::{Map, Value as Json};
 use sha2::{Digest, Sha256};
 
 pub const SCOPE_READ: &str = "mcp:read";
@@ -29,11 +29,25 @@ pub struct Principal {
     /// Stable identity a session is bound to, e.g. `key:Ab12...` or `anonymous`.
     pub id: String,
     pub scopes: Vec<String>,
+    /// Identity and attributes for row policies (`{user.<attr>}`); empty when anonymous.
+    pub caller: crate::rows::Caller,
 }
 
 impl Principal {
     pub fn anonymous() -> Self {
-        Principal { id: "anonymous".into(), scopes: vec![SCOPE_READ.into(), SCOPE_WRITE.into()] }
+        Principal {
+            id: "anonymous".into(),
+            scopes: vec![SCOPE_READ.into(), SCOPE_WRITE.into()],
+            caller: Default::default(),
+        }
+    }
+
+    fn of_key(record: ApiKeyRecord) -> Self {
+        Principal {
+            id: format!("key:{}", record.id),
+            caller: crate::rows::Caller { id: Some(record.id), name: record.label, attributes: record.attributes },
+            scopes: record.scopes,
+        }
     }
     pub fn may_write(&self) -> bool {
         self.scopes.iter().any(|s| s == SCOPE_WRITE)
@@ -88,6 +102,9 @@ pub struct ApiKeyRecord {
     pub prefix: String,
     pub scopes: Vec<String>,
     pub created_ms: u64,
+    /// Values for row policies (`{user.<attr>}`), set when the key is created.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub attributes: Map<String, Json>,
     /// Written by earlier versions only; uses are now recorded in the [`KeyLedger`].
     #[serde(default)]
     pub last_used_ms: Option<u64>,
@@ -148,6 +165,7 @@ pub fn mint_key(service: &str, label: Option<String>, scopes: Vec<String>, now_m
             prefix,
             scopes,
             created_ms: now_ms,
+            attributes: Map::new(),
             last_used_ms: None,
         },
         key,
@@ -281,7 +299,7 @@ pub async fn authenticate_key(
         if record.service != service {
             return Err(unknown());
         }
-        return Ok(Principal { id: format!("key:{}", record.id), scopes: record.scopes });
+        return Ok(Principal::of_key(record));
     }
     let epoch = REVOCATION_EPOCH.with(Cell::get);
     let stored = kv.get(&record_key(&hash)).await.map_err(AuthError::Unavailable)?;
@@ -303,7 +321,7 @@ pub async fn authenticate_key(
             Err(_) => {}
         }
     }
-    Ok(Principal { id: format!("key:{}", record.id), scopes: record.scopes })
+    Ok(Principal::of_key(record))
 }
 
 #[cfg(test)]

@@ -155,7 +155,7 @@ fn names(value: &Json, at: &str, errors: &mut Vec<String>) -> Vec<String> {
 
 /// Whether a configured table name names `table` (as the tools list it): exactly, ignoring ASCII
 /// case, or with the default schema's `public.`/`main.` prefix.
-fn names_table(configured: &str, table: &str) -> bool {
+pub(crate) fn names_table(configured: &str, table: &str) -> bool {
     let bare = ["public.", "main."]
         .iter()
         .find_map(|prefix| {

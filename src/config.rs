@@ -106,6 +106,8 @@ pub struct ServiceConfig {
     pub untrusted_data_marking: bool,
     /// Hidden, masked and read-only columns per table (`columns`), see [`crate::columns`].
     pub columns: crate::columns::ColumnPolicies,
+    /// A filter per table, filled from the caller's identity (`rows`), see [`crate::rows`].
+    pub rows: crate::rows::RowPolicies,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -160,6 +162,7 @@ struct RawService {
     listen: Option<Json>,
     untrusted_data_marking: Option<bool>,
     columns: Option<Json>,
+    rows: Option<Json>,
 }
 
 #[derive(Deserialize)]
@@ -404,10 +407,26 @@ fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<S
         }),
     };
 
-    // A routine reads whole rows, hidden and masked columns included: none unless told.
+    let rows: crate::rows::RowPolicies = match &raw.rows {
+        None => Default::default(),
+        Some(value) => crate::rows::parse(value).unwrap_or_else(|problems| {
+            errors.extend(problems.into_iter().map(|p| format!("SERVICES.{name}.{p}")));
+            Default::default()
+        }),
+    };
+    // Anonymous callers have no identity to fill a row policy with: refused rather than guessed.
+    if !rows.is_empty() && auth == AuthMode::None {
+        errors.push(format!(
+            "{}: a row policy needs callers with an identity; it cannot be used with auth = \"none\"",
+            at("rows")
+        ));
+    }
+
+    // A routine reads whole rows, hidden and masked columns and other callers' rows included:
+    // none unless told.
     let protects_columns = columns.values().any(|rules| !rules.hidden.is_empty() || !rules.masked.is_empty());
     let routines = match raw.routines {
-        None if hidden_tables.is_empty() && !protects_columns => RoutinePolicy::All,
+        None if hidden_tables.is_empty() && !protects_columns && rows.is_empty() => RoutinePolicy::All,
         None => RoutinePolicy::None,
         Some(value) => parse_routine_policy(&value).unwrap_or_else(|message| {
             errors.push(format!("{}: {message}", at("routines")));
@@ -441,6 +460,7 @@ fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<S
         listen,
         untrusted_data_marking: raw.untrusted_data_marking.unwrap_or(true),
         columns,
+        rows,
     })
 }
 

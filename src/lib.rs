@@ -14,6 +14,7 @@ pub mod mcp;
 pub mod oauth;
 pub mod postgres;
 pub mod relations;
+pub mod rows;
 pub mod schema;
 pub mod sql;
 pub mod tools;

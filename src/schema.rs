@@ -71,6 +71,9 @@ pub struct Table {
     /// `columns`); see [`crate::columns`].
     #[serde(skip)]
     pub policy: crate::columns::TablePolicy,
+    /// The service's row policy of this table, bound to the caller by [`crate::rows::bind`].
+    #[serde(skip)]
+    pub rows: crate::rows::RowAccess,
 }
 
 impl Table {
@@ -303,6 +306,7 @@ mod tests {
             indexes: vec![],
             comment: None,
             policy: Default::default(),
+            rows: Default::default(),
         }
     }
 
@@ -345,6 +349,7 @@ mod tests {
             indexes: vec![],
             comment: None,
             policy: Default::default(),
+            rows: Default::default(),
         };
         let schema = Schema {
             tables: vec![table("reporting", "secret"), table("we.ird", "t.x"), table("public", "open")],

@@ -1,6 +1,6 @@
 //! `/admin`: API key management, authenticated with the `ADMIN_TOKEN` secret.
 //!
-//! - `POST   /admin/services/<name>/keys`        `{"label"?, "scopes"?}` -> 201 `{"id", "key", ...}`
+//! - `POST   /admin/services/<name>/keys`        `{"label"?, "scopes"?, "attributes"?}` -> 201 `{"id", "key", ...}`
 //! - `GET    /admin/services/<name>/keys`        -> 200 `{"keys": [...]}` (never the key itself)
 //! - `DELETE /admin/services/<name>/keys/<id>`   -> 204, or 404 for an unknown id
 //!
@@ -49,6 +49,8 @@ fn check_admin(request: &HttpRequest, env: &Env<'_>) -> Result<(), HttpResponse>
 struct NewKeyRequest {
     label: Option<String>,
     scopes: Option<Vec<String>>,
+    /// Values for row policies (`{user.<attr>}`); see `rows::validate_attributes`.
+    attributes: Option<serde_json::Value>,
 }
 
 pub async fn handle(request: &HttpRequest, rest: &[&str], config: &Config, env: &Env<'_>) -> HttpResponse {
@@ -124,10 +126,15 @@ async fn create_key(request: &HttpRequest, service: &str, env: &Env<'_>) -> Http
             "scopes must be a non-empty list of \"mcp:read\" and \"mcp:write\"",
         );
     }
-    let new = match auth::mint_key(service, label, scopes, env.now_ms) {
+    let attributes = match input.attributes.as_ref().map(crate::rows::validate_attributes).transpose() {
+        Ok(attributes) => attributes.unwrap_or_default(),
+        Err(e) => return HttpResponse::error(400, "invalid_request", e),
+    };
+    let mut new = match auth::mint_key(service, label, scopes, env.now_ms) {
         Ok(new) => new,
         Err(e) => return HttpResponse::error(503, "unavailable", e),
     };
+    new.record.attributes = attributes;
     if let Err(e) = auth::store_key(env.kv, &new).await {
         return HttpResponse::error(503, "storage_unavailable", e);
     }
@@ -136,6 +143,7 @@ async fn create_key(request: &HttpRequest, service: &str, env: &Env<'_>) -> Http
         201,
         &json!({
             "id": r.id, "key": new.key, "prefix": r.prefix, "label": r.label, "scopes": r.scopes,
+            "attributes": r.attributes,
             "created_ms": r.created_ms, "service": service,
             "note": "Store this key now: it is shown only once.",
         }),

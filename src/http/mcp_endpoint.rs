@@ -78,6 +78,31 @@ fn unauthorized(
     HttpResponse::error(401, error.unwrap_or("unauthorized"), description).with_header("www-authenticate", challenge)
 }
 
+/// The attributes of the user an access token was issued to, read when the service has a row
+/// policy (so an administrator's change applies to tokens already issued, within KV's
+/// propagation). A user signed in by a custom login has no record here, hence no attributes.
+async fn user_attributes(
+    service: &ServiceConfig,
+    env: &Env<'_>,
+    sub: &str,
+) -> Result<serde_json::Map<String, Json>, HttpResponse> {
+    if service.rows.is_empty() {
+        return Ok(Default::default());
+    }
+    let Ok(username) = crate::oauth::password::normalize_username(sub) else { return Ok(Default::default()) };
+    match env.kv.get(&crate::oauth::password::user_key(&service.name, &username)).await {
+        Ok(Some(text)) => Ok(serde_json::from_str::<crate::oauth::password::UserRecord>(&text)
+            .map(|user| user.attributes)
+            .unwrap_or_default()),
+        Ok(None) => Ok(Default::default()),
+        Err(why) => Err(HttpResponse::error(
+            503,
+            "temporarily_unavailable",
+            format!("could not read the user's attributes: {why}"),
+        )),
+    }
+}
+
 /// A JWT (three base64url parts) rather than an API key.
 fn looks_like_jwt(token: &str) -> bool {
     token.starts_with("eyJ") && token.split('.').count() == 3
@@ -131,10 +156,14 @@ async fn authenticate(
             env.now_ms / 1000,
             false,
         ) {
-            Ok(claims) => Ok(Principal {
-                id: format!("oauth:{}:{}", claims.client_id, claims.sub),
-                scopes: scope::split(&claims.scope),
-            }),
+            Ok(claims) => {
+                let attributes = user_attributes(service, env, &claims.sub).await?;
+                Ok(Principal {
+                    id: format!("oauth:{}:{}", claims.client_id, claims.sub),
+                    scopes: scope::split(&claims.scope),
+                    caller: crate::rows::Caller { id: Some(claims.sub.clone()), name: Some(claims.sub), attributes },
+                })
+            }
             Err(why) => Err(unauthorized(request, service, env, Some("invalid_token"), &why)),
         };
     }
@@ -403,6 +432,7 @@ impl<'e> RequestTools<'e> {
             can_write: self.can_write,
             principal: &principal.id,
             confirm: Confirm { store: self.confirm_store.as_ref().map(|s| s as &dyn ConfirmStore), call: None },
+            caller: &principal.caller,
         }
     }
 }

@@ -1,8 +1,8 @@
 //! Admin routes for the authorization server (same `ADMIN_TOKEN` as the API keys):
 //!
-//! - `POST   /admin/services/<s>/users`            `{"username", "password"}` -> 201
+//! - `POST   /admin/services/<s>/users`            `{"username", "password", "attributes"?}` -> 201
 //! - `GET    /admin/services/<s>/users`            -> `{"users": [{username, disabled, ...}]}`
-//! - `PATCH  /admin/services/<s>/users/<u>`        `{"password"?, "disabled"?}` -> 200 (a reset or disable ends the user's grants, codes and open consents now)
+//! - `PATCH  /admin/services/<s>/users/<u>`        `{"password"?, "disabled"?, "attributes"?}` -> 200 (a reset or disable ends the user's grants, codes and open consents now)
 //! - `DELETE /admin/services/<s>/users/<u>`        -> 204 (ends the user's grants now)
 //! - `POST   /admin/services/<s>/clients`          `{"client_name", "redirect_uris", "public"?}` -> 201 with `client_secret` (shown once)
 //! - `GET    /admin/services/<s>/clients`          -> `{"clients": [...]}`
@@ -101,6 +101,12 @@ async fn grants(env: &Env<'_>, service: &str, command: Command) -> Result<(), Ht
 struct NewUser {
     username: String,
     password: String,
+    attributes: Option<Json>,
+}
+
+/// Attributes as sent, checked (`None`: not sent).
+fn attributes(value: Option<&Json>) -> Result<Option<serde_json::Map<String, Json>>, HttpResponse> {
+    value.map(crate::rows::validate_attributes).transpose().map_err(|e| HttpResponse::error(400, "invalid_request", e))
 }
 
 async fn create_user(request: &HttpRequest, env: &Env<'_>, service: &str) -> HttpResponse {
@@ -115,6 +121,10 @@ async fn create_user(request: &HttpRequest, env: &Env<'_>, service: &str) -> Htt
     if let Err(e) = password::check_password_rules(&input.password) {
         return HttpResponse::error(400, "invalid_request", e);
     }
+    let attributes = match attributes(input.attributes.as_ref()) {
+        Ok(a) => a.unwrap_or_default(),
+        Err(r) => return r,
+    };
     let Some(oauth) = env.oauth else { return HttpResponse::error(503, "oauth_unavailable", "OAuth is not available") };
     let key = password::user_key(service, &username);
     match env.kv.get(&key).await {
@@ -138,6 +148,7 @@ async fn create_user(request: &HttpRequest, env: &Env<'_>, service: &str) -> Htt
         disabled: false,
         created_ms: env.now_ms,
         updated_ms: env.now_ms,
+        attributes,
     };
     if let Err(r) = save_user(env, service, &record).await {
         return r;
@@ -150,7 +161,7 @@ async fn create_user(request: &HttpRequest, env: &Env<'_>, service: &str) -> Htt
 }
 
 fn user_summary(service: &str, u: &UserRecord) -> Json {
-    json!({"service": service, "username": u.username, "disabled": u.disabled, "created_ms": u.created_ms, "updated_ms": u.updated_ms})
+    json!({"service": service, "username": u.username, "disabled": u.disabled, "created_ms": u.created_ms, "updated_ms": u.updated_ms, "attributes": u.attributes})
 }
 
 async fn save_user(env: &Env<'_>, service: &str, record: &UserRecord) -> Result<(), HttpResponse> {
@@ -181,6 +192,8 @@ async fn list_users(env: &Env<'_>, service: &str) -> HttpResponse {
 struct UserChange {
     password: Option<String>,
     disabled: Option<bool>,
+    /// Replaces every attribute (`{}` clears them).
+    attributes: Option<Json>,
 }
 
 async fn load_user(env: &Env<'_>, service: &str, name: &str) -> Result<UserRecord, HttpResponse> {
@@ -199,10 +212,17 @@ async fn update_user(request: &HttpRequest, env: &Env<'_>, service: &str, name: 
         Ok(c) => c,
         Err(r) => return r,
     };
+    let new_attributes = match attributes(change.attributes.as_ref()) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
     let mut user = match load_user(env, service, name).await {
         Ok(u) => u,
         Err(r) => return r,
     };
+    if let Some(new_attributes) = new_attributes {
+        user.attributes = new_attributes;
+    }
     let Some(oauth) = env.oauth else { return HttpResponse::error(503, "oauth_unavailable", "OAuth is not available") };
     if let Some(new_password) = &change.password {
         if let Err(e) = password::check_password_rules(new_password) {

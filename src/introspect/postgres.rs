@@ -157,6 +157,7 @@ pub async fn load(db: &dyn Database) -> Result<Schema, DbError> {
             indexes: vec![],
             comment: text(&row, "tbl_comment"),
             policy: Default::default(),
+            rows: Default::default(),
         });
         table.columns.push(Column {
             name: text(&row, "col").unwrap_or_default(),

@@ -176,6 +176,7 @@ fn assemble(columns: QueryResult, foreign_keys: QueryResult, indexes: QueryResul
             indexes: vec![],
             comment: None,
             policy: Default::default(),
+            rows: Default::default(),
         });
         table.columns.push(Column {
             name: text(row.get("col")).unwrap_or_default(),

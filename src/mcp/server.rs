@@ -275,6 +275,7 @@ pub async fn call_tool_with_input(
         can_write: ctx.can_write,
         principal: ctx.principal,
         confirm: confirm::Confirm { store: ctx.confirm.store, call: Some(&call_confirm) },
+        caller: ctx.caller,
     };
     let outcome = (spec.run)(&guarded, arguments).await;
     if mode == ConfirmMode::Elicitation {

@@ -38,6 +38,9 @@ pub struct UserRecord {
     pub disabled: bool,
     pub created_ms: u64,
     pub updated_ms: u64,
+    /// Values for row policies (`{user.<attr>}`), set through the admin API.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub attributes: serde_json::Map<String, serde_json::Value>,
 }
 
 pub fn user_key(service: &str, username: &str) -> String {

@@ -129,6 +129,7 @@ mod tests {
             indexes: vec![],
             comment: None,
             policy: Default::default(),
+            rows: Default::default(),
         };
         let record = json!({"notes": 42, "code": true}).as_object().cloned().unwrap();
         let st = insert(Dialect::Sqlite, &table, &record).unwrap();

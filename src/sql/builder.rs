@@ -401,11 +401,19 @@ impl<'a> Builder<'a> {
     }
 
     /// ` WHERE ...` for the rows, or nothing when the filter is unrestricted.
+    /// The table's row policy (bound to the caller) is always one of the parts: every read,
+    /// count, aggregate, update and delete sees only the caller's rows.
     fn where_clause(&mut self, rows: &RowFilter) -> Result<String, SqlError> {
-        let parts_given =
-            [rows.filter.is_some(), rows.ids.is_some(), rows.column_in.is_some()].iter().filter(|g| **g).count();
+        let policy = self.table.rows.condition(&self.table.name)?;
+        let parts_given = [policy.is_some(), rows.filter.is_some(), rows.ids.is_some(), rows.column_in.is_some()]
+            .iter()
+            .filter(|g| **g)
+            .count();
         let nested = parts_given > 1;
         let mut parts = Vec::new();
+        if let Some(policy) = policy {
+            parts.push(self.expr(policy, nested, 0)?);
+        }
         if let Some(filter) = &rows.filter {
             parts.push(self.expr(filter, nested, 0)?);
         }
@@ -730,6 +738,7 @@ pub fn read_only_message(table: &Table, column: &str) -> String {
 /// `DEFAULT VALUES`.
 pub fn insert(d: Dialect, table: &Table, record: &Map<String, Json>) -> Result<Statement, SqlError> {
     let values = record_columns(d, table, record)?;
+    crate::rows::check_write(d, table, &values, crate::rows::Write::Insert)?;
     let mut b = Builder::new(d, table);
     let mut sql = format!("INSERT INTO {}", b.table_ref());
     if values.is_empty() {
@@ -768,6 +777,7 @@ pub fn update_expecting(
         return Err(SqlError::new(format!("nothing to update: the patch for table \"{}\" has no columns", table.name)));
     }
     let values = record_columns(d, table, patch)?;
+    crate::rows::check_write(d, table, &values, crate::rows::Write::Update)?;
     let mut b = Builder::new(d, table);
     let mut sets = Vec::with_capacity(values.len());
     for (col, value) in values {

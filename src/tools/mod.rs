@@ -173,24 +173,38 @@ pub struct ToolContext<'a> {
     pub principal: &'a str,
     /// Confirm-before-destroying: the store and the current call (see [`confirm`]).
     pub confirm: confirm::Confirm<'a>,
+    /// The caller's identity and attributes, which fill the row policies (see [`crate::rows`]).
+    pub caller: &'a crate::rows::Caller,
 }
 
 impl<'a> ToolContext<'a> {
-    /// The service's schema (hidden tables removed), from the cache when fresh.
+    /// The service's schema as this caller may use it (hidden tables removed, row policies bound
+    /// to the caller), from the cache when fresh.
     pub async fn schema(&self) -> Result<Rc<Schema>, ToolError> {
-        if let Some((loaded_at, schema)) = self.schema_cache.entries.borrow().get(&self.service.name) {
-            if self.now_ms.saturating_sub(*loaded_at) < SCHEMA_TTL_MS {
-                return Ok(schema.clone());
+        let cached = self.schema_cache.entries.borrow().get(&self.service.name).and_then(|(loaded_at, schema)| {
+            (self.now_ms.saturating_sub(*loaded_at) < SCHEMA_TTL_MS).then(|| schema.clone())
+        });
+        let shared = match cached {
+            Some(schema) => schema,
+            None => {
+                let loaded = crate::introspect::load_schema(self.db)
+                    .await
+                    .map_err(|e| ToolError(format!("could not read the database schema: {e}")))?;
+                // Views over a table with a row policy would hand out every row: hidden with it.
+                let mut hidden = self.service.hidden_tables.clone();
+                hidden.extend(crate::rows::views_to_hide(&loaded, &self.service.rows));
+                let schema = loaded.without(&hidden, &self.service.routines);
+                let schema = crate::columns::apply(schema, &self.service.columns).map_err(ToolError)?;
+                let schema = crate::rows::apply(schema, &self.service.rows).map_err(ToolError)?;
+                let schema = Rc::new(schema);
+                self.schema_cache.entries.borrow_mut().insert(self.service.name.clone(), (self.now_ms, schema.clone()));
+                schema
             }
+        };
+        if self.service.rows.is_empty() {
+            return Ok(shared);
         }
-        let schema = crate::introspect::load_schema(self.db)
-            .await
-            .map_err(|e| ToolError(format!("could not read the database schema: {e}")))?
-            .without(&self.service.hidden_tables, &self.service.routines);
-        let schema = crate::columns::apply(schema, &self.service.columns).map_err(ToolError)?;
-        let schema = Rc::new(schema);
-        self.schema_cache.entries.borrow_mut().insert(self.service.name.clone(), (self.now_ms, schema.clone()));
-        Ok(schema)
+        Ok(Rc::new(crate::rows::bind(&shared, self.caller)))
     }
 
     /// Names no message may show: the configured hidden tables and columns and, once the schema
@@ -314,12 +328,20 @@ pub async fn row_counts(ctx: &ToolContext<'_>, schema: &Schema, wanted: bool) ->
         return Ok(vec![None; schema.tables.len()]);
     }
     let dialect = ctx.db.dialect();
+    // A table the caller may not read (row policy lacking an attribute) has no count.
+    let readable: Vec<&Table> = schema.tables.iter().filter(|t| !t.rows.is_denied()).collect();
+    if readable.is_empty() {
+        return Ok(vec![None; schema.tables.len()]);
+    }
     let statements: Vec<crate::db::Statement> =
-        schema.tables.iter().map(|t| crate::sql::count(dialect, t, &Default::default())).collect::<Result<_, _>>()?;
-    let results = ctx.db.batch(&statements).await?;
-    Ok(results
-        .into_iter()
+        readable.iter().map(|t| crate::sql::count(dialect, t, &Default::default())).collect::<Result<_, _>>()?;
+    let mut results = ctx.db.batch(&statements).await?.into_iter();
+    Ok(schema
+        .tables
+        .iter()
+        .map(|t| if t.rows.is_denied() { None } else { results.next() })
         .map(|r| {
+            let r = r?;
             r.rows.first().and_then(|row| row.first()).cloned().map(|count| match count {
                 // A count always fits a JSON integer, whatever text form the engine used.
                 Json::String(s) => s.parse::<u64>().map(Json::from).unwrap_or(Json::String(s)),

@@ -194,6 +194,7 @@ mod tests {
             indexes: vec![],
             comment: None,
             policy: Default::default(),
+            rows: Default::default(),
         }
     }
 

@@ -219,6 +219,8 @@ pub struct Fixture {
     pub confirm: MemoryConfirm,
     /// Who calls; confirmations are bound to it.
     pub principal: String,
+    /// Who calls, for row policies (anonymous by default).
+    pub caller: dbmcp::rows::Caller,
     /// The clock the context (and the confirmation store) sees.
     pub now_ms: std::cell::Cell<u64>,
 }
@@ -231,6 +233,7 @@ impl Fixture {
             cache: SchemaCache::default(),
             confirm: MemoryConfirm::default(),
             principal: "tester".into(),
+            caller: Default::default(),
             now_ms: std::cell::Cell::new(1_000),
         };
         fx.confirm.grants.now_ms.set(1_000);
@@ -272,6 +275,7 @@ impl Fixture {
             can_write,
             principal: &self.principal,
             confirm: Confirm { store: Some(&self.confirm), call: None },
+            caller: &self.caller,
         }
     }
 

@@ -202,6 +202,7 @@ mod tests {
             indexes: vec![],
             comment: None,
             policy: Default::default(),
+            rows: Default::default(),
         }
     }
 

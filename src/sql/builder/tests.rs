@@ -29,6 +29,7 @@ fn table(schema: Option<&str>, name: &str, columns: Vec<Column>) -> Table {
         indexes: vec![],
         comment: None,
         policy: Default::default(),
+        rows: Default::default(),
     }
 }
 
