@@ -306,3 +306,22 @@ fn configuration_mistakes_are_reported() {
     let service = service_config_from(service(json!({ "orders": "customer_id = {user.customer_id}" })));
     assert_eq!(service.routines, dbmcp::config::RoutinePolicy::None);
 }
+
+#[test]
+fn an_insert_must_give_the_policy_column_its_value_even_when_optional() {
+    // customers.country may be NULL: leaving it out would create a row no caller of this
+    // country sees, so it is refused, and a Unicode value is bound and matched exactly.
+    let mut fx = Fixture::configured(service(json!({ "customers": "country = {user.country}" })));
+    fx.caller = caller(json!({ "country": "Ísland ✓" }));
+    let before = fx.db.count("customers");
+    let row = |email: &str| json!({ "name": "N", "email": email, "created_at": "2024-01-01" });
+    let refused = err(&fx.call("create_records", json!({ "table": "customers", "records": [row("a@x.test")] })));
+    assert_mentions(&refused, &["give column \"country\" the value 'Ísland ✓'"]);
+    assert_eq!(fx.db.count("customers"), before);
+    let mut good = row("b@x.test");
+    good["country"] = json!("Ísland ✓");
+    ok(&fx.call("create_records", json!({ "table": "customers", "records": [good] })));
+    let rows = records(&fx.call("get_table_data", json!({ "table": "customers" }))).clone();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["email"], json!("b@x.test"));
+}
