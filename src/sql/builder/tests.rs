@@ -778,3 +778,68 @@ fn guarded_writes_repeat_the_row_filter_in_a_count_and_bind_the_expected_count()
     assert!(err_of(delete_expecting(SQ, &customers(), &RowFilter::default(), Some(Expect::Exactly(0))))
         .starts_with("refusing to delete"));
 }
+
+/// customers with the row policy `id = 7 OR name = 'x'` bound (an OR policy, to see the brackets).
+fn policied_customers() -> Table {
+    let mut t = customers();
+    t.rows = crate::rows::RowAccess::Bound {
+        text: "id = {user.id} or name = 'x'".into(),
+        expr: filter::parse("id = 7 or name = 'x'").unwrap(),
+    };
+    t
+}
+
+#[test]
+fn row_policy_is_anded_and_parenthesised_into_every_statement() {
+    let t = policied_customers();
+    // Alone, and with a caller's filter that tries to OR its way out.
+    assert_eq!(
+        where_of(SQ, &t, &RowFilter::default()).unwrap(),
+        ("\"id\" = ?1 OR \"name\" = ?2".into(), vec![int(7), text("x")])
+    );
+    assert_eq!(
+        filter_sql(PG, &t, "email = 'a' or id = 1"),
+        (
+            "(\"id\" = $1 OR \"name\" = $2) AND (\"email\" = $3 OR \"id\" = $4)".into(),
+            vec![int(7), text("x"), text("a"), int(1)]
+        )
+    );
+    let (clause, _) = where_of(SQ, &t, &with_ids(vec![json!(1)])).unwrap();
+    assert_eq!(clause, "(\"id\" = ?1 OR \"name\" = ?2) AND \"id\" IN (?3)");
+    // Writes: the guarded count subquery repeats the whole condition, policy included.
+    let st = delete_expecting(SQ, &t, &with_filter("email = 'a'"), Some(Expect::Exactly(2))).unwrap();
+    assert!(
+        st.sql.contains(
+            "WHERE ((\"id\" = ?1 OR \"name\" = ?2) AND \"email\" = ?3) AND (SELECT COUNT(*) FROM \"customers\" WHERE (\"id\" = ?1 OR \"name\" = ?2) AND \"email\" = ?3) = ?4"
+        ),
+        "{}",
+        st.sql
+    );
+    let st = update(PG, &t, &obj(json!({ "email": "b" })), &with_ids(vec![json!(3)])).unwrap();
+    assert!(st.sql.contains("WHERE (\"id\" = $2 OR \"name\" = $3) AND \"id\" IN ($4)"), "{}", st.sql);
+    // An aggregate too.
+    let spec = AggregateSpec {
+        aggregates: vec![Aggregate { function: AggregateFn::Count, column: None, alias: "n".into() }],
+        group_by: vec![],
+        rows: RowFilter::default(),
+        order: vec![],
+        limit: 10,
+        offset: 0,
+    };
+    assert!(aggregate(SQ, &t, &spec).unwrap().sql.contains("WHERE \"id\" = ?1 OR \"name\" = ?2"));
+}
+
+#[test]
+fn a_denied_or_unbound_policy_runs_nothing() {
+    let mut t = customers();
+    t.rows = crate::rows::RowAccess::Denied("no attribute".into());
+    assert_eq!(err_of(select(SQ, &t, &SelectSpec::default())), "no attribute");
+    assert_eq!(err_of(count(SQ, &t, &RowFilter::default())), "no attribute");
+    assert_eq!(err_of(delete(SQ, &t, &with_ids(vec![json!(1)]))), "no attribute");
+    assert_eq!(err_of(insert(SQ, &t, &obj(json!({ "name": "x" })))), "no attribute");
+    t.rows = crate::rows::RowAccess::Unbound(crate::rows::RowPolicy {
+        text: "id = {user.id}".into(),
+        expr: filter::parse("id = 1").unwrap(),
+    });
+    assert!(err_of(select(SQ, &t, &SelectSpec::default())).contains("was not applied to this caller"));
+}
