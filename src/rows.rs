@@ -8,7 +8,6 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 
 use crate::db::SqlValue;
@@ -29,7 +28,7 @@ pub const MAX_ATTRIBUTE_TEXT: usize = 256;
 const PLACEHOLDER_MARK: &str = "\u{0}dbmcp:";
 
 /// Who calls, as far as row policies are concerned.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Caller {
     /// `{user.id}`: the API key's id or the OAuth user's name; `None` when anonymous.
     pub id: Option<String>,
