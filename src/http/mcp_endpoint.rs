@@ -131,10 +131,7 @@ async fn authenticate(
             env.now_ms / 1000,
             false,
         ) {
-            Ok(claims) => Ok(Principal {
-                id: format!("oauth:{}:{}", claims.client_id, claims.sub),
-                scopes: scope::split(&claims.scope),
-            }),
+            Ok(claims) => Ok(Principal::oauth(&claims.client_id, &claims.sub, scope::split(&claims.scope))),
             Err(why) => Err(unauthorized(request, service, env, Some("invalid_token"), &why)),
         };
     }
@@ -249,6 +246,11 @@ async fn post(
             )
         }
     };
+
+    // Counted once per POST, whichever era answers it.
+    if let Some(response) = super::rate_limit::gate(service, principal, env, &body, reply).await {
+        return response;
+    }
 
     // Requests with 2026-07-28 `_meta` (and no session) are served statelessly.
     if mcp_modern::is_modern(request, &body) {
