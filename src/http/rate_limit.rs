@@ -54,3 +54,59 @@ pub(super) fn refusal(refused: &Refusal, body: &Json, reply: Reply) -> HttpRespo
     };
     rpc_response(429, &answer, reply).with_header("retry-after", refused.retry_after_seconds().to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rate_limit::Scope;
+    use serde_json::json;
+
+    fn refused() -> Refusal {
+        Refusal { scope: Scope::ApiKey, limit_per_minute: 5, retry_after_ms: 11_500 }
+    }
+
+    fn body(response: &HttpResponse) -> Json {
+        serde_json::from_slice(&response.body).unwrap()
+    }
+
+    #[test]
+    fn a_refusal_is_a_429_with_retry_after_and_the_request_id() {
+        let response =
+            refusal(&refused(), &json!({ "jsonrpc": "2.0", "id": "call-7", "method": "tools/list" }), Reply::Json);
+        assert_eq!(response.status, 429);
+        assert_eq!(response.header("retry-after"), Some("12"));
+        assert_eq!(
+            body(&response),
+            json!({ "jsonrpc": "2.0", "id": "call-7", "error": {
+                "code": -32000,
+                "message": "rate limit exceeded: 5 requests per minute for this API key; retry after 12 s",
+                "data": { "retry_after_seconds": 12, "limit_per_minute": 5, "scope": "api_key" } } })
+        );
+    }
+
+    #[test]
+    fn a_refused_batch_gets_one_error_per_request() {
+        let batch = json!([
+            { "jsonrpc": "2.0", "id": 1, "method": "tools/list" },
+            { "jsonrpc": "2.0", "method": "notifications/initialized" },
+            { "jsonrpc": "2.0", "id": "b", "method": "ping" }
+        ]);
+        let answer = body(&refusal(&refused(), &batch, Reply::Json));
+        let ids: Vec<&Json> = answer.as_array().unwrap().iter().map(|a| &a["id"]).collect();
+        assert_eq!(ids, vec![&json!(1), &json!("b")]);
+        assert!(answer.as_array().unwrap().iter().all(|a| a["error"]["code"] == -32000));
+        // Only notifications: one error without an id.
+        let only = body(&refusal(&refused(), &json!([{ "jsonrpc": "2.0", "method": "notifications/x" }]), Reply::Json));
+        assert_eq!(only["id"], Json::Null);
+        assert_eq!(only["error"]["data"]["scope"], "api_key");
+    }
+
+    #[test]
+    fn an_event_stream_client_gets_the_error_as_an_event() {
+        let response = refusal(&refused(), &json!({ "jsonrpc": "2.0", "id": 3, "method": "ping" }), Reply::EventStream);
+        assert_eq!(response.status, 429);
+        assert_eq!(response.header("content-type"), Some("text/event-stream"));
+        let text = String::from_utf8(response.body).unwrap();
+        assert!(text.starts_with("event: message\ndata: {") && text.contains("\"code\":-32000"), "{text}");
+    }
+}
