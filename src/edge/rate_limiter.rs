@@ -27,13 +27,27 @@ pub struct RateLimiter {
     /// The TAT as last written (this object is its only writer); `None` until read.
     tat_us: Cell<Option<u64>>,
     sweep_scheduled: Cell<bool>,
+    /// The table exists (`delete_all` in the alarm drops it with everything else).
+    table_ready: Cell<bool>,
 }
 
+const CREATE_TABLE: &str =
+    "CREATE TABLE IF NOT EXISTS bucket (id INTEGER PRIMARY KEY CHECK (id = 1), tat_us INTEGER NOT NULL)";
+
 impl RateLimiter {
+    fn ensure_table(&self) -> worker::Result<()> {
+        if !self.table_ready.get() {
+            self.state.storage().sql().exec(CREATE_TABLE, None)?;
+            self.table_ready.set(true);
+        }
+        Ok(())
+    }
+
     fn stored_tat(&self) -> worker::Result<u64> {
         if let Some(tat) = self.tat_us.get() {
             return Ok(tat);
         }
+        self.ensure_table()?;
         let rows =
             self.state.storage().sql().exec("SELECT tat_us FROM bucket WHERE id = 1", None)?.to_array::<TatRow>()?;
         let tat = rows.first().map_or(0, |r| r.tat_us.max(0) as u64);
@@ -44,12 +58,7 @@ impl RateLimiter {
 
 impl DurableObject for RateLimiter {
     fn new(state: State, _env: Env) -> Self {
-        // Errors surface on first use instead (`fetch` reports them).
-        let _ = state.storage().sql().exec(
-            "CREATE TABLE IF NOT EXISTS bucket (id INTEGER PRIMARY KEY CHECK (id = 1), tat_us INTEGER NOT NULL)",
-            None,
-        );
-        RateLimiter { state, tat_us: Cell::new(None), sweep_scheduled: Cell::new(false) }
+        RateLimiter { state, tat_us: Cell::new(None), sweep_scheduled: Cell::new(false), table_ready: Cell::new(false) }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
@@ -62,6 +71,7 @@ impl DurableObject for RateLimiter {
         let tat = self.stored_tat()?;
         let (new_tat, verdict) = apply(tat, now_us, command);
         if new_tat != tat {
+            self.ensure_table()?;
             self.state.storage().sql().exec(
                 "INSERT OR REPLACE INTO bucket (id, tat_us) VALUES (1, ?)",
                 vec![worker::SqlStorageValue::Integer(new_tat as i64)],
@@ -83,6 +93,7 @@ impl DurableObject for RateLimiter {
             // Full again: the same as a bucket never used.
             self.state.storage().delete_all().await?;
             self.tat_us.set(Some(0));
+            self.table_ready.set(false);
             self.sweep_scheduled.set(false);
         } else {
             self.state.storage().set_alarm(std::time::Duration::from_millis(SWEEP_MS)).await?;
