@@ -66,7 +66,10 @@ function walk(dir) {
     return [];
   }
 }
-const limiterStorage = () => walk(join(persistDir, 'do')).filter((name) => name.includes('RateLimiter'));
+// Miniflare makes the namespace's metadata.sqlite at start-up; each object reached gets its own
+// `<id>.sqlite` beside it.
+const limiterStorage = () =>
+  walk(join(persistDir, 'do')).filter((name) => name.includes('RateLimiter') && /[0-9a-f]{32,}\.sqlite$/.test(name));
 
 before(async () => {
   persistDir = tempDir('dbmcp-limits-');
@@ -107,7 +110,7 @@ describe('API keys', () => {
     const { client } = await connectClient(w.mcpUrl('keyed'), key);
     for (let i = 0; i < 3; i++) assert.ok((await client.listTools()).tools.length > 0);
     await assert.rejects(client.listTools(), (error) => {
-      assert.match(String(error.message), /429/);
+      assert.equal(error.code, 429, 'the SDK reports the HTTP status');
       assert.match(String(error.message), /rate limit exceeded: 5 requests per minute for this API key; retry after \d+ s/);
       return true;
     });
@@ -212,16 +215,35 @@ describe('OAuth users and clients', () => {
 });
 
 describe('without the RATE_LIMITER binding', () => {
-  test('fails open: requests beyond the limit are served', async () => {
+  test('fails open: requests beyond the limit are served, each logged as rate_limiter_unavailable', async () => {
     const open = await startWorker({ services: SERVICES, rateLimiter: false });
+    // The worker's console output reaches this process's stdout/stderr (Miniflare forwards it).
+    const seen = [];
+    const originals = { out: process.stdout.write, err: process.stderr.write };
+    const capture = (original) => function (chunk, ...rest) {
+      seen.push(String(chunk));
+      return original.call(this, chunk, ...rest);
+    };
+    process.stdout.write = capture(originals.out);
+    process.stderr.write = capture(originals.err);
     try {
-      const key = (await createKey(open.url, 'keyed')).key;
+      const created = await createKey(open.url, 'keyed');
       const headers = { 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/list' };
       for (let i = 0; i < 8; i++) {
-        const res = await rpc(open.mcpUrl('keyed'), key, request('tools/list', { _meta: META }, i), { headers });
+        const res = await rpc(open.mcpUrl('keyed'), created.key, request('tools/list', { _meta: META }, i), { headers });
         assert.equal(res.status, 200, `request ${i} over a limit of 5: ${res.text}`);
       }
+      await sleep(200);
+      const lines = seen.join('').split('\n').filter((l) => l.includes('"event":"rate_limiter_unavailable"'));
+      assert.equal(lines.length, 8, seen.join(''));
+      const line = JSON.parse(lines[0].slice(lines[0].indexOf('{')));
+      assert.equal(line.bucket, `keyed:key:${created.id}`);
+      assert.equal(line.scope, 'api_key');
+      assert.equal(line.outcome, 'served_unlimited');
+      assert.match(line.error, /RATE_LIMITER/);
     } finally {
+      process.stdout.write = originals.out;
+      process.stderr.write = originals.err;
       await open.stop();
     }
   });
