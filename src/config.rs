@@ -699,8 +699,8 @@ mod tests {
         assert!(text.contains(&format!("SERVICES.b.rate_limits.user_per_minute: {expect}, got 100001")), "{text}");
         assert!(text.contains(&format!("SERVICES.c.rate_limits.oauth_client_per_minute: {expect}, got 1.5")), "{text}");
         assert!(text.contains(&format!("SERVICES.d.rate_limits.api_key_per_minute: {expect}, got \"60\"")), "{text}");
-        assert!(text.contains("SERVICES.e.rate_limits: unknown field `per_minute`"), "{text}");
-        assert!(text.contains("SERVICES.f.rate_limits: invalid type"), "{text}");
+        assert!(text.contains("SERVICES.e.rate_limits: unknown field `per_minute`; expected a table like {"), "{text}");
+        assert!(text.contains("SERVICES.f.rate_limits: must be a table like {"), "{text}");
         assert!(text.contains(&format!("SERVICES.g.rate_limits.user_per_minute: {expect}, got -5")), "{text}");
         assert_eq!(err.0.len(), 7, "{text}");
     }

@@ -8,7 +8,6 @@
 //! and the refusal are here, in plain Rust, so `cargo test` covers them with a fake clock.
 
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value as Json};
 
 use crate::auth::Credential;
@@ -30,32 +29,32 @@ pub struct RateLimits {
     pub user_per_minute: Option<u64>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawLimits {
-    api_key_per_minute: Option<Json>,
-    oauth_client_per_minute: Option<Json>,
-    user_per_minute: Option<Json>,
-}
-
 impl RateLimits {
     /// Parses `rate_limits`; each problem names its field (`rate_limits.user_per_minute: ...`).
+    /// By hand rather than with a serde derive: the bundle pays for every derived visitor.
     pub fn parse(value: Option<&Json>) -> Result<Self, Vec<String>> {
+        const EXAMPLE: &str = "{ api_key_per_minute = 60, oauth_client_per_minute = 600, user_per_minute = 120 }";
         let Some(value) = value else { return Ok(RateLimits::default()) };
-        let raw: RawLimits = serde_json::from_value(value.clone()).map_err(|e| {
-            vec![format!(
-                "rate_limits: {e}; expected e.g. {{ api_key_per_minute = 60, oauth_client_per_minute = 600, user_per_minute = 120 }}"
-            )]
-        })?;
+        let Json::Object(fields) = value else {
+            return Err(vec![format!("rate_limits: must be a table like {EXAMPLE}, got {value}")]);
+        };
+        let mut limits = RateLimits::default();
         let mut errors = Vec::new();
-        let mut field = |name: &str, value: Option<Json>| {
-            value.and_then(|v| per_minute(&v).map_err(|why| errors.push(format!("rate_limits.{name}: {why}"))).ok())
-        };
-        let limits = RateLimits {
-            api_key_per_minute: field("api_key_per_minute", raw.api_key_per_minute),
-            oauth_client_per_minute: field("oauth_client_per_minute", raw.oauth_client_per_minute),
-            user_per_minute: field("user_per_minute", raw.user_per_minute),
-        };
+        for (name, value) in fields {
+            let slot = match name.as_str() {
+                "api_key_per_minute" => &mut limits.api_key_per_minute,
+                "oauth_client_per_minute" => &mut limits.oauth_client_per_minute,
+                "user_per_minute" => &mut limits.user_per_minute,
+                _ => {
+                    errors.push(format!("rate_limits: unknown field `{name}`; expected a table like {EXAMPLE}"));
+                    continue;
+                }
+            };
+            match per_minute(value) {
+                Ok(limit) => *slot = Some(limit),
+                Err(why) => errors.push(format!("rate_limits.{name}: {why}")),
+            }
+        }
         if errors.is_empty() {
             Ok(limits)
         } else {
@@ -75,8 +74,7 @@ pub fn per_minute(value: &Json) -> Result<u64, String> {
 }
 
 /// Which kind of credential a bucket counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
     ApiKey,
     OauthClient,
@@ -136,21 +134,66 @@ pub fn buckets(service: &str, limits: &RateLimits, credential: &Credential) -> V
 }
 
 /// What a Durable Object is asked: take `cost` requests from the bucket, or give them back.
-/// Externally tagged (`{"take": {...}}`): an internally tagged enum costs bundle size (see
-/// `edge::sessions`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// On the wire it is a query string (`op=take&limit=60&cost=1`) and the answer two numbers
+/// (`1 0`): parsed by hand, because serde derives cost bundle size and these never change shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
     Take { limit_per_minute: u64, cost: u64 },
     Refund { limit_per_minute: u64, cost: u64 },
 }
 
+impl Command {
+    pub fn to_query(self) -> String {
+        let (op, limit, cost) = match self {
+            Command::Take { limit_per_minute, cost } => ("take", limit_per_minute, cost),
+            Command::Refund { limit_per_minute, cost } => ("refund", limit_per_minute, cost),
+        };
+        format!("op={op}&limit={limit}&cost={cost}")
+    }
+
+    pub fn from_query(query: &str) -> Result<Command, String> {
+        let mut op = None;
+        let (mut limit, mut cost) = (None, None);
+        for pair in query.split('&') {
+            match pair.split_once('=') {
+                Some(("op", value)) => op = Some(value),
+                Some(("limit", value)) => limit = value.parse::<u64>().ok(),
+                Some(("cost", value)) => cost = value.parse::<u64>().ok(),
+                _ => return Err(format!("unexpected parameter {pair:?}")),
+            }
+        }
+        let (Some(limit_per_minute), Some(cost)) = (limit, cost) else {
+            return Err("limit and cost must be whole numbers".into());
+        };
+        match op {
+            Some("take") => Ok(Command::Take { limit_per_minute, cost }),
+            Some("refund") => Ok(Command::Refund { limit_per_minute, cost }),
+            _ => Err("op must be take or refund".into()),
+        }
+    }
+}
+
 /// Its answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Verdict {
     pub allowed: bool,
     /// When the same request would be let through (0 when allowed), in milliseconds.
     pub retry_after_ms: u64,
+}
+
+impl Verdict {
+    pub fn to_text(self) -> String {
+        format!("{} {}", u8::from(self.allowed), self.retry_after_ms)
+    }
+
+    pub fn from_text(text: &str) -> Result<Verdict, String> {
+        match text.split_once(' ') {
+            Some(("1", ms)) | Some(("0", ms)) if ms.parse::<u64>().is_ok() => {
+                Ok(Verdict { allowed: text.starts_with('1'), retry_after_ms: ms.parse().unwrap_or(0) })
+            }
+            _ => Err(format!("unexpected rate limiter answer {text:?}")),
+        }
+    }
 }
 
 /// Applies a command to a bucket whose TAT is `tat_us` (0 for a new bucket) at `now_us`; returns
@@ -215,7 +258,7 @@ impl Refusal {
             data: Some(json!({
                 "retry_after_seconds": seconds,
                 "limit_per_minute": self.limit_per_minute,
-                "scope": self.scope,
+                "scope": self.scope.as_str(),
             })),
         }
     }
@@ -253,7 +296,7 @@ fn unavailable_line(bucket: &Bucket, op: &str, error: &str) -> Json {
     json!({
         "event": "rate_limiter_unavailable",
         "bucket": bucket.name,
-        "scope": bucket.scope,
+        "scope": bucket.scope.as_str(),
         "op": op,
         "error": error,
         "outcome": if op == "take" { "served_unlimited" } else { "not_refunded" },

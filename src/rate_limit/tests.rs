@@ -131,10 +131,21 @@ fn a_batch_costs_its_size_but_never_more_than_the_limit() {
 }
 
 #[test]
-fn the_commands_are_small_externally_tagged_json() {
-    assert_eq!(serde_json::to_value(take(60, 1)).unwrap(), json!({ "take": { "limit_per_minute": 60, "cost": 1 } }));
-    let back: Command = serde_json::from_str(r#"{"refund":{"limit_per_minute":5,"cost":2}}"#).unwrap();
-    assert_eq!(back, Command::Refund { limit_per_minute: 5, cost: 2 });
+fn the_commands_and_verdicts_round_trip_and_junk_is_refused() {
+    for command in [take(60, 1), Command::Refund { limit_per_minute: 5, cost: 2 }] {
+        assert_eq!(Command::from_query(&command.to_query()), Ok(command));
+    }
+    assert_eq!(take(60, 1).to_query(), "op=take&limit=60&cost=1");
+    for junk in ["", "op=take", "op=steal&limit=1&cost=1", "op=take&limit=-1&cost=1", "op=take&limit=1&cost=1&x=2"] {
+        assert!(Command::from_query(junk).is_err(), "{junk:?}");
+    }
+    for verdict in [Verdict { allowed: true, retry_after_ms: 0 }, Verdict { allowed: false, retry_after_ms: 2_500 }] {
+        assert_eq!(Verdict::from_text(&verdict.to_text()), Ok(verdict));
+    }
+    assert_eq!(Verdict { allowed: false, retry_after_ms: 2_500 }.to_text(), "0 2500");
+    for junk in ["", "1", "2 0", "0 x", "<html>"] {
+        assert!(Verdict::from_text(junk).is_err(), "{junk:?}");
+    }
 }
 
 fn limits(key: Option<u64>, client: Option<u64>, user: Option<u64>) -> RateLimits {

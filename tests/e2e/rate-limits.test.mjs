@@ -136,11 +136,14 @@ describe('API keys', () => {
   });
 
   test('parallel requests cannot overshoot: 20 at once against a limit of 5, exactly 5 pass', async () => {
-    const key = (await createKey(w.url, 'keyed')).key;
-    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => modernList('keyed', key, i)));
-    const statuses = answers.map((a) => a.status);
-    assert.equal(statuses.filter((s) => s === 200).length, 5, statuses.join(','));
-    assert.equal(statuses.filter((s) => s === 429).length, 15, statuses.join(','));
+    // Three fresh keys: each bucket's object starts cold, the case where a read could race.
+    for (let round = 0; round < 3; round++) {
+      const key = (await createKey(w.url, 'keyed')).key;
+      const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => modernList('keyed', key, i)));
+      const statuses = answers.map((a) => a.status);
+      assert.equal(statuses.filter((s) => s === 200).length, 5, `round ${round}: ${statuses.join(',')}`);
+      assert.equal(statuses.filter((s) => s === 429).length, 15, `round ${round}: ${statuses.join(',')}`);
+    }
   });
 
   test("a key's own limit beats the service's, and the admin API lists it", async () => {
