@@ -2,7 +2,8 @@
 //!
 //! Order of checks: body size (413, before anything else, in `http::handle` and at the edge while
 //! reading), authentication (401), method (405), media types (406/415),
-//! JSON (400 -32700), session (400 missing / 404 unknown), protocol version (400), dispatch.
+//! JSON (400 -32700), rate limit (429, POST only; `http::rate_limit`), session (400 missing / 404
+//! unknown), protocol version (400), dispatch.
 //! A POST with 2026-07-28 `_meta` and no session, and a GET or DELETE naming 2026-07-28, go to
 //! `mcp_modern` after authentication (and, for POST, media types and JSON).
 
