@@ -29,11 +29,44 @@ pub struct Principal {
     /// Stable identity a session is bound to, e.g. `key:Ab12...` or `anonymous`.
     pub id: String,
     pub scopes: Vec<String>,
+    /// The credential behind `id`, in parts (what rate limits count).
+    pub credential: Credential,
+}
+
+/// The credential a request was authenticated with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Credential {
+    /// A service with `auth = "none"`.
+    Anonymous,
+    /// An API key, with its own limit when it was created with one.
+    ApiKey { id: String, rate_limit_per_minute: Option<u64> },
+    /// An OAuth access token: the client it was issued to and the user (`sub`).
+    OAuth { client_id: String, user: String },
 }
 
 impl Principal {
     pub fn anonymous() -> Self {
-        Principal { id: "anonymous".into(), scopes: vec![SCOPE_READ.into(), SCOPE_WRITE.into()] }
+        Principal {
+            id: "anonymous".into(),
+            scopes: vec![SCOPE_READ.into(), SCOPE_WRITE.into()],
+            credential: Credential::Anonymous,
+        }
+    }
+    /// The principal of a verified OAuth access token.
+    pub fn oauth(client_id: &str, user: &str, scopes: Vec<String>) -> Self {
+        Principal {
+            id: format!("oauth:{client_id}:{user}"),
+            scopes,
+            credential: Credential::OAuth { client_id: client_id.into(), user: user.into() },
+        }
+    }
+    /// The principal of a verified API key.
+    pub fn api_key(record: ApiKeyRecord) -> Self {
+        Principal {
+            id: format!("key:{}", record.id),
+            scopes: record.scopes,
+            credential: Credential::ApiKey { id: record.id, rate_limit_per_minute: record.rate_limit_per_minute },
+        }
     }
     pub fn may_write(&self) -> bool {
         self.scopes.iter().any(|s| s == SCOPE_WRITE)
@@ -91,6 +124,9 @@ pub struct ApiKeyRecord {
     /// Written by earlier versions only; uses are now recorded in the [`KeyLedger`].
     #[serde(default)]
     pub last_used_ms: Option<u64>,
+    /// This key's own limit, beating the service's `rate_limits.api_key_per_minute`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit_per_minute: Option<u64>,
 }
 
 /// What the listing shows of a key (the metadata of `apikeys:<service>:<id>`).
@@ -102,6 +138,9 @@ pub struct ApiKeyInfo {
     pub scopes: Vec<String>,
     pub created_ms: u64,
     pub last_used_ms: Option<u64>,
+    /// The key's own limit (`null`: the service's `rate_limits.api_key_per_minute`, if any).
+    #[serde(default)]
+    pub rate_limit_per_minute: Option<u64>,
 }
 
 pub fn sha256_hex(text: &str) -> String {
@@ -149,6 +188,7 @@ pub fn mint_key(service: &str, label: Option<String>, scopes: Vec<String>, now_m
             scopes,
             created_ms: now_ms,
             last_used_ms: None,
+            rate_limit_per_minute: None,
         },
         key,
     })
@@ -165,6 +205,7 @@ pub async fn store_key(kv: &dyn KvStore, new: &NewKey) -> Result<(), String> {
         scopes: r.scopes.clone(),
         created_ms: r.created_ms,
         last_used_ms: None,
+        rate_limit_per_minute: r.rate_limit_per_minute,
     };
     kv.put(&index_key(&r.service, &r.id), &hash, Some(serde_json::to_value(info).map_err(|e| e.to_string())?)).await
 }
@@ -281,7 +322,7 @@ pub async fn authenticate_key(
         if record.service != service {
             return Err(unknown());
         }
-        return Ok(Principal { id: format!("key:{}", record.id), scopes: record.scopes });
+        return Ok(Principal::api_key(record));
     }
     let epoch = REVOCATION_EPOCH.with(Cell::get);
     let stored = kv.get(&record_key(&hash)).await.map_err(AuthError::Unavailable)?;
@@ -303,7 +344,7 @@ pub async fn authenticate_key(
             Err(_) => {}
         }
     }
-    Ok(Principal { id: format!("key:{}", record.id), scopes: record.scopes })
+    Ok(Principal::api_key(record))
 }
 
 #[cfg(test)]

@@ -106,6 +106,8 @@ pub struct ServiceConfig {
     pub untrusted_data_marking: bool,
     /// Hidden, masked and read-only columns per table (`columns`), see [`crate::columns`].
     pub columns: crate::columns::ColumnPolicies,
+    /// Requests per minute per API key, OAuth client and user (`rate_limits = {...}`).
+    pub rate_limits: crate::rate_limit::RateLimits,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -160,6 +162,7 @@ struct RawService {
     listen: Option<Json>,
     untrusted_data_marking: Option<bool>,
     columns: Option<Json>,
+    rate_limits: Option<Json>,
 }
 
 #[derive(Deserialize)]
@@ -420,6 +423,11 @@ fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<S
         Default::default()
     });
 
+    let rate_limits = crate::rate_limit::RateLimits::parse(raw.rate_limits.as_ref()).unwrap_or_else(|problems| {
+        errors.extend(problems.into_iter().map(|p| format!("SERVICES.{name}.{p}")));
+        Default::default()
+    });
+
     if errors.len() > before {
         return None;
     }
@@ -441,6 +449,7 @@ fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<S
         listen,
         untrusted_data_marking: raw.untrusted_data_marking.unwrap_or(true),
         columns,
+        rate_limits,
     })
 }
 
@@ -687,6 +696,51 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("SERVICES.a: invalid type"), "{err}");
+    }
+
+    #[test]
+    fn rate_limits_are_optional_positive_and_bounded() {
+        use crate::rate_limit::{RateLimits, HARD_MAX_PER_MINUTE};
+        let config = parse_services(json!({
+            "plain": { "database": { "kind": "d1", "binding": "DB" } },
+            "keys": { "database": { "kind": "d1", "binding": "DB" }, "rate_limits": { "api_key_per_minute": 60 } },
+            "all": { "database": { "kind": "d1", "binding": "DB" },
+                     "rate_limits": { "api_key_per_minute": 1, "oauth_client_per_minute": 600, "user_per_minute": 100000 } }
+        }))
+        .unwrap();
+        assert_eq!(config.service("plain").unwrap().rate_limits, RateLimits::default());
+        assert_eq!(
+            config.service("keys").unwrap().rate_limits,
+            RateLimits { api_key_per_minute: Some(60), oauth_client_per_minute: None, user_per_minute: None }
+        );
+        assert_eq!(
+            config.service("all").unwrap().rate_limits,
+            RateLimits {
+                api_key_per_minute: Some(1),
+                oauth_client_per_minute: Some(600),
+                user_per_minute: Some(HARD_MAX_PER_MINUTE)
+            }
+        );
+        let err = parse_services(json!({
+            "a": { "database": { "kind": "d1", "binding": "DB" }, "rate_limits": { "api_key_per_minute": 0 } },
+            "b": { "database": { "kind": "d1", "binding": "DB" }, "rate_limits": { "user_per_minute": 100001 } },
+            "c": { "database": { "kind": "d1", "binding": "DB" }, "rate_limits": { "oauth_client_per_minute": 1.5 } },
+            "d": { "database": { "kind": "d1", "binding": "DB" }, "rate_limits": { "api_key_per_minute": "60" } },
+            "e": { "database": { "kind": "d1", "binding": "DB" }, "rate_limits": { "per_minute": 60 } },
+            "f": { "database": { "kind": "d1", "binding": "DB" }, "rate_limits": 60 },
+            "g": { "database": { "kind": "d1", "binding": "DB" }, "rate_limits": { "user_per_minute": -5 } }
+        }))
+        .unwrap_err();
+        let text = err.to_string();
+        let expect = "must be a whole number of requests per minute between 1 and 100000";
+        assert!(text.contains(&format!("SERVICES.a.rate_limits.api_key_per_minute: {expect}, got 0")), "{text}");
+        assert!(text.contains(&format!("SERVICES.b.rate_limits.user_per_minute: {expect}, got 100001")), "{text}");
+        assert!(text.contains(&format!("SERVICES.c.rate_limits.oauth_client_per_minute: {expect}, got 1.5")), "{text}");
+        assert!(text.contains(&format!("SERVICES.d.rate_limits.api_key_per_minute: {expect}, got \"60\"")), "{text}");
+        assert!(text.contains("SERVICES.e.rate_limits: unknown field `per_minute`; expected a table like {"), "{text}");
+        assert!(text.contains("SERVICES.f.rate_limits: must be a table like {"), "{text}");
+        assert!(text.contains(&format!("SERVICES.g.rate_limits.user_per_minute: {expect}, got -5")), "{text}");
+        assert_eq!(err.0.len(), 7, "{text}");
     }
 
     #[test]

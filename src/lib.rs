@@ -13,6 +13,7 @@ pub mod introspect;
 pub mod mcp;
 pub mod oauth;
 pub mod postgres;
+pub mod rate_limit;
 pub mod relations;
 pub mod schema;
 pub mod sql;

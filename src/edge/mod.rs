@@ -7,6 +7,7 @@ mod grants;
 mod kv;
 mod neon;
 mod oauth_support;
+mod rate_limiter;
 mod sessions;
 mod stream;
 
@@ -206,6 +207,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         let grants = grants::DurableGrants::new(env.durable_object("OAUTH_GRANTS"));
         let oauth_kv = oauth_support::OAuthKv::new(env.kv("DBMCP_KV"));
         let document_cache = CLIENT_DOCUMENTS.with(Rc::clone);
+        // Only a handle: no Durable Object is reached unless a service limits the caller.
+        let limiter = rate_limiter::DurableLimiter::new(env.durable_object("RATE_LIMITER"));
         let oauth = http::OAuthEnv {
             keys: signing_keys(string_var(&env, "OAUTH_SIGNING_KEY")),
             grants: &grants,
@@ -227,6 +230,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
             now_ms: now_ms(),
             oauth: Some(&oauth),
             streaming: Some(http::sse::Streaming { events: &stream_events, timer: &stream::WorkerTimer }),
+            rate_limiter: Some(&limiter),
         };
         http::handle(request, &env_core).await
     };

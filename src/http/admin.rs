@@ -1,7 +1,9 @@
 //! `/admin`: API key management, authenticated with the `ADMIN_TOKEN` secret.
 //!
-//! - `POST   /admin/services/<name>/keys`        `{"label"?, "scopes"?}` -> 201 `{"id", "key", ...}`
-//! - `GET    /admin/services/<name>/keys`        -> 200 `{"keys": [...]}` (never the key itself)
+//! - `POST   /admin/services/<name>/keys`        `{"label"?, "scopes"?, "rate_limit_per_minute"?}`
+//!   -> 201 `{"id", "key", ...}`
+//! - `GET    /admin/services/<name>/keys`        -> 200 `{"keys": [...]}` (never the key itself;
+//!   each with its `rate_limit_per_minute`, `null` when the service's limit applies)
 //! - `DELETE /admin/services/<name>/keys/<id>`   -> 204, or 404 for an unknown id
 //!
 //! OAuth users, clients and custom login URLs: see `oauth_admin`.
@@ -49,6 +51,8 @@ fn check_admin(request: &HttpRequest, env: &Env<'_>) -> Result<(), HttpResponse>
 struct NewKeyRequest {
     label: Option<String>,
     scopes: Option<Vec<String>>,
+    /// This key's own limit, beating the service's `rate_limits.api_key_per_minute`.
+    rate_limit_per_minute: Option<serde_json::Value>,
 }
 
 pub async fn handle(request: &HttpRequest, rest: &[&str], config: &Config, env: &Env<'_>) -> HttpResponse {
@@ -124,10 +128,16 @@ async fn create_key(request: &HttpRequest, service: &str, env: &Env<'_>) -> Http
             "scopes must be a non-empty list of \"mcp:read\" and \"mcp:write\"",
         );
     }
-    let new = match auth::mint_key(service, label, scopes, env.now_ms) {
+    let rate_limit_per_minute = match input.rate_limit_per_minute.as_ref().map(crate::rate_limit::per_minute) {
+        None => None,
+        Some(Ok(limit)) => Some(limit),
+        Some(Err(why)) => return HttpResponse::error(400, "invalid_request", format!("rate_limit_per_minute: {why}")),
+    };
+    let mut new = match auth::mint_key(service, label, scopes, env.now_ms) {
         Ok(new) => new,
         Err(e) => return HttpResponse::error(503, "unavailable", e),
     };
+    new.record.rate_limit_per_minute = rate_limit_per_minute;
     if let Err(e) = auth::store_key(env.kv, &new).await {
         return HttpResponse::error(503, "storage_unavailable", e);
     }
@@ -136,7 +146,7 @@ async fn create_key(request: &HttpRequest, service: &str, env: &Env<'_>) -> Http
         201,
         &json!({
             "id": r.id, "key": new.key, "prefix": r.prefix, "label": r.label, "scopes": r.scopes,
-            "created_ms": r.created_ms, "service": service,
+            "created_ms": r.created_ms, "service": service, "rate_limit_per_minute": r.rate_limit_per_minute,
             "note": "Store this key now: it is shown only once.",
         }),
     )

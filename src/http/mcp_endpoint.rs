@@ -2,7 +2,8 @@
 //!
 //! Order of checks: body size (413, before anything else, in `http::handle` and at the edge while
 //! reading), authentication (401), method (405), media types (406/415),
-//! JSON (400 -32700), session (400 missing / 404 unknown), protocol version (400), dispatch.
+//! JSON (400 -32700), rate limit (429, POST only; `http::rate_limit`), session (400 missing / 404
+//! unknown), protocol version (400), dispatch.
 //! A POST with 2026-07-28 `_meta` and no session, and a GET or DELETE naming 2026-07-28, go to
 //! `mcp_modern` after authentication (and, for POST, media types and JSON).
 
@@ -131,10 +132,7 @@ async fn authenticate(
             env.now_ms / 1000,
             false,
         ) {
-            Ok(claims) => Ok(Principal {
-                id: format!("oauth:{}:{}", claims.client_id, claims.sub),
-                scopes: scope::split(&claims.scope),
-            }),
+            Ok(claims) => Ok(Principal::oauth(&claims.client_id, &claims.sub, scope::split(&claims.scope))),
             Err(why) => Err(unauthorized(request, service, env, Some("invalid_token"), &why)),
         };
     }
@@ -249,6 +247,11 @@ async fn post(
             )
         }
     };
+
+    // Counted once per POST, whichever era answers it.
+    if let Some(response) = super::rate_limit::gate(service, principal, env, &body, reply).await {
+        return response;
+    }
 
     // Requests with 2026-07-28 `_meta` (and no session) are served statelessly.
     if mcp_modern::is_modern(request, &body) {

@@ -14,6 +14,7 @@ mod oauth_admin;
 mod oauth_authorize;
 mod oauth_clients;
 mod pages;
+mod rate_limit;
 pub mod session_cache;
 pub mod sse;
 
@@ -129,6 +130,8 @@ pub struct Env<'a> {
     pub oauth: Option<&'a OAuthEnv<'a>>,
     /// Streamed answers (progress, subscriptions/listen); `None` where the host cannot stream.
     pub streaming: Option<sse::Streaming<'a>>,
+    /// Where per-credential rate limits are counted; `None`: no limits are enforced.
+    pub rate_limiter: Option<&'a dyn crate::rate_limit::Limiter>,
 }
 
 impl Env<'_> {

@@ -52,6 +52,7 @@ export function tempDir(prefix = 'dbmcp-') {
  * @param {string} [options.allowedOrigins] ALLOWED_ORIGINS
  * @param {boolean} [options.migrate] apply migrations (default true; skipped if already applied)
  * @param {object} [options.bindings] extra bindings (variables/secrets) merged over the defaults
+ * @param {boolean} [options.rateLimiter] bind RATE_LIMITER (default true)
  * @param {string} [options.buildDir] the build to run (default `build`; `build-conformance` has the fixtures)
  */
 export async function startWorker(options = {}) {
@@ -84,6 +85,8 @@ export async function startWorker(options = {}) {
     durableObjects: {
       MCP_SESSIONS: { className: 'McpSession', useSQLite: true },
       OAUTH_GRANTS: { className: 'OAuthGrants', useSQLite: true },
+      // Left out with `rateLimiter: false` (the binding missing, as in a misconfigured deploy).
+      ...(options.rateLimiter === false ? {} : { RATE_LIMITER: { className: 'RateLimiter', useSQLite: true } }),
     },
     bindings,
     d1Persist: persist ? join(persist, 'd1') : false,
