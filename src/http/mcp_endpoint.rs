@@ -134,6 +134,7 @@ async fn authenticate(
             Ok(claims) => Ok(Principal {
                 id: format!("oauth:{}:{}", claims.client_id, claims.sub),
                 scopes: scope::split(&claims.scope),
+                key_label: None,
             }),
             Err(why) => Err(unauthorized(request, service, env, Some("invalid_token"), &why)),
         };
