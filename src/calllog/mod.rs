@@ -8,6 +8,7 @@ pub mod entry;
 pub mod export;
 pub mod query;
 pub mod redact;
+pub mod site;
 pub mod summary;
 
 use async_trait::async_trait;

@@ -302,7 +302,7 @@ async fn post(
     let ctx = tools.context(&request_budget, service, env, principal);
     let before = session.clone();
     let client_info = session.client_info.clone();
-    let site = CallSite::new(request, env, service, principal, &client_info, "2025");
+    let site = call_record::site(request, env, service, principal, &client_info, "2025");
 
     let (status, response) = match body {
         Json::Array(items) => {
