@@ -429,7 +429,8 @@ describe('retention', () => {
     assert.equal((await s.call('tools/call', { name: 'get_tables', arguments: {} })).status, 200);
     const entries = await waitFor(async () => {
       const res = await logs('tiny', { principal });
-      return res.json.entries.length === 1 ? res.json.entries : null;
+      const ids = res.json.entries.map((e) => e.id);
+      return ids.length === 1 && ids[0] !== oldId ? res.json.entries : null;
     }, 'the old entry to go and the new one to stay');
     assert.equal(entries[0].target, 'get_tables');
     assert.ok(entries[0].time > Date.now() - 60_000);
