@@ -95,3 +95,16 @@ fn without_a_site_nothing_is_recorded_and_the_answer_is_unchanged() {
             .unwrap();
     assert_eq!(answer["isError"], false);
 }
+
+#[test]
+fn a_refused_call_is_recorded_with_its_outcome_and_no_duration() {
+    let log = MemoryLog::default();
+    let site = site(&log, "2026");
+    site.refused(&request("tools/call", json!({"name": "get_tables"})), Outcome::RateLimited, "too many calls");
+    site.refused(&request("tools/list", json!({})), Outcome::RateLimited, "not logged");
+    let entries = log.entries.borrow();
+    assert_eq!(entries.len(), 1);
+    assert_eq!((entries[0].outcome, entries[0].duration_ms), (Outcome::RateLimited, 0));
+    assert_eq!(entries[0].error.as_deref(), Some("too many calls"));
+    assert_eq!((entries[0].era.as_str(), entries[0].target.as_deref()), ("2026", Some("get_tables")));
+}

@@ -51,12 +51,18 @@ pub struct LogQuery {
     pub shard: ShardQuery,
     /// Other parameters a route accepts (e.g. `format`), by name.
     pub extra: Vec<(String, String)>,
+    /// Whether `limit` was given (the export's default is its own maximum).
+    pub limit_given: bool,
 }
 
 /// Parses the query string; `extra` names further parameters the route takes. Unknown or
 /// repeated parameters and bad values are errors (the admin API answers them with 400).
 pub fn parse(query: &str, extra: &[&str]) -> Result<LogQuery, String> {
-    let mut q = LogQuery { shard: ShardQuery { limit: DEFAULT_LIMIT, ..Default::default() }, extra: vec![] };
+    let mut q = LogQuery {
+        shard: ShardQuery { limit: DEFAULT_LIMIT, ..Default::default() },
+        extra: vec![],
+        limit_given: false,
+    };
     let mut seen: Vec<String> = Vec::new();
     for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
         let (name, value) = (name.into_owned(), value.into_owned());
@@ -89,6 +95,7 @@ pub fn parse(query: &str, extra: &[&str]) -> Result<LogQuery, String> {
             "to" if value.is_empty() => {}
             "to" => s.to = Some(parse_time(&value).map_err(|e| format!("to: {e}"))?),
             "limit" => {
+                q.limit_given = true;
                 s.limit = match value.parse::<usize>() {
                     Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
                     _ => return Err(format!("limit must be a whole number from 1 to {MAX_LIMIT}, got {value:?}")),

@@ -3,7 +3,7 @@
 
 use serde_json::Value as Json;
 
-use super::entry::{Caller, FinishedCall};
+use super::entry::{cap_chars, Caller, FinishedCall, Outcome, MAX_ERROR_CHARS};
 use super::{is_logged, CallLog};
 use crate::mcp::jsonrpc::{Request, RequestId, RpcError};
 
@@ -40,6 +40,36 @@ impl CallSite<'_> {
             duration_ms: self.log.now_ms().saturating_sub(started_ms),
         }
         .into_entry();
+        self.log.record(entry);
+    }
+}
+
+impl CallSite<'_> {
+    /// Records a call refused before it ran (e.g. [`Outcome::RateLimited`]), taking 0 ms.
+    pub fn refused(&self, request: &Request, outcome: Outcome, message: &str) {
+        if !is_logged(&request.method) {
+            return;
+        }
+        let now = self.log.now_ms();
+        let error = RpcError::new(0, message);
+        let mut entry = FinishedCall {
+            service: self.service,
+            caller: &self.caller,
+            era: self.era,
+            trace_id: self.trace_id.as_deref(),
+            request_id: match &request.id {
+                RequestId::Number(n) => n.to_string(),
+                RequestId::Text(t) => t.clone(),
+            },
+            method: &request.method,
+            params: request.params.as_ref(),
+            result: Err(error.message.clone()),
+            started_ms: now,
+            duration_ms: 0,
+        }
+        .into_entry();
+        entry.outcome = outcome;
+        entry.error = Some(cap_chars(message, MAX_ERROR_CHARS));
         self.log.record(entry);
     }
 }

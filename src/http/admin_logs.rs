@@ -115,11 +115,7 @@ async fn export(request: &HttpRequest, service: &ServiceConfig, store: &dyn LogS
         return bad_request(format!("unknown format {format:?}; use jsonl or csv"));
     }
     // `limit` caps the export too (default: the export maximum); `cursor` starts it later.
-    let wanted = if request.query.split('&').any(|p| p.starts_with("limit=")) {
-        query.shard.limit
-    } else {
-        MAX_EXPORT_ENTRIES
-    };
+    let wanted = if query.limit_given { query.shard.limit } else { MAX_EXPORT_ENTRIES };
     let mut entries = Vec::new();
     let mut shard_query = ShardQuery { limit: MAX_LIMIT, ..query.shard.clone() };
     let mut more = false;
