@@ -37,7 +37,10 @@ impl Outcome {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Serialized only: the worker passes stored entries through as JSON values, so no deserializer
+/// for this struct is compiled into the bundle (tests get one).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(Deserialize))]
 pub struct LogEntry {
     /// `<13-digit ms time>-<12 hex>`: unique, and sorting ids sorts by time.
     pub id: String,
@@ -56,7 +59,6 @@ pub struct LogEntry {
     pub target: Option<String>,
     /// Redacted; a string holding the start of the JSON text when it was cut.
     pub arguments: Json,
-    #[serde(default)]
     pub arguments_truncated: bool,
     pub duration_ms: u64,
     pub rows_read: Option<u64>,
@@ -244,19 +246,23 @@ impl FinishedCall<'_> {
 }
 
 impl LogEntry {
-    /// The Workers Logs line: `{"event":"mcp_call", ...}`, every field but the arguments.
-    pub fn log_line(&self) -> String {
-        let mut value = serde_json::to_value(self).unwrap_or(Json::Null);
-        if let Json::Object(map) = &mut value {
-            map.remove("arguments");
-            map.remove("arguments_truncated");
-            let mut line = Map::with_capacity(map.len() + 1);
-            line.insert("event".into(), Json::from("mcp_call"));
-            line.extend(std::mem::take(map));
-            return Json::Object(line).to_string();
-        }
-        String::new()
+    pub fn to_json(&self) -> Json {
+        serde_json::to_value(self).unwrap_or(Json::Null)
     }
+}
+
+/// The Workers Logs line of an entry (as JSON): `{"event":"mcp_call", ...}`, every field but the
+/// arguments.
+pub fn log_line(entry: &Json) -> String {
+    let Json::Object(map) = entry else { return String::new() };
+    let mut line = Map::with_capacity(map.len() + 1);
+    line.insert("event".into(), Json::from("mcp_call"));
+    for (key, value) in map {
+        if key != "arguments" && key != "arguments_truncated" {
+            line.insert(key.clone(), value.clone());
+        }
+    }
+    Json::Object(line).to_string()
 }
 
 #[cfg(test)]
@@ -343,7 +349,7 @@ mod tests {
         assert_eq!(entry.target.as_deref(), Some("get_table_data"));
         assert_eq!(entry.arguments, json!({"table": "t", "api_key": "[redacted]"}));
         assert_eq!((entry.rows_read, entry.outcome, entry.time), (Some(1), Outcome::Ok, 1_000));
-        let line: Json = serde_json::from_str(&entry.log_line()).unwrap();
+        let line: Json = serde_json::from_str(&log_line(&entry.to_json())).unwrap();
         assert_eq!(line["event"], "mcp_call");
         assert_eq!(line["principal_kind"], "api_key");
         assert_eq!(line["outcome"], "ok");

@@ -31,15 +31,17 @@ pub trait CallLog {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ShardStats {
     pub rows: Vec<StatRow>,
-    pub slowest: Vec<LogEntry>,
+    /// Entries as stored (JSON objects).
+    pub slowest: Vec<Json>,
 }
 
 /// Reads the log's shards (Durable Objects at the edge) for the admin API.
 #[async_trait(?Send)]
 pub trait LogStore {
-    /// One shard's entries matching the query, newest first, at most `query.limit`.
-    async fn query(&self, object: &str, query: &ShardQuery) -> Result<Vec<LogEntry>, String>;
-    async fn get(&self, object: &str, id: &str) -> Result<Option<LogEntry>, String>;
+    /// One shard's entries (JSON objects as stored) matching the query, newest first, at most
+    /// `query.limit`.
+    async fn query(&self, object: &str, query: &ShardQuery) -> Result<Vec<Json>, String>;
+    async fn get(&self, object: &str, id: &str) -> Result<Option<Json>, String>;
     async fn stats(&self, object: &str, from_ms: u64, slowest: usize) -> Result<ShardStats, String>;
     /// Entries that could not be written for this service (persisted, best effort).
     async fn write_failures(&self, service: &str) -> Result<u64, String>;
@@ -115,6 +117,22 @@ impl LogSettings {
 
 pub fn shard_object(service: &str, shard: u64) -> String {
     format!("{service}:{shard}")
+}
+
+/// Sorts JSON objects by a key, largest first. One non-generic function for every sort of the
+/// log, so the bundle carries one copy of the sort code instead of one per call site.
+pub fn sort_desc(items: &mut [Json], key: fn(&Json) -> (u64, String)) {
+    items.sort_unstable_by_key(|item| std::cmp::Reverse(key(item)));
+}
+
+/// A number field of a JSON object (0 when absent).
+pub fn json_u64(item: &Json, field: &str) -> u64 {
+    item.get(field).and_then(Json::as_u64).unwrap_or(0)
+}
+
+/// A text field of a JSON object (empty when absent).
+pub fn json_text(item: &Json, field: &str) -> String {
+    item.get(field).and_then(Json::as_str).unwrap_or_default().to_string()
 }
 
 /// Whether a JSON-RPC method is recorded.

@@ -8,6 +8,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
 
 use super::entry::{is_valid_id, LogEntry, Outcome};
 
@@ -127,12 +128,53 @@ impl LogQuery {
 
 /// A time in ms since the epoch: digits, or an RFC 3339 timestamp.
 pub fn parse_time(text: &str) -> Result<u64, String> {
-    if text.bytes().all(|b| b.is_ascii_digit()) {
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
         return text.parse::<u64>().ok().filter(|n| *n < 10u64.pow(15)).ok_or_else(|| format!("{text:?} is out of range"));
     }
-    let time = chrono::DateTime::parse_from_rfc3339(text)
-        .map_err(|e| format!("{text:?} is neither milliseconds since 1970 nor an RFC 3339 time ({e})"))?;
-    u64::try_from(time.timestamp_millis()).map_err(|_| format!("{text:?} is before 1970"))
+    let ms = rfc3339_ms(text.as_bytes())
+        .ok_or_else(|| format!("{text:?} is neither milliseconds since 1970 nor an RFC 3339 time like 2026-12-07T15:00:00Z"))?;
+    u64::try_from(ms).map_err(|_| format!("{text:?} is before 1970"))
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, checked against the calendar. Written out rather
+/// than chrono's parser, which would add its whole format machinery to the bundle.
+fn rfc3339_ms(b: &[u8]) -> Option<i64> {
+    let num = |range: std::ops::Range<usize>| -> Option<u32> {
+        let part = b.get(range)?;
+        part.iter().all(u8::is_ascii_digit).then(|| part.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0')))
+    };
+    let punctuation = [(4, b'-'), (7, b'-'), (13, b':'), (16, b':')];
+    if b.len() < 20 || punctuation.iter().any(|(i, c)| b[*i] != *c) || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let date = chrono::NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
+    let mut rest = &b[19..];
+    let mut millis = 0;
+    if let [b'.', tail @ ..] = rest {
+        let digits = tail.iter().take_while(|c| c.is_ascii_digit()).count();
+        if digits == 0 {
+            return None;
+        }
+        millis = tail[..digits.min(3)].iter().fold(0, |n, d| n * 10 + u32::from(d - b'0')) * 10u32.pow(3 - digits.min(3) as u32);
+        rest = &tail[digits..];
+    }
+    let offset_minutes: i64 = match rest {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let digits = [*h1, *h2, *m1, *m2];
+            if !digits.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            let (h, m) = (i64::from((h1 - b'0') * 10 + (h2 - b'0')), i64::from((m1 - b'0') * 10 + (m2 - b'0')));
+            if h > 23 || m > 59 {
+                return None;
+            }
+            if *sign == b'-' { -(h * 60 + m) } else { h * 60 + m }
+        }
+        _ => return None,
+    };
+    let time = date.and_hms_milli_opt(num(11..13)?, num(14..16)?, num(17..19)?, millis)?;
+    Some(time.and_utc().timestamp_millis() - offset_minutes * 60_000)
 }
 
 pub fn encode_cursor(id: &str) -> String {
@@ -151,15 +193,15 @@ pub fn decode_cursor(cursor: &str) -> Result<String, String> {
 
 /// Merges the shards' pages (each newest first, each asked for `limit + 1`) into one page of at
 /// most `limit` entries and the cursor of the next page, `None` when nothing is left.
-pub fn merge(pages: Vec<Vec<LogEntry>>, limit: usize) -> (Vec<LogEntry>, Option<String>) {
-    let mut all: Vec<LogEntry> = pages.into_iter().flatten().collect();
-    all.sort_by(|a, b| b.id.cmp(&a.id));
-    all.dedup_by(|a, b| a.id == b.id);
+pub fn merge(pages: Vec<Vec<Json>>, limit: usize) -> (Vec<Json>, Option<String>) {
+    let mut all: Vec<Json> = pages.into_iter().flatten().collect();
+    super::sort_desc(&mut all, |e| (0, super::json_text(e, "id")));
+    all.dedup_by(|a, b| a.get("id") == b.get("id"));
     if all.len() <= limit {
         return (all, None);
     }
     all.truncate(limit);
-    let cursor = all.last().map(|e| encode_cursor(&e.id));
+    let cursor = all.last().map(|e| encode_cursor(&super::json_text(e, "id")));
     (all, cursor)
 }
 
@@ -167,7 +209,6 @@ pub fn merge(pages: Vec<Vec<LogEntry>>, limit: usize) -> (Vec<LogEntry>, Option<
 mod tests {
     use super::*;
     use crate::calllog::entry::new_id;
-    use serde_json::Value as Json;
 
     pub fn entry(time: u64, principal: &str, tool: &str, outcome: Outcome) -> LogEntry {
         LogEntry {
@@ -223,6 +264,22 @@ mod tests {
     }
 
     #[test]
+    fn times_are_ms_or_rfc3339() {
+        assert_eq!(parse_time("0").unwrap(), 0);
+        assert_eq!(parse_time("2026-01-01T00:00:00Z").unwrap(), 1_767_225_600_000);
+        assert_eq!(parse_time("2026-01-01T01:30:00+01:30").unwrap(), 1_767_225_600_000);
+        assert_eq!(parse_time("2025-12-31T20:00:00.5-04:00").unwrap(), 1_767_225_600_500);
+        assert_eq!(parse_time("2026-01-01 00:00:00.123456z").unwrap(), 1_767_225_600_123);
+        for bad in [
+            "", "2026-01-01", "2026-02-30T00:00:00Z", "2026-01-01T24:00:00Z", "2026-01-01T00:00:00",
+            "2026-01-01T00:00:00+2400", "2026-01-01T00:00:00.Z", "1969-12-31T23:59:59Z", "9999999999999999",
+            "2026-01-01T00:00:00+01:60", "２０２６-01-01T00:00:00Z",
+        ] {
+            assert!(parse_time(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn cursors_round_trip_and_malformed_ones_fail() {
         let id = new_id(1_700_000_000_000);
         assert_eq!(decode_cursor(&encode_cursor(&id)).unwrap(), id);
@@ -254,11 +311,11 @@ mod tests {
                     let mut page: Vec<LogEntry> = s.iter().filter(|e| q.matches(e)).cloned().collect();
                     page.sort_by(|a, b| b.id.cmp(&a.id));
                     page.truncate(q.limit);
-                    page
+                    page.iter().map(LogEntry::to_json).collect()
                 })
                 .collect();
             let (page, cursor) = merge(pages, limit);
-            seen.extend(page.into_iter().map(|e| e.id));
+            seen.extend(page.into_iter().map(|e| e["id"].as_str().unwrap().to_string()));
             match cursor {
                 Some(c) => before = Some(decode_cursor(&c).unwrap()),
                 None => break,

@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value as Json};
 
-use super::entry::{LogEntry, Outcome};
+use super::entry::Outcome;
+use super::{json_text, json_u64};
 
 pub const DEFAULT_HOURS: u64 = 24;
 pub const MAX_HOURS: u64 = 24 * 31;
@@ -46,11 +47,12 @@ pub fn p95(sorted: &[u64]) -> u64 {
     sorted[rank.max(1) - 1]
 }
 
-pub fn summarize(rows: &[StatRow], mut slowest: Vec<LogEntry>, hours: u64, now_ms: u64, write_failures: u64) -> Json {
+/// `slowest` holds the shards' slowest entries (JSON objects as stored).
+pub fn summarize(rows: &[StatRow], mut slowest: Vec<Json>, hours: u64, now_ms: u64, write_failures: u64) -> Json {
     let start = window_start(now_ms, hours);
     let mut per_hour: Vec<(u64, u64, u64)> = (0..hours).map(|h| (start + h * HOUR_MS, 0, 0)).collect();
-    // tool -> (calls, errors, durations)
-    let mut tools: std::collections::BTreeMap<&str, (u64, u64, Vec<u64>)> = Default::default();
+    // (tool, calls, errors, durations); a service has few tools, so a list is enough.
+    let mut tools: Vec<(&str, u64, u64, Vec<u64>)> = Vec::new();
     for StatRow(time, method, target, outcome, duration) in rows {
         if *time < start {
             continue;
@@ -61,24 +63,32 @@ pub fn summarize(rows: &[StatRow], mut slowest: Vec<LogEntry>, hours: u64, now_m
             bucket.2 += failed as u64;
         }
         if method == "tools/call" {
-            let stats = tools.entry(target.as_deref().unwrap_or("")).or_default();
-            stats.0 += 1;
-            stats.1 += failed as u64;
-            stats.2.push(*duration);
+            let tool = target.as_deref().unwrap_or("");
+            let index = match tools.iter().position(|t| t.0 == tool) {
+                Some(index) => index,
+                None => {
+                    tools.push((tool, 0, 0, Vec::new()));
+                    tools.len() - 1
+                }
+            };
+            let stats = &mut tools[index];
+            stats.1 += 1;
+            stats.2 += failed as u64;
+            stats.3.push(*duration);
         }
     }
     let mut tools: Vec<Json> = tools
         .into_iter()
-        .map(|(tool, (calls, errors, mut durations))| {
+        .map(|(tool, calls, errors, mut durations)| {
             durations.sort_unstable();
             let rate = (errors as f64 / calls as f64 * 10_000.0).round() / 10_000.0;
             json!({ "tool": tool, "calls": calls, "errors": errors, "error_rate": rate,
                     "p95_ms": p95(&durations), "max_ms": durations.last().copied().unwrap_or(0) })
         })
         .collect();
-    tools.sort_by(|a, b| b["calls"].as_u64().cmp(&a["calls"].as_u64()));
-    slowest.sort_by(|a, b| b.duration_ms.cmp(&a.duration_ms).then_with(|| b.id.cmp(&a.id)));
-    slowest.retain(|e| e.time >= start);
+    super::sort_desc(&mut tools, |t| (json_u64(t, "calls"), json_text(t, "tool")));
+    super::sort_desc(&mut slowest, |e| (json_u64(e, "duration_ms"), json_text(e, "id")));
+    slowest.retain(|e| json_u64(e, "time") >= start);
     slowest.truncate(SLOWEST);
     json!({
         "hours": hours,
@@ -118,7 +128,11 @@ mod tests {
             row(8 * HOUR_MS, "b", Outcome::Ok, 5), // before the 2-hour window
             StatRow(10 * HOUR_MS, "resources/read".into(), Some("x://y".into()), Outcome::Ok, 1),
         ];
-        let s = summarize(&rows, vec![], 2, now, 3);
+        let slow = |id: &str, time: u64, ms: u64| json!({"id": id, "time": time, "duration_ms": ms});
+        let slowest = vec![slow("a", now, 5), slow("b", now, 50), slow("old", 0, 500), slow("c", now, 20)];
+        let s = summarize(&rows, slowest, 2, now, 3);
+        let order: Vec<&str> = s["slowest"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
+        assert_eq!(order, ["b", "c", "a"], "slowest first, nothing before the window");
         assert_eq!(s["hours"], 2);
         assert_eq!(s["write_failures"], 3);
         assert_eq!(s["calls_per_hour"], json!([{"hour": 9 * HOUR_MS, "calls": 1, "errors": 1}, {"hour": 10 * HOUR_MS, "calls": 3, "errors": 1}]));

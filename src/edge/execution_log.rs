@@ -15,12 +15,14 @@ use std::cell::{Cell, RefCell};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
 use worker::{
     durable_object, DurableObject, Env, Method, ObjectNamespace, Request, RequestInit, Response, SqlStorage,
     SqlStorageValue, State,
 };
 
 use crate::auth::KvStore;
+use crate::calllog::entry::{is_valid_id, log_line};
 use crate::calllog::{CallLog, LogEntry, LogStore, Outcome, ShardQuery, ShardStats, StatRow};
 use crate::http::sse::Timer;
 
@@ -36,14 +38,15 @@ const RETENTION_KEY: &str = "retention_ms";
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum Command {
-    Append { entries: Vec<LogEntry>, retention_ms: u64 },
+    /// Entries as JSON objects (the worker never parses them back into `LogEntry`).
+    Append { entries: Vec<Json>, retention_ms: u64 },
     Query { query: ShardQuery },
     Get { id: String },
     Stats { from_ms: u64, slowest: u64 },
 }
 
 thread_local! {
-    static PENDING: RefCell<Vec<LogEntry>> = const { RefCell::new(Vec::new()) };
+    static PENDING: RefCell<Vec<Json>> = const { RefCell::new(Vec::new()) };
     static FLUSH_SCHEDULED: Cell<bool> = const { Cell::new(false) };
     static NEXT_SHARD: Cell<u64> = const { Cell::new(0) };
 }
@@ -53,7 +56,8 @@ pub struct IsolateCallLog;
 
 impl CallLog for IsolateCallLog {
     fn record(&self, entry: LogEntry) {
-        worker::console_log!("{}", entry.log_line());
+        let entry = entry.to_json();
+        worker::console_log!("{}", log_line(&entry));
         PENDING.with(|p| p.borrow_mut().push(entry));
     }
     fn now_ms(&self) -> u64 {
@@ -79,11 +83,16 @@ pub fn schedule_flush(ctx: &worker::Context, env: &Env) {
     });
 }
 
-async fn flush(env: &Env, entries: Vec<LogEntry>) {
+async fn flush(env: &Env, entries: Vec<Json>) {
     let config = super::config(env);
-    let mut by_service: std::collections::BTreeMap<String, Vec<LogEntry>> = Default::default();
+    // Few services per isolate: a list, not a map (one less map type in the bundle).
+    let mut by_service: Vec<(String, Vec<Json>)> = Vec::new();
     for entry in entries {
-        by_service.entry(entry.service.clone()).or_default().push(entry);
+        let service = crate::calllog::json_text(&entry, "service");
+        match by_service.iter_mut().find(|(s, _)| *s == service) {
+            Some((_, list)) => list.push(entry),
+            None => by_service.push((service, vec![entry])),
+        }
     }
     let log = DurableLog::new(env);
     let writes = by_service.into_iter().map(|(service, entries)| {
@@ -172,10 +181,10 @@ impl DurableLog {
 
 #[async_trait(?Send)]
 impl LogStore for DurableLog {
-    async fn query(&self, object: &str, query: &ShardQuery) -> Result<Vec<LogEntry>, String> {
+    async fn query(&self, object: &str, query: &ShardQuery) -> Result<Vec<Json>, String> {
         self.ask(object, &Command::Query { query: query.clone() }).await
     }
-    async fn get(&self, object: &str, id: &str) -> Result<Option<LogEntry>, String> {
+    async fn get(&self, object: &str, id: &str) -> Result<Option<Json>, String> {
         self.ask(object, &Command::Get { id: id.to_string() }).await
     }
     async fn stats(&self, object: &str, from_ms: u64, slowest: usize) -> Result<ShardStats, String> {
@@ -225,13 +234,44 @@ fn text(s: &str) -> SqlStorageValue {
     s.into()
 }
 
-fn opt_text(s: &Option<String>) -> SqlStorageValue {
-    s.as_deref().map(text).unwrap_or(SqlStorageValue::Null)
+fn opt_text(s: Option<&str>) -> SqlStorageValue {
+    s.map(text).unwrap_or(SqlStorageValue::Null)
 }
 
-fn entries(sql: &SqlStorage, query: &str, bindings: Vec<SqlStorageValue>) -> worker::Result<Vec<LogEntry>> {
+/// The columns of an entry, read from its JSON.
+struct IndexedFields<'a> {
+    id: &'a str,
+    time: u64,
+    principal_id: &'a str,
+    client_id: Option<&'a str>,
+    client_name: Option<&'a str>,
+    method: &'a str,
+    target: Option<&'a str>,
+    outcome: Outcome,
+    duration_ms: u64,
+}
+
+impl<'a> IndexedFields<'a> {
+    fn of(entry: &'a Json) -> Option<Self> {
+        let s = |key: &str| entry.get(key).and_then(Json::as_str);
+        let n = |key: &str| entry.get(key).and_then(Json::as_u64);
+        Some(IndexedFields {
+            id: s("id").filter(|id| is_valid_id(id))?,
+            time: n("time")?,
+            principal_id: s("principal_id")?,
+            client_id: s("client_id"),
+            client_name: s("client_name"),
+            method: s("method")?,
+            target: s("target"),
+            outcome: Outcome::parse(s("outcome")?)?,
+            duration_ms: n("duration_ms")?,
+        })
+    }
+}
+
+fn entries(sql: &SqlStorage, query: &str, bindings: Vec<SqlStorageValue>) -> worker::Result<Vec<Json>> {
     let rows = sql.exec(query, bindings)?.to_array::<EntryRow>()?;
-    Ok(rows.into_iter().filter_map(|r| serde_json::from_str(&r.entry).ok()).collect())
+    Ok(rows.into_iter().filter_map(|r| serde_json::from_str::<Json>(&r.entry).ok()).collect())
 }
 
 /// The shard query as SQL: fixed clauses, every value bound.
@@ -279,23 +319,24 @@ pub struct ExecutionLog {
 }
 
 impl ExecutionLog {
-    fn append(&self, sql: &SqlStorage, entries: &[LogEntry], retention_ms: u64) -> worker::Result<()> {
-        for e in entries {
-            let json = serde_json::to_string(e).map_err(worker::Error::from)?;
+    fn append(&self, sql: &SqlStorage, entries: &[Json], retention_ms: u64) -> worker::Result<()> {
+        for entry in entries {
+            // Only entries with the worker's shape are kept (the fields the indexes use).
+            let Some(e) = IndexedFields::of(entry) else { continue };
             sql.exec(
                 "INSERT OR IGNORE INTO entries (id, time, principal_id, client_id, client_name, method, target, outcome, duration_ms, entry) \
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 vec![
-                    text(&e.id),
+                    text(e.id),
                     int(e.time),
-                    text(&e.principal_id),
-                    opt_text(&e.client_id),
-                    opt_text(&e.client_name),
-                    text(&e.method),
-                    opt_text(&e.target),
+                    text(e.principal_id),
+                    opt_text(e.client_id),
+                    opt_text(e.client_name),
+                    text(e.method),
+                    opt_text(e.target),
                     text(e.outcome.as_str()),
                     int(e.duration_ms),
-                    text(&json),
+                    text(&entry.to_string()),
                 ],
             )?;
         }

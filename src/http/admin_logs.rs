@@ -14,7 +14,7 @@ use futures_util::future::join_all;
 use serde_json::json;
 
 use super::{Env, HttpRequest, HttpResponse};
-use crate::calllog::entry::{is_valid_id, LogEntry};
+use crate::calllog::entry::is_valid_id;
 use crate::calllog::export::{to_csv, to_jsonl, MAX_EXPORT_ENTRIES};
 use crate::calllog::query::{self, merge, ShardQuery, MAX_LIMIT};
 use crate::calllog::summary::{self, summarize};
@@ -61,7 +61,7 @@ async fn page(
     store: &dyn LogStore,
     service: &ServiceConfig,
     query: &ShardQuery,
-) -> Result<(Vec<LogEntry>, Option<String>), String> {
+) -> Result<(Vec<serde_json::Value>, Option<String>), String> {
     let limit = query.limit;
     let shard_query = ShardQuery { limit: limit + 1, ..query.clone() };
     let objects = service.log.shard_objects(&service.name);
@@ -100,7 +100,7 @@ async fn one(request: &HttpRequest, service: &ServiceConfig, store: &dyn LogStor
         }
     }
     match entry {
-        Some(entry) => HttpResponse::json(200, &json!(entry)),
+        Some(entry) => HttpResponse::json(200, &entry),
         None => not_found(),
     }
 }
