@@ -1,6 +1,8 @@
 //! One log entry and how it is built from a finished call.
 
-use serde::{Deserialize, Serialize};
+#[cfg(test)]
+use serde::Deserialize;
+use serde::Serialize;
 use serde_json::{Map, Value as Json};
 
 use super::redact;
@@ -8,7 +10,8 @@ use super::redact;
 /// Characters of an error message kept in an entry.
 pub const MAX_ERROR_CHARS: usize = 500;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(Deserialize))]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Ok,

@@ -12,7 +12,7 @@ pub mod site;
 pub mod summary;
 
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value as Json;
 
 pub use entry::{LogEntry, Outcome};
@@ -28,11 +28,23 @@ pub trait CallLog {
 }
 
 /// What one shard answers for the summary: every call in the window (compact) and its slowest.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// Read back by hand ([`ShardStats::from_json`]): a derived deserializer costs bundle size.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ShardStats {
     pub rows: Vec<StatRow>,
     /// Entries as stored (JSON objects).
     pub slowest: Vec<Json>,
+}
+
+impl ShardStats {
+    pub fn from_json(mut value: Json) -> Option<ShardStats> {
+        let rows = value.get("rows")?.as_array()?.iter().map(StatRow::from_json).collect::<Option<Vec<_>>>()?;
+        let slowest = match value.get_mut("slowest")?.take() {
+            Json::Array(items) => items,
+            _ => return None,
+        };
+        Some(ShardStats { rows, slowest })
+    }
 }
 
 /// Reads the log's shards (Durable Objects at the edge) for the admin API.

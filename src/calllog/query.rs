@@ -7,7 +7,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value as Json;
 
 use super::entry::{is_valid_id, LogEntry, Outcome};
@@ -19,7 +19,7 @@ const MAX_FILTER_CHARS: usize = 300;
 
 /// What one shard is asked for. The filter fields match exactly (`client` matches the OAuth
 /// client id or the client name); `from` and `to` are inclusive ms times.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ShardQuery {
     pub principal: Option<String>,
     pub client: Option<String>,
@@ -33,6 +33,39 @@ pub struct ShardQuery {
 }
 
 impl ShardQuery {
+    /// Reads what `Serialize` wrote (by hand: a derived deserializer costs bundle size). Absent
+    /// and null filters are `None`; a wrong type or an unknown outcome is `None` overall.
+    pub fn from_json(value: &Json) -> Option<ShardQuery> {
+        let object = value.as_object()?;
+        let text = |key: &str| -> Option<Option<String>> {
+            match object.get(key) {
+                None | Some(Json::Null) => Some(None),
+                Some(Json::String(s)) => Some(Some(s.clone())),
+                Some(_) => None,
+            }
+        };
+        let number = |key: &str| -> Option<Option<u64>> {
+            match object.get(key) {
+                None | Some(Json::Null) => Some(None),
+                Some(n) => n.as_u64().map(Some),
+            }
+        };
+        let outcome = match text("outcome")? {
+            None => None,
+            Some(o) => Some(Outcome::parse(&o)?),
+        };
+        Some(ShardQuery {
+            principal: text("principal")?,
+            client: text("client")?,
+            tool: text("tool")?,
+            outcome,
+            from: number("from")?,
+            to: number("to")?,
+            before: text("before")?,
+            limit: number("limit")?.unwrap_or(DEFAULT_LIMIT as u64).min(MAX_LIMIT as u64 + 1) as usize,
+        })
+    }
+
     /// The same test the shards' SQL makes (the in-memory store and the tests use it).
     pub fn matches(&self, e: &LogEntry) -> bool {
         let eq = |want: &Option<String>, have: Option<&str>| want.as_deref().is_none_or(|w| Some(w) == have);
@@ -322,6 +355,26 @@ mod tests {
             }
         }
         assert_eq!(seen, total);
+    }
+
+    #[test]
+    fn shard_queries_read_back_what_they_write() {
+        let q = ShardQuery {
+            principal: Some("key:a".into()),
+            client: None,
+            tool: Some("t".into()),
+            outcome: Some(Outcome::RateLimited),
+            from: Some(1),
+            to: None,
+            before: Some(new_id(9)),
+            limit: 51,
+        };
+        assert_eq!(ShardQuery::from_json(&serde_json::to_value(&q).unwrap()), Some(q));
+        assert_eq!(ShardQuery::from_json(&serde_json::json!({})).unwrap().limit, DEFAULT_LIMIT);
+        assert_eq!(ShardQuery::from_json(&serde_json::json!({"limit": 10_000})).unwrap().limit, MAX_LIMIT + 1);
+        assert!(ShardQuery::from_json(&serde_json::json!({"outcome": "nope"})).is_none());
+        assert!(ShardQuery::from_json(&serde_json::json!({"principal": 5})).is_none());
+        assert!(ShardQuery::from_json(&serde_json::json!({"from": -1})).is_none());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The summary of the last hours: calls and errors per hour, per-tool counts, error rate, p95
 //! and maximum duration, and the slowest calls.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{json, Value as Json};
 
 use super::entry::Outcome;
@@ -13,8 +13,21 @@ pub const SLOWEST: usize = 10;
 const HOUR_MS: u64 = 3_600_000;
 
 /// One call, as compact as the summary needs: `[time, method, target, outcome, duration_ms]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StatRow(pub u64, pub String, pub Option<String>, pub Outcome, pub u64);
+
+impl StatRow {
+    pub fn from_json(value: &Json) -> Option<StatRow> {
+        let [time, method, target, outcome, duration] = value.as_array()?.as_slice() else { return None };
+        Some(StatRow(
+            time.as_u64()?,
+            method.as_str()?.to_string(),
+            target.as_str().map(str::to_string),
+            Outcome::parse(outcome.as_str()?)?,
+            duration.as_u64()?,
+        ))
+    }
+}
 
 pub fn parse_hours(query: &str) -> Result<u64, String> {
     let mut hours = None;
@@ -139,6 +152,18 @@ mod tests {
         assert_eq!(s["tools"][0], json!({"tool": "a", "calls": 2, "errors": 1, "error_rate": 0.5, "p95_ms": 30, "max_ms": 30}));
         assert_eq!(s["tools"][1], json!({"tool": "b", "calls": 1, "errors": 1, "error_rate": 1.0, "p95_ms": 5, "max_ms": 5}));
         assert_eq!(s["tools"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn stats_read_back_what_a_shard_writes() {
+        let stats = crate::calllog::ShardStats {
+            rows: vec![row(5, "a", Outcome::ToolError, 7), StatRow(6, "prompts/get".into(), None, Outcome::Ok, 1)],
+            slowest: vec![json!({"id": "x"})],
+        };
+        let back = crate::calllog::ShardStats::from_json(serde_json::to_value(&stats).unwrap()).unwrap();
+        assert_eq!(back, stats);
+        assert!(crate::calllog::ShardStats::from_json(json!({"rows": [[1, "m", null, "bad", 1]], "slowest": []})).is_none());
+        assert!(crate::calllog::ShardStats::from_json(json!({"rows": []})).is_none());
     }
 
     #[test]

@@ -35,7 +35,9 @@ const MAX_STAT_ROWS: u64 = 100_000;
 const SWEEP_MS: u64 = 86_400_000;
 const RETENTION_KEY: &str = "retention_ms";
 
-#[derive(Serialize, Deserialize)]
+/// Sent as externally tagged JSON (`{"append": {...}}`); the object reads it back by hand
+/// ([`Command::from_json`]): a derived deserializer costs bundle size.
+#[derive(Serialize)]
 #[serde(rename_all = "snake_case")]
 enum Command {
     /// Entries as JSON objects (the worker never parses them back into `LogEntry`).
@@ -43,6 +45,31 @@ enum Command {
     Query { query: ShardQuery },
     Get { id: String },
     Stats { from_ms: u64, slowest: u64 },
+}
+
+impl Command {
+    fn from_json(value: Json) -> Option<Command> {
+        let Json::Object(object) = value else { return None };
+        let mut fields = object.into_iter();
+        let (tag, mut body) = fields.next()?;
+        if fields.next().is_some() {
+            return None;
+        }
+        let number = |body: &Json, key: &str| body.get(key).and_then(Json::as_u64);
+        Some(match tag.as_str() {
+            "append" => Command::Append {
+                retention_ms: number(&body, "retention_ms")?,
+                entries: match body.get_mut("entries")?.take() {
+                    Json::Array(entries) => entries,
+                    _ => return None,
+                },
+            },
+            "query" => Command::Query { query: ShardQuery::from_json(body.get("query")?)? },
+            "get" => Command::Get { id: body.get("id")?.as_str()?.to_string() },
+            "stats" => Command::Stats { from_ms: number(&body, "from_ms")?, slowest: number(&body, "slowest")? },
+            _ => return None,
+        })
+    }
 }
 
 thread_local! {
@@ -95,7 +122,8 @@ async fn flush(env: &Env, entries: Vec<Json>) {
         }
     }
     let log = DurableLog::new(env);
-    let writes = by_service.into_iter().map(|(service, entries)| {
+    // One write per service, one after the other (usually there is one service).
+    for (service, entries) in by_service {
         let settings = match config.as_ref() {
             Ok(c) => c.service(&service).map(|s| s.log.clone()).unwrap_or_default(),
             Err(_) => Default::default(),
@@ -106,21 +134,17 @@ async fn flush(env: &Env, entries: Vec<Json>) {
             shard % settings.shards
         });
         let object = crate::calllog::shard_object(&service, shard);
-        let log = &log;
-        async move {
-            let count = entries.len();
-            let command = Command::Append { entries, retention_ms: settings.retention_ms() };
-            if let Err(error) = log.send(&object, &command).await {
-                let line = serde_json::json!({
-                    "event": "execution_log_write_failed", "service": service, "object": object,
-                    "entries": count, "error": error,
-                });
-                worker::console_error!("{line}");
-                log.count_failures(&service, count as u64).await;
-            }
+        let count = entries.len();
+        let command = Command::Append { entries, retention_ms: settings.retention_ms() };
+        if let Err(error) = log.send(&object, &command).await {
+            let line = serde_json::json!({
+                "event": "execution_log_write_failed", "service": service, "object": object,
+                "entries": count, "error": error,
+            });
+            worker::console_error!("{line}");
+            log.count_failures(&service, count as u64).await;
         }
-    });
-    futures_util::future::join_all(writes).await;
+    }
 }
 
 fn failures_key(service: &str) -> String {
@@ -160,7 +184,7 @@ impl DurableLog {
         }
     }
 
-    async fn ask<T: for<'de> Deserialize<'de>>(&self, object: &str, command: &Command) -> Result<T, String> {
+    async fn ask(&self, object: &str, command: &Command) -> Result<Json, String> {
         let mut response = self.send(object, command).await?;
         let text = response.text().await.map_err(|e| e.to_string())?;
         serde_json::from_str(&text).map_err(|e| format!("log shard {object}: {e}"))
@@ -182,13 +206,20 @@ impl DurableLog {
 #[async_trait(?Send)]
 impl LogStore for DurableLog {
     async fn query(&self, object: &str, query: &ShardQuery) -> Result<Vec<Json>, String> {
-        self.ask(object, &Command::Query { query: query.clone() }).await
+        match self.ask(object, &Command::Query { query: query.clone() }).await? {
+            Json::Array(entries) => Ok(entries),
+            _ => Err(format!("log shard {object}: a query answer is not a list")),
+        }
     }
     async fn get(&self, object: &str, id: &str) -> Result<Option<Json>, String> {
-        self.ask(object, &Command::Get { id: id.to_string() }).await
+        match self.ask(object, &Command::Get { id: id.to_string() }).await? {
+            Json::Null => Ok(None),
+            entry => Ok(Some(entry)),
+        }
     }
     async fn stats(&self, object: &str, from_ms: u64, slowest: usize) -> Result<ShardStats, String> {
-        self.ask(object, &Command::Stats { from_ms, slowest: slowest as u64 }).await
+        let answer = self.ask(object, &Command::Stats { from_ms, slowest: slowest as u64 }).await?;
+        ShardStats::from_json(answer).ok_or_else(|| format!("log shard {object}: malformed statistics"))
     }
     async fn write_failures(&self, service: &str) -> Result<u64, String> {
         let value = self.kv.get(&failures_key(service)).await?;
@@ -356,11 +387,13 @@ impl DurableObject for ExecutionLog {
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let command: Command =
-            match req.text().await.and_then(|t| serde_json::from_str(&t).map_err(worker::Error::from)) {
-                Ok(command) => command,
-                Err(e) => return Response::error(format!("bad log command: {e}"), 400),
-            };
+        let command = match req.text().await.and_then(|t| serde_json::from_str::<Json>(&t).map_err(worker::Error::from)) {
+            Ok(value) => match Command::from_json(value) {
+                Some(command) => command,
+                None => return Response::error("bad log command: unknown shape", 400),
+            },
+            Err(e) => return Response::error(format!("bad log command: {e}"), 400),
+        };
         let sql = self.state.storage().sql();
         match command {
             Command::Append { entries, retention_ms } => {

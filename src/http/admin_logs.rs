@@ -8,9 +8,9 @@
 //! - `GET .../logs/summary?hours=24` -> calls per hour, per-tool figures, slowest calls,
 //!   `write_failures`
 //!
-//! Bad input is a 400 naming the problem; an unreachable shard a 503.
+//! Bad input is a 400 naming the problem; an unreachable shard a 503. Shards are read one after
+//! the other (the admin API is not a hot path, and a join would add its code to the bundle).
 
-use futures_util::future::join_all;
 use serde_json::json;
 
 use super::{Env, HttpRequest, HttpResponse};
@@ -64,9 +64,10 @@ async fn page(
 ) -> Result<(Vec<serde_json::Value>, Option<String>), String> {
     let limit = query.limit;
     let shard_query = ShardQuery { limit: limit + 1, ..query.clone() };
-    let objects = service.log.shard_objects(&service.name);
-    let pages = join_all(objects.iter().map(|o| store.query(o, &shard_query))).await;
-    let pages = pages.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let mut pages = Vec::new();
+    for object in service.log.shard_objects(&service.name) {
+        pages.push(store.query(&object, &shard_query).await?);
+    }
     Ok(merge(pages, limit))
 }
 
@@ -89,20 +90,14 @@ async fn one(request: &HttpRequest, service: &ServiceConfig, store: &dyn LogStor
     if !is_valid_id(id) {
         return not_found();
     }
-    let objects = service.log.shard_objects(&service.name);
-    let found = join_all(objects.iter().map(|o| store.get(o, id))).await;
-    let mut entry = None;
-    for result in found {
-        match result {
-            Ok(Some(e)) => entry = Some(e),
+    for object in service.log.shard_objects(&service.name) {
+        match store.get(&object, id).await {
+            Ok(Some(entry)) => return HttpResponse::json(200, &entry),
             Ok(None) => {}
             Err(e) => return unavailable(e),
         }
     }
-    match entry {
-        Some(entry) => HttpResponse::json(200, &entry),
-        None => not_found(),
-    }
+    not_found()
 }
 
 async fn export(request: &HttpRequest, service: &ServiceConfig, store: &dyn LogStore) -> HttpResponse {
@@ -159,12 +154,10 @@ async fn summary(request: &HttpRequest, service: &ServiceConfig, store: &dyn Log
         Err(e) => return bad_request(e),
     };
     let from = summary::window_start(now_ms, hours);
-    let objects = service.log.shard_objects(&service.name);
-    let stats = join_all(objects.iter().map(|o| store.stats(o, from, summary::SLOWEST))).await;
     let mut rows: Vec<StatRow> = Vec::new();
     let mut slowest = Vec::new();
-    for result in stats {
-        match result {
+    for object in service.log.shard_objects(&service.name) {
+        match store.stats(&object, from, summary::SLOWEST).await {
             Ok(s) => {
                 rows.extend(s.rows);
                 slowest.extend(s.slowest);
