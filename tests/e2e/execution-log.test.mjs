@@ -16,9 +16,11 @@ const DAY_MS = 86_400_000;
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 
 let w;
+const callLines = [];
 
 before(async () => {
   w = await startWorker({
+    onCallLine: (line) => callLines.push(line),
     services: {
       ...DEFAULT_SERVICES,
       tiny: { label: 'One shard, one day', database: { kind: 'd1', binding: 'DB' }, read_only: true, log: { shards: 1, retention_days: 1 } },
@@ -218,6 +220,24 @@ describe('recording', () => {
     assert.ok(!all.text.includes('sk-live-SECRET') && !all.text.includes('hunter2'));
     const exported = await admin(`demo/logs/export?format=csv&principal=${encodeURIComponent(principal)}`);
     assert.ok(!exported.text.includes('sk-live-SECRET') && !exported.text.includes('hunter2'));
+  });
+
+  test('every recorded call also prints one {"event":"mcp_call"} line without its arguments', async () => {
+    const { key, principal } = await newKey();
+    const s = await session(w.mcpUrl('demo'), key);
+    const call = await s.call('tools/call', { name: 'get_table_data', arguments: { table: 'customers', limit: 1, offset: 987654 } });
+    assert.equal(call.json.result.isError, false, call.text);
+    const [entry] = await entriesOf(principal, 1);
+    const line = await waitFor(() => callLines.find((l) => l.includes(entry.id)), 'the mcp_call line');
+    const parsed = JSON.parse(line);
+    assert.equal(parsed.event, 'mcp_call');
+    assert.equal(parsed.id, entry.id);
+    assert.equal(parsed.principal_id, principal);
+    assert.equal(parsed.outcome, entry.outcome);
+    assert.equal(parsed.arguments, undefined);
+    assert.equal(parsed.target, 'get_table_data');
+    assert.ok(!line.includes('987654'), 'the arguments are not in the line');
+    assert.equal(callLines.filter((l) => l.includes(entry.id)).length, 1);
   });
 
   test('a service with log.enabled = false records nothing', async () => {

@@ -43,14 +43,18 @@ export const DEFAULT_SERVICES = {
 
 /**
  * Passes the worker's console output through, except the execution log's one line per MCP call
- * (`{"event":"mcp_call",...}`), which would flood the test output.
+ * (`{"event":"mcp_call",...}`), which would flood the test output; those go to `onCallLine`.
  */
-function quietCallLines(stdout, stderr) {
-  for (const [stream, sink] of [[stdout, process.stdout], [stderr, process.stderr]]) {
-    createInterface({ input: stream }).on('line', (line) => {
-      if (!line.startsWith('{"event":"mcp_call"')) sink.write(`${line}\n`);
-    });
-  }
+function quietCallLines(onCallLine) {
+  return (stdout, stderr) => {
+    for (const [stream, sink] of [[stdout, process.stdout], [stderr, process.stderr]]) {
+      createInterface({ input: stream }).on('line', (line) => {
+        const at = line.indexOf('{"event":"mcp_call"');
+        if (at === -1) sink.write(`${line}\n`);
+        else onCallLine?.(line.slice(at));
+      });
+    }
+  };
 }
 
 export function tempDir(prefix = 'dbmcp-') {
@@ -66,6 +70,7 @@ export function tempDir(prefix = 'dbmcp-') {
  * @param {boolean} [options.migrate] apply migrations (default true; skipped if already applied)
  * @param {object} [options.bindings] extra bindings (variables/secrets) merged over the defaults
  * @param {string} [options.buildDir] the build to run (default `build`; `build-conformance` has the fixtures)
+ * @param {(line: string) => void} [options.onCallLine] receives each `{"event":"mcp_call",...}` line
  */
 export async function startWorker(options = {}) {
   const buildDir = options.buildDir ?? 'build';
@@ -100,7 +105,7 @@ export async function startWorker(options = {}) {
       EXECUTION_LOG: { className: 'ExecutionLog', useSQLite: true },
     },
     bindings,
-    handleRuntimeStdio: quietCallLines,
+    handleRuntimeStdio: quietCallLines(options.onCallLine),
     d1Persist: persist ? join(persist, 'd1') : false,
     kvPersist: persist ? join(persist, 'kv') : false,
     durableObjectsPersist: persist ? join(persist, 'do') : false,
