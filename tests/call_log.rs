@@ -45,7 +45,11 @@ fn dispatch(fx: &Fixture, site: &CallSite<'_>, method: &str, params: Json) -> Re
     let request = request(method, params);
     let ctx = fx.ctx();
     let mut session = session();
-    futures_executor::block_on(logged(Some(site), &request, server::handle_streaming(&request, &mut session, &ctx, None)))
+    futures_executor::block_on(logged(
+        Some(site),
+        &request,
+        server::handle_streaming(&request, &mut session, &ctx, None),
+    ))
 }
 
 #[test]
@@ -53,9 +57,20 @@ fn calls_reads_and_prompts_are_recorded_with_their_outcome() {
     let fx = Fixture::new();
     let log = MemoryLog::default();
     let site = site(&log, "2025");
-    dispatch(&fx, &site, "tools/call", json!({"name": "get_table_data", "arguments": {"table": "customers", "limit": 2}}))
-        .unwrap();
-    dispatch(&fx, &site, "tools/call", json!({"name": "get_table_data", "arguments": {"table": "no_such_table", "password": "hunter2"}})).unwrap();
+    dispatch(
+        &fx,
+        &site,
+        "tools/call",
+        json!({"name": "get_table_data", "arguments": {"table": "customers", "limit": 2}}),
+    )
+    .unwrap();
+    dispatch(
+        &fx,
+        &site,
+        "tools/call",
+        json!({"name": "get_table_data", "arguments": {"table": "no_such_table", "password": "hunter2"}}),
+    )
+    .unwrap();
     dispatch(&fx, &site, "tools/call", json!({"name": "no_such_tool", "arguments": {}})).unwrap_err();
     dispatch(&fx, &site, "resources/read", json!({"uri": "dbmcp://demo/tables/customers"})).unwrap();
     dispatch(&fx, &site, "prompts/get", json!({"name": "explore_database"})).ok();
@@ -64,7 +79,10 @@ fn calls_reads_and_prompts_are_recorded_with_their_outcome() {
     let entries = log.entries.borrow();
     assert_eq!(entries.len(), 5, "tools/list is not recorded: {entries:#?}");
     let ok = &entries[0];
-    assert_eq!((ok.method.as_str(), ok.target.as_deref(), ok.outcome), ("tools/call", Some("get_table_data"), Outcome::Ok));
+    assert_eq!(
+        (ok.method.as_str(), ok.target.as_deref(), ok.outcome),
+        ("tools/call", Some("get_table_data"), Outcome::Ok)
+    );
     assert_eq!(ok.rows_read, Some(2));
     assert_eq!(ok.arguments, json!({"table": "customers", "limit": 2}));
     assert_eq!(ok.duration_ms, 3);
@@ -77,7 +95,10 @@ fn calls_reads_and_prompts_are_recorded_with_their_outcome() {
     assert!(entries[1].error.as_deref().unwrap().contains("unknown field `password`"), "{:?}", entries[1].error);
     assert_eq!(entries[2].outcome, Outcome::ProtocolError);
     assert!(entries[2].error.as_deref().unwrap().contains("unknown tool"), "{:?}", entries[2].error);
-    assert_eq!((entries[3].method.as_str(), entries[3].target.as_deref()), ("resources/read", Some("dbmcp://demo/tables/customers")));
+    assert_eq!(
+        (entries[3].method.as_str(), entries[3].target.as_deref()),
+        ("resources/read", Some("dbmcp://demo/tables/customers"))
+    );
     assert_eq!(entries[3].outcome, Outcome::Ok);
     assert_eq!((entries[4].method.as_str(), entries[4].target.as_deref()), ("prompts/get", Some("explore_database")));
     let ids: std::collections::HashSet<&str> = entries.iter().map(|e| e.id.as_str()).collect();
@@ -90,9 +111,12 @@ fn without_a_site_nothing_is_recorded_and_the_answer_is_unchanged() {
     let request = request("tools/call", json!({"name": "get_tables", "arguments": {}}));
     let ctx = fx.ctx();
     let mut session = session();
-    let answer =
-        futures_executor::block_on(logged(None, &request, server::handle_streaming(&request, &mut session, &ctx, None)))
-            .unwrap();
+    let answer = futures_executor::block_on(logged(
+        None,
+        &request,
+        server::handle_streaming(&request, &mut session, &ctx, None),
+    ))
+    .unwrap();
     assert_eq!(answer["isError"], false);
 }
 

@@ -139,7 +139,8 @@ fn client_name(client_info: &Json) -> Option<String> {
 /// The trace id of a valid W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`, ids not all zero).
 pub fn trace_id(traceparent: Option<&str>) -> Option<String> {
     let parts: Vec<&str> = traceparent?.trim().split('-').collect();
-    let hex = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let hex =
+        |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     let [version, trace, parent, flags, ..] = parts.as_slice() else { return None };
     let valid = hex(version, 2)
         && *version != "ff"
@@ -175,7 +176,7 @@ pub fn rows(result: &Json) -> (Option<u64>, Option<u64>) {
 }
 
 /// The outcome and error message of an answered call.
-pub fn outcome(result: &Result<Json, String>) -> (Outcome, Option<String>) {
+pub fn outcome(result: Result<&Json, &str>) -> (Outcome, Option<String>) {
     match result {
         Err(message) => (Outcome::ProtocolError, Some(cap_chars(message, MAX_ERROR_CHARS))),
         Ok(value) if value.get("isError") == Some(&Json::Bool(true)) => {
@@ -220,9 +221,9 @@ impl FinishedCall<'_> {
             _ => self.params.and_then(|p| p.get("arguments")).cloned().unwrap_or(Json::Null),
         };
         let (arguments, arguments_truncated) = redact::redact_and_cap(raw_arguments, redact::MAX_ARGUMENT_BYTES);
-        let result = self.result.map(Json::clone);
-        let (outcome, error) = outcome(&result);
-        let (rows_read, rows_written) = result.as_ref().map(rows).unwrap_or((None, None));
+        let result = self.result.as_ref().map_err(String::as_str).copied();
+        let (outcome, error) = outcome(result);
+        let (rows_read, rows_written) = result.map(rows).unwrap_or((None, None));
         LogEntry {
             id: new_id(self.started_ms),
             time: self.started_ms,
@@ -290,7 +291,10 @@ mod tests {
     fn callers_are_classified() {
         let info = json!({"name": "claude", "version": "1.2"});
         let key = Caller::new("key:k1", Some("ci"), &info);
-        assert_eq!((key.kind, key.key_label.as_deref(), key.client_name.as_deref()), ("api_key", Some("ci"), Some("claude/1.2")));
+        assert_eq!(
+            (key.kind, key.key_label.as_deref(), key.client_name.as_deref()),
+            ("api_key", Some("ci"), Some("claude/1.2"))
+        );
         let user = Caller::new("oauth:c_abc:alice", None, &Json::Null);
         assert_eq!((user.kind, user.client_id.as_deref(), user.client_name), ("user", Some("c_abc"), None));
         assert_eq!(Caller::new("anonymous", None, &json!({"name": "x"})).kind, "anonymous");
@@ -317,14 +321,14 @@ mod tests {
     #[test]
     fn outcomes_rows_and_errors_come_from_the_result() {
         let ok = json!({"structuredContent": {"returned": 3, "records": []}, "isError": false});
-        assert_eq!(outcome(&Ok(ok.clone())), (Outcome::Ok, None));
+        assert_eq!(outcome(Ok(&ok)), (Outcome::Ok, None));
         assert_eq!(rows(&ok), (Some(3), None));
         assert_eq!(rows(&json!({"structuredContent": {"created": [{}, {}]}})), (None, Some(2)));
         assert_eq!(rows(&json!({"structuredContent": {"deleted": 4}})), (None, Some(4)));
         assert_eq!(rows(&json!({"contents": []})), (None, None));
         let tool_error = json!({"content": [{"type": "text", "text": "no table x"}], "isError": true});
-        assert_eq!(outcome(&Ok(tool_error)), (Outcome::ToolError, Some("no table x".into())));
-        let (o, e) = outcome(&Err("y".repeat(600)));
+        assert_eq!(outcome(Ok(&tool_error)), (Outcome::ToolError, Some("no table x".into())));
+        let (o, e) = outcome(Err(&"y".repeat(600)));
         assert_eq!(o, Outcome::ProtocolError);
         assert_eq!(e.unwrap().chars().count(), MAX_ERROR_CHARS + 1);
         assert_eq!(Outcome::parse("rate_limited"), Some(Outcome::RateLimited));

@@ -3,14 +3,31 @@
 
 use serde_json::Value as Json;
 
-
 /// Entries one export may hold; the admin API says when it stopped there.
 pub const MAX_EXPORT_ENTRIES: usize = 10_000;
 
 pub const CSV_COLUMNS: [&str; 21] = [
-    "id", "time", "service", "principal_kind", "principal_id", "key_label", "client_id", "client_name", "method",
-    "target", "arguments", "arguments_truncated", "duration_ms", "rows_read", "rows_written", "outcome", "error",
-    "era", "request_id", "trace_id", "time_iso",
+    "id",
+    "time",
+    "service",
+    "principal_kind",
+    "principal_id",
+    "key_label",
+    "client_id",
+    "client_name",
+    "method",
+    "target",
+    "arguments",
+    "arguments_truncated",
+    "duration_ms",
+    "rows_read",
+    "rows_written",
+    "outcome",
+    "error",
+    "era",
+    "request_id",
+    "trace_id",
+    "time_iso",
 ];
 
 /// Entries are JSON objects as stored.

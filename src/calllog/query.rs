@@ -70,7 +70,10 @@ impl ShardQuery {
     pub fn matches(&self, e: &LogEntry) -> bool {
         let eq = |want: &Option<String>, have: Option<&str>| want.as_deref().is_none_or(|w| Some(w) == have);
         eq(&self.principal, Some(&e.principal_id))
-            && self.client.as_deref().is_none_or(|c| e.client_id.as_deref() == Some(c) || e.client_name.as_deref() == Some(c))
+            && self
+                .client
+                .as_deref()
+                .is_none_or(|c| e.client_id.as_deref() == Some(c) || e.client_name.as_deref() == Some(c))
             && eq(&self.tool, e.target.as_deref())
             && self.outcome.is_none_or(|o| o == e.outcome)
             && self.from.is_none_or(|f| e.time >= f)
@@ -162,10 +165,15 @@ impl LogQuery {
 /// A time in ms since the epoch: digits, or an RFC 3339 timestamp.
 pub fn parse_time(text: &str) -> Result<u64, String> {
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-        return text.parse::<u64>().ok().filter(|n| *n < 10u64.pow(15)).ok_or_else(|| format!("{text:?} is out of range"));
+        return text
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n < 10u64.pow(15))
+            .ok_or_else(|| format!("{text:?} is out of range"));
     }
-    let ms = rfc3339_ms(text.as_bytes())
-        .ok_or_else(|| format!("{text:?} is neither milliseconds since 1970 nor an RFC 3339 time like 2026-12-07T15:00:00Z"))?;
+    let ms = rfc3339_ms(text.as_bytes()).ok_or_else(|| {
+        format!("{text:?} is neither milliseconds since 1970 nor an RFC 3339 time like 2026-12-07T15:00:00Z")
+    })?;
     u64::try_from(ms).map_err(|_| format!("{text:?} is before 1970"))
 }
 
@@ -188,7 +196,8 @@ fn rfc3339_ms(b: &[u8]) -> Option<i64> {
         if digits == 0 {
             return None;
         }
-        millis = tail[..digits.min(3)].iter().fold(0, |n, d| n * 10 + u32::from(d - b'0')) * 10u32.pow(3 - digits.min(3) as u32);
+        millis = tail[..digits.min(3)].iter().fold(0, |n, d| n * 10 + u32::from(d - b'0'))
+            * 10u32.pow(3 - digits.min(3) as u32);
         rest = &tail[digits..];
     }
     let offset_minutes: i64 = match rest {
@@ -202,7 +211,11 @@ fn rfc3339_ms(b: &[u8]) -> Option<i64> {
             if h > 23 || m > 59 {
                 return None;
             }
-            if *sign == b'-' { -(h * 60 + m) } else { h * 60 + m }
+            if *sign == b'-' {
+                -(h * 60 + m)
+            } else {
+                h * 60 + m
+            }
         }
         _ => return None,
     };
@@ -270,8 +283,11 @@ mod tests {
 
     #[test]
     fn filters_parse_and_bad_input_is_refused() {
-        let q = parse("principal=key%3Aab&tool=get_tables&outcome=tool_error&from=1000&to=2026-01-01T00:00:00Z&limit=10", &[])
-            .unwrap();
+        let q = parse(
+            "principal=key%3Aab&tool=get_tables&outcome=tool_error&from=1000&to=2026-01-01T00:00:00Z&limit=10",
+            &[],
+        )
+        .unwrap();
         assert_eq!(q.shard.principal.as_deref(), Some("key:ab"));
         assert_eq!(q.shard.tool.as_deref(), Some("get_tables"));
         assert_eq!(q.shard.outcome, Some(Outcome::ToolError));
@@ -304,9 +320,17 @@ mod tests {
         assert_eq!(parse_time("2025-12-31T20:00:00.5-04:00").unwrap(), 1_767_225_600_500);
         assert_eq!(parse_time("2026-01-01 00:00:00.123456z").unwrap(), 1_767_225_600_123);
         for bad in [
-            "", "2026-01-01", "2026-02-30T00:00:00Z", "2026-01-01T24:00:00Z", "2026-01-01T00:00:00",
-            "2026-01-01T00:00:00+2400", "2026-01-01T00:00:00.Z", "1969-12-31T23:59:59Z", "9999999999999999",
-            "2026-01-01T00:00:00+01:60", "２０２６-01-01T00:00:00Z",
+            "",
+            "2026-01-01",
+            "2026-02-30T00:00:00Z",
+            "2026-01-01T24:00:00Z",
+            "2026-01-01T00:00:00",
+            "2026-01-01T00:00:00+2400",
+            "2026-01-01T00:00:00.Z",
+            "1969-12-31T23:59:59Z",
+            "9999999999999999",
+            "2026-01-01T00:00:00+01:60",
+            "２０２６-01-01T00:00:00Z",
         ] {
             assert!(parse_time(bad).is_err(), "{bad}");
         }
@@ -316,7 +340,13 @@ mod tests {
     fn cursors_round_trip_and_malformed_ones_fail() {
         let id = new_id(1_700_000_000_000);
         assert_eq!(decode_cursor(&encode_cursor(&id)).unwrap(), id);
-        for bad in ["", "abc", &URL_SAFE_NO_PAD.encode("c1:nope"), &URL_SAFE_NO_PAD.encode(&id), &URL_SAFE_NO_PAD.encode([0xff, 0xfe])] {
+        for bad in [
+            "",
+            "abc",
+            &URL_SAFE_NO_PAD.encode("c1:nope"),
+            &URL_SAFE_NO_PAD.encode(&id),
+            &URL_SAFE_NO_PAD.encode([0xff, 0xfe]),
+        ] {
             assert!(decode_cursor(bad).is_err(), "{bad}");
         }
     }
@@ -395,7 +425,10 @@ mod tests {
         assert!(!q(&|q| q.tool = Some("x".into())));
         assert!(q(&|q| q.outcome = Some(Outcome::ToolError)));
         assert!(!q(&|q| q.outcome = Some(Outcome::Ok)));
-        assert!(q(&|q| { q.from = Some(5_000); q.to = Some(5_000) }));
+        assert!(q(&|q| {
+            q.from = Some(5_000);
+            q.to = Some(5_000)
+        }));
         assert!(!q(&|q| q.from = Some(5_001)));
         assert!(!q(&|q| q.to = Some(4_999)));
     }

@@ -9,8 +9,18 @@ pub const MAX_ARGUMENT_BYTES: usize = 4096;
 
 /// Key fragments (lower case, `-` and `_` removed) whose values are never logged.
 const SECRET_FRAGMENTS: [&str; 12] = [
-    "password", "passwd", "secret", "token", "apikey", "authorization", "cookie", "privatekey", "credential",
-    "accesskey", "signature", "sessionid",
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "apikey",
+    "authorization",
+    "cookie",
+    "privatekey",
+    "credential",
+    "accesskey",
+    "signature",
+    "sessionid",
 ];
 /// Whole keys (normalised) that are secrets but too short to match as fragments.
 const SECRET_KEYS: [&str; 4] = ["pwd", "pass", "auth", "confirm"];

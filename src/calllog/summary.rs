@@ -148,9 +148,18 @@ mod tests {
         assert_eq!(order, ["b", "c", "a"], "slowest first, nothing before the window");
         assert_eq!(s["hours"], 2);
         assert_eq!(s["write_failures"], 3);
-        assert_eq!(s["calls_per_hour"], json!([{"hour": 9 * HOUR_MS, "calls": 1, "errors": 1}, {"hour": 10 * HOUR_MS, "calls": 3, "errors": 1}]));
-        assert_eq!(s["tools"][0], json!({"tool": "a", "calls": 2, "errors": 1, "error_rate": 0.5, "p95_ms": 30, "max_ms": 30}));
-        assert_eq!(s["tools"][1], json!({"tool": "b", "calls": 1, "errors": 1, "error_rate": 1.0, "p95_ms": 5, "max_ms": 5}));
+        assert_eq!(
+            s["calls_per_hour"],
+            json!([{"hour": 9 * HOUR_MS, "calls": 1, "errors": 1}, {"hour": 10 * HOUR_MS, "calls": 3, "errors": 1}])
+        );
+        assert_eq!(
+            s["tools"][0],
+            json!({"tool": "a", "calls": 2, "errors": 1, "error_rate": 0.5, "p95_ms": 30, "max_ms": 30})
+        );
+        assert_eq!(
+            s["tools"][1],
+            json!({"tool": "b", "calls": 1, "errors": 1, "error_rate": 1.0, "p95_ms": 5, "max_ms": 5})
+        );
         assert_eq!(s["tools"].as_array().unwrap().len(), 2);
     }
 
@@ -162,7 +171,9 @@ mod tests {
         };
         let back = crate::calllog::ShardStats::from_json(serde_json::to_value(&stats).unwrap()).unwrap();
         assert_eq!(back, stats);
-        assert!(crate::calllog::ShardStats::from_json(json!({"rows": [[1, "m", null, "bad", 1]], "slowest": []})).is_none());
+        assert!(
+            crate::calllog::ShardStats::from_json(json!({"rows": [[1, "m", null, "bad", 1]], "slowest": []})).is_none()
+        );
         assert!(crate::calllog::ShardStats::from_json(json!({"rows": []})).is_none());
     }
 

@@ -41,10 +41,20 @@ const RETENTION_KEY: &str = "retention_ms";
 #[serde(rename_all = "snake_case")]
 enum Command {
     /// Entries as JSON objects (the worker never parses them back into `LogEntry`).
-    Append { entries: Vec<Json>, retention_ms: u64 },
-    Query { query: ShardQuery },
-    Get { id: String },
-    Stats { from_ms: u64, slowest: u64 },
+    Append {
+        entries: Vec<Json>,
+        retention_ms: u64,
+    },
+    Query {
+        query: ShardQuery,
+    },
+    Get {
+        id: String,
+    },
+    Stats {
+        from_ms: u64,
+        slowest: u64,
+    },
 }
 
 impl Command {
@@ -387,7 +397,8 @@ impl DurableObject for ExecutionLog {
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let command = match req.text().await.and_then(|t| serde_json::from_str::<Json>(&t).map_err(worker::Error::from)) {
+        let command = match req.text().await.and_then(|t| serde_json::from_str::<Json>(&t).map_err(worker::Error::from))
+        {
             Ok(value) => match Command::from_json(value) {
                 Some(command) => command,
                 None => return Response::error("bad log command: unknown shape", 400),

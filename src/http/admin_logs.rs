@@ -86,7 +86,8 @@ async fn one(request: &HttpRequest, service: &ServiceConfig, store: &dyn LogStor
     if !request.query.is_empty() {
         return bad_request("a single entry takes no parameters".into());
     }
-    let not_found = || HttpResponse::error(404, "not_found", format!("no log entry {id:?} in service {:?}", service.name));
+    let not_found =
+        || HttpResponse::error(404, "not_found", format!("no log entry {id:?} in service {:?}", service.name));
     if !is_valid_id(id) {
         return not_found();
     }
@@ -138,10 +139,7 @@ async fn export(request: &HttpRequest, service: &ServiceConfig, store: &dyn LogS
     };
     let mut response = HttpResponse::new(200)
         .with_header("content-type", content_type)
-        .with_header(
-            "content-disposition",
-            format!("attachment; filename=\"{}-log.{format}\"", service.name),
-        )
+        .with_header("content-disposition", format!("attachment; filename=\"{}-log.{format}\"", service.name))
         .with_header("x-export-count", entries.len().to_string())
         .with_header("x-export-truncated", more.to_string());
     response.body = body.into_bytes();

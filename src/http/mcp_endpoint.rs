@@ -8,8 +8,8 @@
 
 use serde_json::Value as Json;
 
-use super::challenge::Challenge;
 use super::call_record::{self, CallSite};
+use super::challenge::Challenge;
 use super::{mcp_modern, oauth, Env, HttpRequest, HttpResponse};
 use crate::auth::{self, AuthError, Principal};
 use crate::oauth::{metadata, scope};
@@ -432,10 +432,12 @@ async fn process(
             Some(&id),
             &RpcError::invalid_request("initialize must be sent alone, not inside a batch"),
         )),
-        Ok(Message::Request(request)) => Some(match call_record::logged(site, &request, server::handle_streaming(&request, session, ctx, notify)).await {
-            Ok(result) => jsonrpc::success(&request.id, result),
-            Err(error) => jsonrpc::error(Some(&request.id), &error),
-        }),
+        Ok(Message::Request(request)) => Some(
+            match call_record::logged(site, &request, server::handle_streaming(&request, session, ctx, notify)).await {
+                Ok(result) => jsonrpc::success(&request.id, result),
+                Err(error) => jsonrpc::error(Some(&request.id), &error),
+            },
+        ),
     }
 }
 
