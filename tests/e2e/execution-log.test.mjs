@@ -423,6 +423,37 @@ describe('admin API', () => {
   });
 });
 
+describe('write failures', () => {
+  test('a write that fails is counted in KV (real fault: the EXECUTION_LOG binding is missing) and the call still succeeds', async () => {
+    const broken = await startWorker({
+      durableObjects: {
+        MCP_SESSIONS: { className: 'McpSession', useSQLite: true },
+        OAUTH_GRANTS: { className: 'OAuthGrants', useSQLite: true },
+      },
+    });
+    try {
+      const created = await createKey(broken.url, 'demo');
+      const s = await session(broken.mcpUrl('demo'), created.key);
+      for (let i = 0; i < 2; i += 1) {
+        const res = await s.call('tools/call', { name: 'get_tables', arguments: {} });
+        assert.equal(res.status, 200);
+        assert.equal(res.json.result.isError, false);
+        await sleep(150); // separate flushes
+      }
+      const kv = await broken.mf.getKVNamespace('DBMCP_KV');
+      const count = await waitFor(async () => {
+        const value = await kv.get('calllog:write_failures:demo');
+        return Number(value) >= 2 ? Number(value) : null;
+      }, 'the failure counter');
+      assert.equal(count, 2);
+      const summary = await fetch(`${broken.url}/admin/services/demo/logs/summary`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      assert.equal(summary.status, 503, 'unreadable shards are a 503, not a 500');
+    } finally {
+      await broken.stop();
+    }
+  });
+});
+
 describe('retention', () => {
   test('entries older than log.retention_days are deleted when the shard is next written', async () => {
     const { key, principal } = await newKey('tiny');

@@ -71,6 +71,7 @@ export function tempDir(prefix = 'dbmcp-') {
  * @param {object} [options.bindings] extra bindings (variables/secrets) merged over the defaults
  * @param {string} [options.buildDir] the build to run (default `build`; `build-conformance` has the fixtures)
  * @param {(line: string) => void} [options.onCallLine] receives each `{"event":"mcp_call",...}` line
+ * @param {object} [options.durableObjects] replaces the Durable Object bindings (e.g. to leave one out)
  */
 export async function startWorker(options = {}) {
   const buildDir = options.buildDir ?? 'build';
@@ -99,7 +100,7 @@ export async function startWorker(options = {}) {
     modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true }],
     d1Databases: options.d1Databases ?? ['DB'],
     kvNamespaces: ['DBMCP_KV'],
-    durableObjects: {
+    durableObjects: options.durableObjects ?? {
       MCP_SESSIONS: { className: 'McpSession', useSQLite: true },
       OAUTH_GRANTS: { className: 'OAuthGrants', useSQLite: true },
       EXECUTION_LOG: { className: 'ExecutionLog', useSQLite: true },
