@@ -112,7 +112,9 @@ impl Caller {
         let (kind, client_id) = if principal_id.starts_with("key:") {
             ("api_key", None)
         } else if let Some(rest) = principal_id.strip_prefix("oauth:") {
-            ("user", rest.split(':').next().map(str::to_string))
+            // `oauth:<client>:<user>`: a client id may be a URL (Client ID Metadata Documents),
+            // a username has no ':'.
+            ("user", Some(rest.rsplit_once(':').map_or(rest, |(client, _)| client).to_string()))
         } else {
             ("anonymous", None)
         };
@@ -298,6 +300,8 @@ mod tests {
         let user = Caller::new("oauth:c_abc:alice", None, &Json::Null);
         assert_eq!((user.kind, user.client_id.as_deref(), user.client_name), ("user", Some("c_abc"), None));
         assert_eq!(Caller::new("anonymous", None, &json!({"name": "x"})).kind, "anonymous");
+        let cimd = Caller::new("oauth:https://app.example.com/client.json:bob", None, &Json::Null);
+        assert_eq!(cimd.client_id.as_deref(), Some("https://app.example.com/client.json"));
     }
 
     #[test]

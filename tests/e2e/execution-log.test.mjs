@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from '@modelcontextprotocol/client';
 import { connectClient, request, session, sleep } from '../support/mcp.mjs';
 import { ADMIN_TOKEN, DEFAULT_SERVICES, createKey, startWorker } from '../support/worker.mjs';
+import { obtainTokens } from '../support/oauth.mjs';
 
 const DAY_MS = 86_400_000;
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -151,6 +152,20 @@ describe('recording', () => {
       ['get_tables', 'ok', '2026'],
     ]);
     assert.equal(entries[1].client_name, 'dbmcp-e2e-v2/2.0.0');
+  });
+
+  test('an OAuth user is recorded as a user with the OAuth client id', async () => {
+    const { client, tokens } = await obtainTokens(w, { username: 'logger', scope: 'mcp:read' });
+    const principal = `oauth:${client.client_id}:logger`;
+    const s = await session(w.mcpUrl('demo'), tokens.access_token);
+    assert.equal((await s.call('tools/call', { name: 'get_tables', arguments: {} })).status, 200);
+    const [entry] = await entriesOf(principal, 1);
+    assert.equal(entry.principal_kind, 'user');
+    assert.equal(entry.client_id, client.client_id);
+    assert.equal(entry.key_label, null);
+    assert.equal(entry.client_name, 'dbmcp-e2e/1.0.0');
+    const byClient = await logs('demo', { client: client.client_id });
+    assert.deepEqual(byClient.json.entries.map((e) => e.id), [entry.id]);
   });
 
   test('a JSON-RPC batch records each call with its own request id', async () => {
