@@ -31,6 +31,8 @@ pub struct Principal {
     pub scopes: Vec<String>,
     /// The credential behind `id`, in parts (what rate limits count).
     pub credential: Credential,
+    /// The API key's label, for the execution log.
+    pub key_label: Option<String>,
 }
 
 /// The credential a request was authenticated with.
@@ -50,6 +52,7 @@ impl Principal {
             id: "anonymous".into(),
             scopes: vec![SCOPE_READ.into(), SCOPE_WRITE.into()],
             credential: Credential::Anonymous,
+            key_label: None,
         }
     }
     /// The principal of a verified OAuth access token.
@@ -58,6 +61,7 @@ impl Principal {
             id: format!("oauth:{client_id}:{user}"),
             scopes,
             credential: Credential::OAuth { client_id: client_id.into(), user: user.into() },
+            key_label: None,
         }
     }
     /// The principal of a verified API key.
@@ -66,6 +70,7 @@ impl Principal {
             id: format!("key:{}", record.id),
             scopes: record.scopes,
             credential: Credential::ApiKey { id: record.id, rate_limit_per_minute: record.rate_limit_per_minute },
+            key_label: record.label,
         }
     }
     pub fn may_write(&self) -> bool {

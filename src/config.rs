@@ -108,6 +108,8 @@ pub struct ServiceConfig {
     pub columns: crate::columns::ColumnPolicies,
     /// Requests per minute per API key, OAuth client and user (`rate_limits = {...}`).
     pub rate_limits: crate::rate_limit::RateLimits,
+    /// The execution log (`"log": {"enabled", "retention_days", "shards"}`).
+    pub log: crate::calllog::LogSettings,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -163,6 +165,7 @@ struct RawService {
     untrusted_data_marking: Option<bool>,
     columns: Option<Json>,
     rate_limits: Option<Json>,
+    log: Option<Json>,
 }
 
 #[derive(Deserialize)]
@@ -427,6 +430,10 @@ fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<S
         errors.extend(problems.into_iter().map(|p| format!("SERVICES.{name}.{p}")));
         Default::default()
     });
+    let log = crate::calllog::LogSettings::parse(raw.log.as_ref()).unwrap_or_else(|problems| {
+        errors.extend(problems.into_iter().map(|p| format!("SERVICES.{name}.{p}")));
+        Default::default()
+    });
 
     if errors.len() > before {
         return None;
@@ -450,6 +457,7 @@ fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<S
         untrusted_data_marking: raw.untrusted_data_marking.unwrap_or(true),
         columns,
         rate_limits,
+        log,
     })
 }
 

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod columns;
+pub mod calllog;
 pub mod config;
 pub mod db;
 pub mod filter;

@@ -59,6 +59,9 @@ pub async fn handle(request: &HttpRequest, rest: &[&str], config: &Config, env: 
     if let Err(response) = check_admin(request, env) {
         return response;
     }
+    if let Some(response) = super::admin_logs::handle(request, rest, config, env).await {
+        return response;
+    }
     if let Some(response) = super::oauth_admin::handle(request, rest, config, env).await {
         return response;
     }
@@ -69,7 +72,7 @@ pub async fn handle(request: &HttpRequest, rest: &[&str], config: &Config, env: 
             return HttpResponse::error(
                 404,
                 "not_found",
-                "admin routes: /admin/services/<name>/{keys,users,clients,login}[/<id>], /admin/clients/<id>",
+                "admin routes: /admin/services/<name>/{keys,users,clients,login,logs}[/<id>], /admin/clients/<id>",
             )
         }
     };

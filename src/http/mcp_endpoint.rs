@@ -9,6 +9,7 @@
 
 use serde_json::Value as Json;
 
+use super::call_record::{self, CallSite};
 use super::challenge::Challenge;
 use super::{mcp_modern, oauth, Env, HttpRequest, HttpResponse};
 use crate::auth::{self, AuthError, Principal};
@@ -249,7 +250,7 @@ async fn post(
     };
 
     // Counted once per POST, whichever era answers it.
-    if let Some(response) = super::rate_limit::gate(service, principal, env, &body, reply).await {
+    if let Some(response) = super::rate_limit::gate(request, service, principal, env, &body, reply).await {
         return response;
     }
 
@@ -302,6 +303,8 @@ async fn post(
     let request_budget = tools.budget(service);
     let ctx = tools.context(&request_budget, service, env, principal);
     let before = session.clone();
+    let client_info = session.client_info.clone();
+    let site = call_record::site(request, env, service, principal, &client_info, "2025");
 
     let (status, response) = match body {
         Json::Array(items) => {
@@ -323,7 +326,7 @@ async fn post(
                 let answer = if budget.exhausted() {
                     budget.refusal(&message)
                 } else {
-                    process(message, &mut session, &ctx, None).await
+                    process(message, &mut session, &ctx, None, site.as_ref()).await
                 };
                 if let Some(answer) = answer {
                     budget.record(&answer);
@@ -343,7 +346,7 @@ async fn post(
                 Ok(Message::Request(call)) => super::sse::progress_events(request, env, call),
                 _ => None,
             };
-            match process(classified, &mut session, &ctx, events.map(|e| e as &dyn Notify)).await {
+            match process(classified, &mut session, &ctx, events.map(|e| e as &dyn Notify), site.as_ref()).await {
                 Some(answer) if is_malformed => (400, Some(answer)),
                 Some(answer) => (200, Some(answer)),
                 None => (202, None),
@@ -416,6 +419,7 @@ async fn process(
     session: &mut Session,
     ctx: &ToolContext<'_>,
     notify: Option<&dyn Notify>,
+    site: Option<&CallSite<'_>>,
 ) -> Option<Json> {
     match classified {
         Err((id, error)) => Some(jsonrpc::error(id.as_ref(), &error)),
@@ -430,10 +434,12 @@ async fn process(
             Some(&id),
             &RpcError::invalid_request("initialize must be sent alone, not inside a batch"),
         )),
-        Ok(Message::Request(request)) => Some(match server::handle_streaming(&request, session, ctx, notify).await {
-            Ok(result) => jsonrpc::success(&request.id, result),
-            Err(error) => jsonrpc::error(Some(&request.id), &error),
-        }),
+        Ok(Message::Request(request)) => Some(
+            match call_record::logged(site, &request, server::handle_streaming(&request, session, ctx, notify)).await {
+                Ok(result) => jsonrpc::success(&request.id, result),
+                Err(error) => jsonrpc::error(Some(&request.id), &error),
+            },
+        ),
     }
 }
 

@@ -2,7 +2,9 @@
 //! [`HttpRequest`], calls [`handle`], and turns the [`HttpResponse`] back.
 
 mod admin;
+mod admin_logs;
 pub mod body;
+mod call_record;
 mod challenge;
 mod cors;
 mod login;
@@ -132,6 +134,10 @@ pub struct Env<'a> {
     pub streaming: Option<sse::Streaming<'a>>,
     /// Where per-credential rate limits are counted; `None`: no limits are enforced.
     pub rate_limiter: Option<&'a dyn crate::rate_limit::Limiter>,
+    /// Where calls are recorded (the execution log); `None`: nothing is recorded.
+    pub call_log: Option<&'a dyn crate::calllog::CallLog>,
+    /// Where the admin API reads the execution log; `None`: its routes answer 503.
+    pub log_store: Option<&'a dyn crate::calllog::LogStore>,
 }
 
 impl Env<'_> {

@@ -6,7 +6,7 @@
 use serde_json::Value as Json;
 
 use super::mcp_endpoint::{rpc_response, Reply};
-use super::{Env, HttpResponse};
+use super::{call_record, mcp_modern, Env, HttpRequest, HttpResponse};
 use crate::auth::Principal;
 use crate::config::ServiceConfig;
 use crate::mcp::jsonrpc::{self, RequestId};
@@ -16,6 +16,7 @@ use crate::rate_limit::{self, Refusal};
 /// it carries messages (a batch of n costs n, capped at the limit so a batch can always pass an
 /// idle bucket); a refused batch is refused whole.
 pub(super) async fn gate(
+    request: &HttpRequest,
     service: &ServiceConfig,
     principal: &Principal,
     env: &Env<'_>,
@@ -32,7 +33,44 @@ pub(super) async fn gate(
         _ => 1,
     };
     let refused = rate_limit::check(limiter, &buckets, cost).await?;
+    record_refused(request, service, principal, env, body, &refused);
     Some(refusal(&refused, body, reply))
+}
+
+/// Puts every logged call of a refused POST in the execution log as `rate_limited`. The session
+/// is not loaded for a refused request, so a 2025 client's `clientInfo` is not known here; a
+/// 2026 request names its own in `_meta`.
+fn record_refused(
+    request: &HttpRequest,
+    service: &ServiceConfig,
+    principal: &Principal,
+    env: &Env<'_>,
+    body: &Json,
+    refused: &Refusal,
+) {
+    let modern = mcp_modern::is_modern(request, body);
+    let client_info = if modern {
+        body.pointer("/params/_meta")
+            .and_then(|meta| meta.get(crate::mcp::modern::META_CLIENT_INFO))
+            .cloned()
+            .unwrap_or(Json::Null)
+    } else {
+        Json::Null
+    };
+    let era = if modern { "2026" } else { "2025" };
+    let Some(site) = call_record::site(request, env, service, principal, &client_info, era) else {
+        return;
+    };
+    let message = refused.rpc_error().message;
+    let items = match body {
+        Json::Array(items) => items.as_slice(),
+        single => std::slice::from_ref(single),
+    };
+    for item in items {
+        if let Ok(jsonrpc::Message::Request(call)) = jsonrpc::classify(item.clone()) {
+            site.refused(&call, crate::calllog::Outcome::RateLimited, &message);
+        }
+    }
 }
 
 /// The answer to a refused POST, in one place (the execution log records this): HTTP 429,

@@ -135,6 +135,33 @@ describe('API keys', () => {
     assertRefused(await rpc(url, key, request('tools/list', {}, 99), options), { id: 99, limit: 5, scope: 'api_key' });
   });
 
+  test('a refused tools/call is in the execution log as rate_limited, with its tool and message', async () => {
+    const { id, key } = await createKey(w.url, 'keyed', { label: 'limited-log' });
+    const call = (n) =>
+      rpc(w.mcpUrl('keyed'), key, request('tools/call', { name: 'get_tables', arguments: {}, _meta: META }, n), {
+        headers: { 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'get_tables' },
+      });
+    for (let i = 1; i <= 5; i++) assert.equal((await call(i)).status, 200, `call ${i}`);
+    assertRefused(await call('over'), { id: 'over', limit: 5, scope: 'api_key' });
+    const query = `principal=${encodeURIComponent(`key:${id}`)}`;
+    let entries = [];
+    // Entries are written after the responses: wait for all six, bounded.
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(100)) {
+      const res = await fetch(`${w.url}/admin/services/keyed/logs?${query}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      entries = (await res.json()).entries ?? [];
+      if (entries.length >= 6) break;
+    }
+    assert.equal(entries.length, 6, JSON.stringify(entries));
+    const refused = entries.filter((e) => e.outcome === 'rate_limited');
+    assert.equal(refused.length, 1, JSON.stringify(entries));
+    assert.equal(refused[0].target, 'get_tables');
+    assert.equal(refused[0].request_id, 'over');
+    assert.equal(refused[0].era, '2026');
+    assert.equal(refused[0].key_label, 'limited-log');
+    assert.match(refused[0].error, /rate limit exceeded: 5 requests per minute/);
+    assert.equal(entries.filter((e) => e.outcome === 'ok').length, 5);
+  });
+
   test('parallel requests cannot overshoot: 20 at once against a limit of 5, exactly 5 pass', async () => {
     // Three fresh keys: each bucket's object starts cold, the case where a read could race.
     for (let round = 0; round < 3; round++) {
