@@ -4,6 +4,7 @@
 mod admin;
 pub mod body;
 mod challenge;
+mod console;
 mod cors;
 mod login;
 mod mcp_endpoint;
