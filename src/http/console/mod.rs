@@ -95,15 +95,20 @@ async fn sign_in(request: &HttpRequest, env: &Env<'_>) -> HttpResponse {
     }
     let input: SignIn = match serde_json::from_slice(&request.body) {
         Ok(i) => i,
-        Err(e) => return HttpResponse::error(400, "invalid_request", format!("body must be JSON like {{\"token\": \"...\"}}: {e}")),
+        Err(e) => {
+            return HttpResponse::error(
+                400,
+                "invalid_request",
+                format!("body must be JSON like {{\"token\": \"...\"}}: {e}"),
+            )
+        }
     };
     let Some(oauth) = env.oauth else {
         return HttpResponse::error(503, "unavailable", "the sign-in limiter (grant store) is not available");
     };
     // Counted before the token is compared, atomically: parallel guesses cannot outrun the count.
     let address = login_limit::address_bucket(&super::oauth::client_ip(request));
-    let reserve =
-        Command::ReserveLogin { user: SIGNIN_BUCKET_USER.into(), address: address.clone(), limits: LIMITS };
+    let reserve = Command::ReserveLogin { user: SIGNIN_BUCKET_USER.into(), address: address.clone(), limits: LIMITS };
     match oauth.grants.run(GLOBAL_SHARD, &reserve).await {
         Ok(Reply::LoginReserved { allowed: false, retry_after_s, .. }) => {
             return HttpResponse::error(429, "too_many_attempts", "too many sign-in attempts; wait a few minutes")
@@ -148,8 +153,7 @@ async fn sign_out(request: &HttpRequest, env: &Env<'_>) -> HttpResponse {
 
 /// Whether the request carries the console cookie (and no Authorization header, which wins).
 pub fn uses_cookie(request: &HttpRequest) -> bool {
-    request.header("authorization").is_none()
-        && request.header("cookie").and_then(session::cookie_value).is_some()
+    request.header("authorization").is_none() && request.header("cookie").and_then(session::cookie_value).is_some()
 }
 
 /// Accepts a console request: a valid, unexpired, not signed-out session cookie, the matching
@@ -163,7 +167,11 @@ pub async fn check_cookie(request: &HttpRequest, env: &Env<'_>) -> Result<Consol
         return Err(HttpResponse::error(403, "csrf_failed", "missing or wrong X-CSRF-Token header"));
     }
     if !matches!(request.method.as_str(), "GET" | "HEAD") && !same_origin(request) {
-        return Err(HttpResponse::error(403, "forbidden_origin", "changes need an Origin header equal to this worker's origin"));
+        return Err(HttpResponse::error(
+            403,
+            "forbidden_origin",
+            "changes need an Origin header equal to this worker's origin",
+        ));
     }
     match env.kv.get(&session::signed_out_key(&session.id)).await {
         Ok(None) => Ok(session),

@@ -75,7 +75,10 @@ impl ConsoleSession {
     /// `Set-Cookie` that stores this session in the browser.
     pub fn set_cookie(&self, now_ms: u64, admin_token: &str) -> String {
         let max_age = self.expires_ms.saturating_sub(now_ms) / 1000;
-        format!("{COOKIE_NAME}={}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={max_age}", self.seal(admin_token))
+        format!(
+            "{COOKIE_NAME}={}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={max_age}",
+            self.seal(admin_token)
+        )
     }
 }
 
@@ -86,7 +89,11 @@ pub fn clear_cookie() -> String {
 
 /// The console cookie's value from a `Cookie` header, if present.
 pub fn cookie_value(cookie_header: &str) -> Option<&str> {
-    cookie_header.split(';').filter_map(|pair| pair.trim().split_once('=')).find(|(name, _)| *name == COOKIE_NAME).map(|(_, v)| v)
+    cookie_header
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE_NAME)
+        .map(|(_, v)| v)
 }
 
 /// The KV key recording that a session was signed out (until its cookie would have expired).
