@@ -243,7 +243,7 @@ async function servicesPage(view) {
   });
   view.replaceChildren(h('h1', {}, 'Services'),
     h('p', { class: 'muted' }, 'Configured in wrangler.toml (SERVICES). Pick the service the other pages manage at the top.'),
-    cards);
+    ...cards);
 }
 
 // ---- API keys ------------------------------------------------------------------------------
@@ -272,7 +272,7 @@ async function keysPage(view) {
       h('td', {}, (k.scopes || []).join(' ')),
       h('td', {}, when(k.created_ms)),
       h('td', {}, when(k.last_used_ms)),
-      h('td', {}, k.rate_limit_per_minute ? `${k.rate_limit_per_minute}/min` : 'service default'),
+      h('td', {}, k.rate_limit_per_minute ? `${k.rate_limit_per_minute}/min` : '—'),
       h('td', {}, h('button', { type: 'button', class: 'danger small', 'aria-label': `Revoke key ${k.prefix}`, onclick: () => revoke(k) }, 'Revoke')),
     )) : [h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'No keys yet.'))]));
   }
