@@ -29,11 +29,13 @@ pub struct Principal {
     /// Stable identity a session is bound to, e.g. `key:Ab12...` or `anonymous`.
     pub id: String,
     pub scopes: Vec<String>,
+    /// The API key's label, for the execution log.
+    pub key_label: Option<String>,
 }
 
 impl Principal {
     pub fn anonymous() -> Self {
-        Principal { id: "anonymous".into(), scopes: vec![SCOPE_READ.into(), SCOPE_WRITE.into()] }
+        Principal { id: "anonymous".into(), scopes: vec![SCOPE_READ.into(), SCOPE_WRITE.into()], key_label: None }
     }
     pub fn may_write(&self) -> bool {
         self.scopes.iter().any(|s| s == SCOPE_WRITE)
@@ -281,7 +283,7 @@ pub async fn authenticate_key(
         if record.service != service {
             return Err(unknown());
         }
-        return Ok(Principal { id: format!("key:{}", record.id), scopes: record.scopes });
+        return Ok(Principal { id: format!("key:{}", record.id), scopes: record.scopes, key_label: record.label });
     }
     let epoch = REVOCATION_EPOCH.with(Cell::get);
     let stored = kv.get(&record_key(&hash)).await.map_err(AuthError::Unavailable)?;
@@ -303,7 +305,7 @@ pub async fn authenticate_key(
             Err(_) => {}
         }
     }
-    Ok(Principal { id: format!("key:{}", record.id), scopes: record.scopes })
+    Ok(Principal { id: format!("key:{}", record.id), scopes: record.scopes, key_label: record.label })
 }
 
 #[cfg(test)]

@@ -101,6 +101,8 @@ pub struct ServiceConfig {
     pub confirm_ttl_seconds: u64,
     /// `subscriptions/listen` bounds (`"listen": {...}`).
     pub listen: crate::mcp::subscriptions::ListenSettings,
+    /// The execution log (`"log": {"enabled", "retention_days", "shards"}`).
+    pub log: crate::calllog::LogSettings,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -153,6 +155,7 @@ struct RawService {
     confirm_writes: Option<bool>,
     confirm_ttl_seconds: Option<i64>,
     listen: Option<Json>,
+    log: Option<Json>,
 }
 
 #[derive(Deserialize)]
@@ -403,6 +406,11 @@ fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<S
         Default::default()
     });
 
+    let log = crate::calllog::LogSettings::parse(raw.log.as_ref()).unwrap_or_else(|problems| {
+        errors.extend(problems.into_iter().map(|p| format!("SERVICES.{name}.{p}")));
+        Default::default()
+    });
+
     if errors.len() > before {
         return None;
     }
@@ -422,6 +430,7 @@ fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<S
         confirm_writes: raw.confirm_writes.unwrap_or(false),
         confirm_ttl_seconds,
         listen,
+        log,
     })
 }
 

@@ -74,6 +74,9 @@ async fn route(request: &HttpRequest, rest: &[&str], config: &Config, env: &Env<
     if let (["services"], "GET" | "HEAD") = (rest, request.method.as_str()) {
         return console::services(request, config);
     }
+    if let Some(response) = super::admin_logs::handle(request, rest, config, env).await {
+        return response;
+    }
     if let Some(response) = super::oauth_admin::handle(request, rest, config, env).await {
         return response;
     }
@@ -84,7 +87,7 @@ async fn route(request: &HttpRequest, rest: &[&str], config: &Config, env: &Env<
             return HttpResponse::error(
                 404,
                 "not_found",
-                "admin routes: /admin/services, /admin/services/<name>/{keys,users,clients,login}[/<id>], /admin/clients[/<id>], /admin/session, /admin (the console)",
+                "admin routes: /admin/services, /admin/services/<name>/{keys,users,clients,login,logs}[/<id>], /admin/clients[/<id>], /admin/session, /admin (the console)",
             )
         }
     };

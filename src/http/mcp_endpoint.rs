@@ -9,6 +9,7 @@
 use serde_json::Value as Json;
 
 use super::challenge::Challenge;
+use super::call_record::{self, CallSite};
 use super::{mcp_modern, oauth, Env, HttpRequest, HttpResponse};
 use crate::auth::{self, AuthError, Principal};
 use crate::oauth::{metadata, scope};
@@ -134,6 +135,7 @@ async fn authenticate(
             Ok(claims) => Ok(Principal {
                 id: format!("oauth:{}:{}", claims.client_id, claims.sub),
                 scopes: scope::split(&claims.scope),
+                key_label: None,
             }),
             Err(why) => Err(unauthorized(request, service, env, Some("invalid_token"), &why)),
         };
@@ -299,6 +301,8 @@ async fn post(
     let request_budget = tools.budget(service);
     let ctx = tools.context(&request_budget, service, env, principal);
     let before = session.clone();
+    let client_info = session.client_info.clone();
+    let site = call_record::site(request, env, service, principal, &client_info, "2025");
 
     let (status, response) = match body {
         Json::Array(items) => {
@@ -320,7 +324,7 @@ async fn post(
                 let answer = if budget.exhausted() {
                     budget.refusal(&message)
                 } else {
-                    process(message, &mut session, &ctx, None).await
+                    process(message, &mut session, &ctx, None, site.as_ref()).await
                 };
                 if let Some(answer) = answer {
                     budget.record(&answer);
@@ -340,7 +344,7 @@ async fn post(
                 Ok(Message::Request(call)) => super::sse::progress_events(request, env, call),
                 _ => None,
             };
-            match process(classified, &mut session, &ctx, events.map(|e| e as &dyn Notify)).await {
+            match process(classified, &mut session, &ctx, events.map(|e| e as &dyn Notify), site.as_ref()).await {
                 Some(answer) if is_malformed => (400, Some(answer)),
                 Some(answer) => (200, Some(answer)),
                 None => (202, None),
@@ -413,6 +417,7 @@ async fn process(
     session: &mut Session,
     ctx: &ToolContext<'_>,
     notify: Option<&dyn Notify>,
+    site: Option<&CallSite<'_>>,
 ) -> Option<Json> {
     match classified {
         Err((id, error)) => Some(jsonrpc::error(id.as_ref(), &error)),
@@ -427,7 +432,7 @@ async fn process(
             Some(&id),
             &RpcError::invalid_request("initialize must be sent alone, not inside a batch"),
         )),
-        Ok(Message::Request(request)) => Some(match server::handle_streaming(&request, session, ctx, notify).await {
+        Ok(Message::Request(request)) => Some(match call_record::logged(site, &request, server::handle_streaming(&request, session, ctx, notify)).await {
             Ok(result) => jsonrpc::success(&request.id, result),
             Err(error) => jsonrpc::error(Some(&request.id), &error),
         }),

@@ -2,7 +2,9 @@
 //! [`HttpRequest`], calls [`handle`], and turns the [`HttpResponse`] back.
 
 mod admin;
+mod admin_logs;
 pub mod body;
+mod call_record;
 mod challenge;
 mod console;
 mod cors;
@@ -130,6 +132,10 @@ pub struct Env<'a> {
     pub oauth: Option<&'a OAuthEnv<'a>>,
     /// Streamed answers (progress, subscriptions/listen); `None` where the host cannot stream.
     pub streaming: Option<sse::Streaming<'a>>,
+    /// Where calls are recorded (the execution log); `None`: nothing is recorded.
+    pub call_log: Option<&'a dyn crate::calllog::CallLog>,
+    /// Where the admin API reads the execution log; `None`: its routes answer 503.
+    pub log_store: Option<&'a dyn crate::calllog::LogStore>,
 }
 
 impl Env<'_> {

@@ -455,6 +455,7 @@ mod tests {
             confirm_writes: false,
             confirm_ttl_seconds: 300,
             listen: Default::default(),
+            log: Default::default(),
         }
     }
 

@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
 import { Miniflare } from 'miniflare';
 import { applyD1Migrations } from './migrations.mjs';
 
@@ -39,6 +40,18 @@ export const DEFAULT_SERVICES = {
     auth: 'none',
   },
 };
+
+/**
+ * Passes the worker's console output through, except the execution log's one line per MCP call
+ * (`{"event":"mcp_call",...}`), which would flood the test output.
+ */
+function quietCallLines(stdout, stderr) {
+  for (const [stream, sink] of [[stdout, process.stdout], [stderr, process.stderr]]) {
+    createInterface({ input: stream }).on('line', (line) => {
+      if (!line.startsWith('{"event":"mcp_call"')) sink.write(`${line}\n`);
+    });
+  }
+}
 
 export function tempDir(prefix = 'dbmcp-') {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -84,8 +97,10 @@ export async function startWorker(options = {}) {
     durableObjects: {
       MCP_SESSIONS: { className: 'McpSession', useSQLite: true },
       OAUTH_GRANTS: { className: 'OAuthGrants', useSQLite: true },
+      EXECUTION_LOG: { className: 'ExecutionLog', useSQLite: true },
     },
     bindings,
+    handleRuntimeStdio: quietCallLines,
     d1Persist: persist ? join(persist, 'd1') : false,
     kvPersist: persist ? join(persist, 'kv') : false,
     durableObjectsPersist: persist ? join(persist, 'do') : false,
