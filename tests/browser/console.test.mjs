@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { ADMIN_TOKEN, createKey, startWorker } from '../support/worker.mjs';
 import { PASSWORD, registerClient } from '../support/oauth.mjs';
+import { connectClient, sleep } from '../support/mcp.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 if (!existsSync(CHROMIUM)) throw new Error(`Chromium is required: install it (apt-get install chromium) or set CHROMIUM_PATH; not found at ${CHROMIUM}`);
@@ -18,6 +19,11 @@ const SHOTS = process.env.DBMCP_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'dbmcp
 mkdirSync(SHOTS, { recursive: true });
 
 const HOSTILE = '<img src=x onerror="window.__xss=1">';
+async function streamText(stream) {
+  const chunks = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
 
 describe('the operator console in a real browser', () => {
@@ -102,9 +108,6 @@ describe('the operator console in a real browser', () => {
     assert.match(readonly, /Row cap25/);
     assert.match(readonly, /Hidden tablesbig_numbers/);
     assert.match(readonly, /EngineCloudflare D1/);
-    await demo.getByRole('button', { name: 'Copy MCP endpoint' }).click();
-    assert.equal(await clipboard(page), `${base}/mcp/demo`);
-    await page.waitForSelector('#toast.show');
     // The set-up snippets for each client, for this service's URL.
     const setups = await demo.locator('details.setup summary').allTextContents();
     assert.deepEqual(setups, ['Claude', 'ChatGPT', 'Cursor', 'VS Code', 'Claude Code', 'MCP Inspector']);
@@ -117,6 +120,9 @@ describe('the operator console in a real browser', () => {
     assert.deepEqual(cursor, { mcpServers: { demo: { url: `${base}/mcp/demo` } } });
     assert.match(await demo.locator('details.setup', { hasText: 'MCP Inspector' }).locator('pre').textContent(), /npx @modelcontextprotocol\/inspector/);
     await shot(page, 'console-services.png');
+    await demo.getByRole('button', { name: 'Copy MCP endpoint' }).click();
+    assert.equal(await clipboard(page), `${base}/mcp/demo`);
+    await page.waitForSelector('#toast.show');
     assert.deepEqual(page.errors, []);
     await page.close();
   });
@@ -297,6 +303,61 @@ describe('the operator console in a real browser', () => {
     await page.close();
   });
 
+  test('execution logs: the chart, error rate per tool, a filter, one call\'s detail and an export', async () => {
+    const made = await createKey(w.url, 'demo', { label: 'log writer' });
+    const { client } = await connectClient(w.mcpUrl('demo'), made.key, 'console-test-client');
+    try {
+      await client.callTool({ name: 'get_table_data', arguments: { table: 'customers', limit: 3 } });
+      await client.callTool({ name: 'get_tables', arguments: {} });
+      const bad = await client.callTool({ name: 'get_table_data', arguments: { table: HOSTILE } });
+      assert.equal(bad.isError, true);
+    } finally {
+      await client.close();
+    }
+    // Entries are written after the response: wait (bounded) until all three are readable.
+    const deadline = Date.now() + 10_000;
+    let entries = [];
+    while (Date.now() < deadline) {
+      entries = (await (await fetch(`${w.url}/admin/services/demo/logs`, { headers: admin })).json()).entries ?? [];
+      if (entries.filter((e) => e.method === 'tools/call').length >= 3) break;
+      await sleep(100);
+    }
+    assert.ok(entries.filter((e) => e.method === 'tools/call').length >= 3, 'three calls logged');
+
+    const page = await openConsole();
+    await signIn(page);
+    await go(page, 'logs', '#logs-table tbody tr[data-log-id]');
+    await page.waitForSelector('#log-summary svg rect.bar-calls', { state: 'attached' });
+    const heights = await page.locator('#log-summary svg rect.bar-calls').evaluateAll((bars) => bars.map((b) => Number(b.getAttribute('height'))));
+    assert.ok(heights.some((h) => h > 0), 'this hour has a bar');
+    assert.ok(await page.locator('#log-summary svg rect.bar-errors').count() >= 1, 'and an error part');
+    const tools = await page.locator('#tools-table tbody tr', { hasText: 'get_table_data' }).textContent();
+    assert.match(tools, /get_table_data2150\.0 %/, 'two calls, one error, 50 %');
+    await shot(page, 'console-logs.png');
+    // Filter: tool errors only.
+    await page.selectOption('#log-outcome', 'tool_error');
+    await page.click('#log-filters button[type=submit]');
+    await page.waitForFunction(() => [...document.querySelectorAll('#logs-table tbody tr[data-log-id] .badge')].every((b) => b.textContent === 'tool_error'));
+    const rows = page.locator('#logs-table tbody tr[data-log-id]');
+    assert.equal(await rows.count(), 1);
+    // One call's detail, opened with the keyboard; the hostile argument shown as text.
+    await rows.first().focus();
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#log-detail dl');
+    const detail = await page.textContent('#log-detail');
+    assert.ok(detail.includes(JSON.stringify(HOSTILE)), `the argument is shown as text: ${detail}`);
+    assert.match(detail, /log writer/);
+    assert.equal(await page.locator('#log-detail img').count(), 0);
+    assert.equal(await page.evaluate(() => window.__xss), undefined);
+    // Export what the filter selects.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export JSONL' }).click()]);
+    const lines = (await streamText(await download.createReadStream())).trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(lines.length, 1);
+    assert.equal(lines[0].outcome, 'tool_error');
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
   test('every page fits a phone-width screen without sideways scrolling', async () => {
     const page = await openConsole({ width: 390, height: 844 });
     await signIn(page);
@@ -308,7 +369,10 @@ describe('the operator console in a real browser', () => {
       await go(page, name, ready);
       assert.ok((await overflow()) <= 0, `${name} overflows by ${await overflow()}px`);
     }
-    await go(page, 'keys', '#keys-table');
+    await createKey(w.url, 'demo', { label: 'phone', scopes: ['mcp:read'] });
+    await go(page, 'services', 'article[data-service="demo"]');
+    await go(page, 'keys', '#keys-table tbody tr[data-key-id]');
+    assert.ok((await overflow()) <= 0, `keys with a row overflow by ${await overflow()}px`);
     await shot(page, 'console-phone-keys.png');
     await page.close();
   });
