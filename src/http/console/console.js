@@ -605,7 +605,7 @@ async function logsPage(view) {
     const data = await api('GET', `${servicePath('logs/summary')}?hours=24`);
     const tools = (data.tools || []).map((t) => h('tr', {},
       h('td', {}, t.tool), h('td', {}, t.calls), h('td', {}, t.errors),
-      h('td', {}, `${(100 * (t.error_rate || 0)).toFixed(1)} %`, h('meter', { min: 0, max: 1, value: t.error_rate || 0, 'aria-label': `error rate of ${t.tool}` })),
+      h('td', {}, `${(100 * (t.error_rate || 0)).toFixed(1)} %`, h('meter', { min: 0, max: 1, low: 0.05, high: 0.2, optimum: 0, value: t.error_rate || 0, 'aria-label': `error rate of ${t.tool}` })),
       h('td', {}, t.p95_ms ?? ''), h('td', {}, t.max_ms ?? '')));
     summary.replaceChildren(
       h('div', { class: 'card chart' }, h('h2', {}, `Calls per hour (last ${data.hours} hours)`), hourlyChart(data.calls_per_hour || []),
@@ -658,6 +658,16 @@ async function logsPage(view) {
   await Promise.all([loadSummary().catch(report), loadPage(0).catch(report)]);
 }
 
+/** Gives each table cell its column's name, which narrow screens show beside the value. */
+function labelCells() {
+  for (const table of document.querySelectorAll('#view table')) {
+    const names = [...table.querySelectorAll('thead th')].map((th) => th.textContent);
+    for (const row of table.querySelectorAll('tbody tr')) {
+      [...row.children].forEach((td, i) => { if (!td.hasAttribute('data-label') && names[i]) td.setAttribute('data-label', names[i]); });
+    }
+  }
+}
+
 // ---- wiring --------------------------------------------------------------------------------
 
 document.addEventListener('DOMContentLoaded', () => {
@@ -665,5 +675,6 @@ document.addEventListener('DOMContentLoaded', () => {
   $('#sign-out').addEventListener('click', signOut);
   $('#service-select').addEventListener('change', (event) => { state.service = event.target.value; render(); });
   window.addEventListener('hashchange', render);
+  new MutationObserver(labelCells).observe($('#view'), { childList: true, subtree: true });
   $('#token').focus();
 });
