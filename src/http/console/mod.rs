@@ -215,6 +215,38 @@ mod tests {
     }
 
     #[test]
+    fn services_show_engine_policy_and_the_endpoint_at_the_public_origin() {
+        let declared = json!({
+            "shop": {"label": "Shop", "database": {"kind": "d1", "binding": "DB"}, "read_only": true, "max_rows": 7, "hidden_tables": ["secrets"]},
+            "pg": {"label": "PG", "database": {"kind": "postgres", "connection_string_secret": "PG_URL"}, "auth": "none"},
+        });
+        let raw =
+            crate::config::RawConfig { services: Some(&declared), session_idle_seconds: None, allowed_origins: None };
+        let config = crate::config::parse_with_origin(raw, Some("https://db.example.com")).unwrap();
+        let request = HttpRequest {
+            method: "GET".into(),
+            origin: "https://db.example.com".into(),
+            path: "/admin/services".into(),
+            query: String::new(),
+            headers: vec![],
+            body: vec![],
+        };
+        let body: Json = serde_json::from_slice(&services(&request, &config).body).unwrap();
+        let list = body["services"].as_array().unwrap();
+        let pg = list.iter().find(|s| s["name"] == "pg").unwrap();
+        let shop = list.iter().find(|s| s["name"] == "shop").unwrap();
+        assert_eq!((pg["engine"].as_str(), pg["auth"].as_str()), (Some("postgres"), Some("none")));
+        assert_eq!(shop["engine"], "d1");
+        assert_eq!(shop["auth"], "required");
+        assert_eq!(shop["read_only"], true);
+        assert_eq!(shop["max_rows"], 7);
+        assert_eq!(shop["hidden_tables"], json!(["secrets"]));
+        assert_eq!(shop["mcp_endpoint"], "https://db.example.com/mcp/shop");
+        // Secrets' names and connection details are not shown.
+        assert!(!String::from_utf8_lossy(&services(&request, &config).body).contains("PG_URL"));
+    }
+
+    #[test]
     fn every_console_answer_forbids_framing_and_sniffing() {
         let r = harden(HttpResponse::new(200));
         assert!(r.header("content-security-policy").unwrap().contains("frame-ancestors 'none'"));
