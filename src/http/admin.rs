@@ -6,18 +6,27 @@
 //!   each with its `rate_limit_per_minute`, `null` when the service's limit applies)
 //! - `DELETE /admin/services/<name>/keys/<id>`   -> 204, or 404 for an unknown id
 //!
-//! OAuth users, clients and custom login URLs: see `oauth_admin`.
+//! - `GET    /admin/services`                    -> 200 `{"services": [...]}` (for the console)
+//!
+//! OAuth users, clients and custom login URLs: see `oauth_admin`. The operator console (the page,
+//! its session cookie and CSRF rules): see `console`.
 
 use serde::Deserialize;
 use serde_json::json;
 
+use super::console;
 use super::{Env, HttpRequest, HttpResponse};
 use crate::auth::{self, constant_time_eq, SCOPE_READ, SCOPE_WRITE};
 use crate::config::Config;
 
 const MAX_LABEL_CHARS: usize = 100;
 
-fn check_admin(request: &HttpRequest, env: &Env<'_>) -> Result<(), HttpResponse> {
+/// The admin token as a Bearer credential, or the operator console's session cookie (with its
+/// CSRF header, and our Origin on changes; see `console`).
+async fn check_admin(request: &HttpRequest, env: &Env<'_>) -> Result<(), HttpResponse> {
+    if console::uses_cookie(request) {
+        return console::check_cookie(request, env).await.map(|_| ());
+    }
     let Some(expected) = env.admin_token.as_deref().filter(|t| !t.is_empty()) else {
         return Err(HttpResponse::error(
             503,
@@ -56,8 +65,18 @@ struct NewKeyRequest {
 }
 
 pub async fn handle(request: &HttpRequest, rest: &[&str], config: &Config, env: &Env<'_>) -> HttpResponse {
-    if let Err(response) = check_admin(request, env) {
+    console::harden(route(request, rest, config, env).await)
+}
+
+async fn route(request: &HttpRequest, rest: &[&str], config: &Config, env: &Env<'_>) -> HttpResponse {
+    if let Some(response) = console::public_route(request, rest, env).await {
         return response;
+    }
+    if let Err(response) = check_admin(request, env).await {
+        return response;
+    }
+    if let (["services"], "GET" | "HEAD") = (rest, request.method.as_str()) {
+        return console::services(request, config);
     }
     if let Some(response) = super::admin_logs::handle(request, rest, config, env).await {
         return response;
@@ -72,7 +91,7 @@ pub async fn handle(request: &HttpRequest, rest: &[&str], config: &Config, env: 
             return HttpResponse::error(
                 404,
                 "not_found",
-                "admin routes: /admin/services/<name>/{keys,users,clients,login,logs}[/<id>], /admin/clients/<id>",
+                "admin routes: /admin/services, /admin/services/<name>/{keys,users,clients,login,logs}[/<id>], /admin/clients[/<id>], /admin/session, /admin (the console)",
             )
         }
     };

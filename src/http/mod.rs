@@ -6,6 +6,7 @@ mod admin_logs;
 pub mod body;
 mod call_record;
 mod challenge;
+mod console;
 mod cors;
 mod login;
 mod mcp_endpoint;
