@@ -31,6 +31,21 @@ pub struct Principal {
     pub scopes: Vec<String>,
     /// Identity and attributes for row policies (`{user.<attr>}`); empty when anonymous.
     pub caller: crate::rows::Caller,
+    /// The credential behind `id`, in parts (what rate limits count).
+    pub credential: Credential,
+    /// The API key's label, for the execution log.
+    pub key_label: Option<String>,
+}
+
+/// The credential a request was authenticated with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Credential {
+    /// A service with `auth = "none"`.
+    Anonymous,
+    /// An API key, with its own limit when it was created with one.
+    ApiKey { id: String, rate_limit_per_minute: Option<u64> },
+    /// An OAuth access token: the client it was issued to and the user (`sub`).
+    OAuth { client_id: String, user: String },
 }
 
 impl Principal {
@@ -38,15 +53,32 @@ impl Principal {
         Principal {
             id: "anonymous".into(),
             scopes: vec![SCOPE_READ.into(), SCOPE_WRITE.into()],
+            credential: Credential::Anonymous,
+            key_label: None,
             caller: Default::default(),
         }
     }
-
-    fn of_key(record: ApiKeyRecord) -> Self {
+    /// The principal of a verified OAuth access token.
+    pub fn oauth(client_id: &str, user: &str, scopes: Vec<String>) -> Self {
+        Principal {
+            id: format!("oauth:{client_id}:{user}"),
+            scopes,
+            credential: Credential::OAuth { client_id: client_id.into(), user: user.into() },
+            key_label: None,
+            // Attributes are the user's, read where a row policy needs them (`mcp_endpoint`).
+            caller: crate::rows::Caller { id: Some(user.into()), name: Some(user.into()), attributes: Default::default() },
+        }
+    }
+    /// The principal of a verified API key.
+    pub fn api_key(record: ApiKeyRecord) -> Self {
+        let caller =
+            crate::rows::Caller { id: Some(record.id.clone()), name: record.label.clone(), attributes: record.attributes };
         Principal {
             id: format!("key:{}", record.id),
-            caller: crate::rows::Caller { id: Some(record.id), name: record.label, attributes: record.attributes },
             scopes: record.scopes,
+            credential: Credential::ApiKey { id: record.id, rate_limit_per_minute: record.rate_limit_per_minute },
+            key_label: record.label,
+            caller,
         }
     }
     pub fn may_write(&self) -> bool {
@@ -108,6 +140,9 @@ pub struct ApiKeyRecord {
     /// Written by earlier versions only; uses are now recorded in the [`KeyLedger`].
     #[serde(default)]
     pub last_used_ms: Option<u64>,
+    /// This key's own limit, beating the service's `rate_limits.api_key_per_minute`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit_per_minute: Option<u64>,
 }
 
 /// What the listing shows of a key (the metadata of `apikeys:<service>:<id>`).
@@ -119,6 +154,9 @@ pub struct ApiKeyInfo {
     pub scopes: Vec<String>,
     pub created_ms: u64,
     pub last_used_ms: Option<u64>,
+    /// The key's own limit (`null`: the service's `rate_limits.api_key_per_minute`, if any).
+    #[serde(default)]
+    pub rate_limit_per_minute: Option<u64>,
 }
 
 pub fn sha256_hex(text: &str) -> String {
@@ -167,6 +205,7 @@ pub fn mint_key(service: &str, label: Option<String>, scopes: Vec<String>, now_m
             created_ms: now_ms,
             attributes: Map::new(),
             last_used_ms: None,
+            rate_limit_per_minute: None,
         },
         key,
     })
@@ -183,6 +222,7 @@ pub async fn store_key(kv: &dyn KvStore, new: &NewKey) -> Result<(), String> {
         scopes: r.scopes.clone(),
         created_ms: r.created_ms,
         last_used_ms: None,
+        rate_limit_per_minute: r.rate_limit_per_minute,
     };
     kv.put(&index_key(&r.service, &r.id), &hash, Some(serde_json::to_value(info).map_err(|e| e.to_string())?)).await
 }
@@ -299,7 +339,7 @@ pub async fn authenticate_key(
         if record.service != service {
             return Err(unknown());
         }
-        return Ok(Principal::of_key(record));
+        return Ok(Principal::api_key(record));
     }
     let epoch = REVOCATION_EPOCH.with(Cell::get);
     let stored = kv.get(&record_key(&hash)).await.map_err(AuthError::Unavailable)?;
@@ -321,7 +361,7 @@ pub async fn authenticate_key(
             Err(_) => {}
         }
     }
-    Ok(Principal::of_key(record))
+    Ok(Principal::api_key(record))
 }
 
 #[cfg(test)]

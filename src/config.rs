@@ -108,6 +108,10 @@ pub struct ServiceConfig {
     pub columns: crate::columns::ColumnPolicies,
     /// A filter per table, filled from the caller's identity (`rows`), see [`crate::rows`].
     pub rows: crate::rows::RowPolicies,
+    /// Requests per minute per API key, OAuth client and user (`rate_limits = {...}`).
+    pub rate_limits: crate::rate_limit::RateLimits,
+    /// The execution log (`"log": {"enabled", "retention_days", "shards"}`).
+    pub log: crate::calllog::LogSettings,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -163,6 +167,8 @@ struct RawService {
     untrusted_data_marking: Option<bool>,
     columns: Option<Json>,
     rows: Option<Json>,
+    rate_limits: Option<Json>,
+    log: Option<Json>,
 }
 
 #[derive(Deserialize)]
@@ -439,6 +445,15 @@ fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<S
         Default::default()
     });
 
+    let rate_limits = crate::rate_limit::RateLimits::parse(raw.rate_limits.as_ref()).unwrap_or_else(|problems| {
+        errors.extend(problems.into_iter().map(|p| format!("SERVICES.{name}.{p}")));
+        Default::default()
+    });
+    let log = crate::calllog::LogSettings::parse(raw.log.as_ref()).unwrap_or_else(|problems| {
+        errors.extend(problems.into_iter().map(|p| format!("SERVICES.{name}.{p}")));
+        Default::default()
+    });
+
     if errors.len() > before {
         return None;
     }
@@ -461,6 +476,8 @@ fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<S
         untrusted_data_marking: raw.untrusted_data_marking.unwrap_or(true),
         columns,
         rows,
+        rate_limits,
+        log,
     })
 }
 
@@ -707,6 +724,51 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("SERVICES.a: invalid type"), "{err}");
+    }
+
+    #[test]
+    fn rate_limits_are_optional_positive_and_bounded() {
+        use crate::rate_limit::{RateLimits, HARD_MAX_PER_MINUTE};
+        let config = parse_services(json!({
+            "plain": { "database": { "kind": "d1", "binding": "DB" } },
+            "keys": { "database": { "kind": "d1", "binding": "DB" }, "rate_limits": { "api_key_per_minute": 60 } },
+            "all": { "database": { "kind": "d1", "binding": "DB" },
+                     "rate_limits": { "api_key_per_minute": 1, "oauth_client_per_minute": 600, "user_per_minute": 100000 } }
+        }))
+        .unwrap();
+        assert_eq!(config.service("plain").unwrap().rate_limits, RateLimits::default());
+        assert_eq!(
+            config.service("keys").unwrap().rate_limits,
+            RateLimits { api_key_per_minute: Some(60), oauth_client_per_minute: None, user_per_minute: None }
+        );
+        assert_eq!(
+            config.service("all").unwrap().rate_limits,
+            RateLimits {
+                api_key_per_minute: Some(1),
+                oauth_client_per_minute: Some(600),
+                user_per_minute: Some(HARD_MAX_PER_MINUTE)
+            }
+        );
+        let err = parse_services(json!({
+            "a": { "database": { "kind": "d1", "binding": "DB" }, "rate_limits": { "api_key_per_minute": 0 } },
+            "b": { "database": { "kind": "d1", "binding": "DB" }, "rate_limits": { "user_per_minute": 100001 } },
+            "c": { "database": { "kind": "d1", "binding": "DB" }, "rate_limits": { "oauth_client_per_minute": 1.5 } },
+            "d": { "database": { "kind": "d1", "binding": "DB" }, "rate_limits": { "api_key_per_minute": "60" } },
+            "e": { "database": { "kind": "d1", "binding": "DB" }, "rate_limits": { "per_minute": 60 } },
+            "f": { "database": { "kind": "d1", "binding": "DB" }, "rate_limits": 60 },
+            "g": { "database": { "kind": "d1", "binding": "DB" }, "rate_limits": { "user_per_minute": -5 } }
+        }))
+        .unwrap_err();
+        let text = err.to_string();
+        let expect = "must be a whole number of requests per minute between 1 and 100000";
+        assert!(text.contains(&format!("SERVICES.a.rate_limits.api_key_per_minute: {expect}, got 0")), "{text}");
+        assert!(text.contains(&format!("SERVICES.b.rate_limits.user_per_minute: {expect}, got 100001")), "{text}");
+        assert!(text.contains(&format!("SERVICES.c.rate_limits.oauth_client_per_minute: {expect}, got 1.5")), "{text}");
+        assert!(text.contains(&format!("SERVICES.d.rate_limits.api_key_per_minute: {expect}, got \"60\"")), "{text}");
+        assert!(text.contains("SERVICES.e.rate_limits: unknown field `per_minute`; expected a table like {"), "{text}");
+        assert!(text.contains("SERVICES.f.rate_limits: must be a table like {"), "{text}");
+        assert!(text.contains(&format!("SERVICES.g.rate_limits.user_per_minute: {expect}, got -5")), "{text}");
+        assert_eq!(err.0.len(), 7, "{text}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod columns;
+pub mod calllog;
 pub mod config;
 pub mod db;
 pub mod filter;
@@ -13,6 +14,7 @@ pub mod introspect;
 pub mod mcp;
 pub mod oauth;
 pub mod postgres;
+pub mod rate_limit;
 pub mod relations;
 pub mod rows;
 pub mod schema;

@@ -3,10 +3,12 @@
 
 mod cimd_fetch;
 mod d1;
+mod execution_log;
 mod grants;
 mod kv;
 mod neon;
 mod oauth_support;
+mod rate_limiter;
 mod sessions;
 mod stream;
 
@@ -184,7 +186,7 @@ fn signing_keys(secret: Option<String>) -> Result<crate::oauth::tokens::SigningK
 }
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let request = match to_core_request(req).await? {
         Ok(request) => request,
         Err(response) => return to_worker_response(response),
@@ -206,6 +208,9 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         let grants = grants::DurableGrants::new(env.durable_object("OAUTH_GRANTS"));
         let oauth_kv = oauth_support::OAuthKv::new(env.kv("DBMCP_KV"));
         let document_cache = CLIENT_DOCUMENTS.with(Rc::clone);
+        // Only a handle: no Durable Object is reached unless a service limits the caller.
+        let limiter = rate_limiter::DurableLimiter::new(env.durable_object("RATE_LIMITER"));
+        let log_store = execution_log::DurableLog::new(&env);
         let oauth = http::OAuthEnv {
             keys: signing_keys(string_var(&env, "OAUTH_SIGNING_KEY")),
             grants: &grants,
@@ -227,8 +232,15 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
             now_ms: now_ms(),
             oauth: Some(&oauth),
             streaming: Some(http::sse::Streaming { events: &stream_events, timer: &stream::WorkerTimer }),
+            rate_limiter: Some(&limiter),
+            call_log: Some(&execution_log::IsolateCallLog),
+            log_store: Some(&log_store),
         };
-        http::handle(request, &env_core).await
+        let response = http::handle(request, &env_core).await;
+        // Entries this request recorded are written after the response (streamed ones too: this
+        // runs when the stream's last event has been produced).
+        execution_log::schedule_flush(&ctx, &env);
+        response
     };
     stream::respond(Box::pin(run), events).await
 }

@@ -1,21 +1,32 @@
 //! `/admin`: API key management, authenticated with the `ADMIN_TOKEN` secret.
 //!
-//! - `POST   /admin/services/<name>/keys`        `{"label"?, "scopes"?, "attributes"?}` -> 201 `{"id", "key", ...}`
-//! - `GET    /admin/services/<name>/keys`        -> 200 `{"keys": [...]}` (never the key itself)
+//! - `POST   /admin/services/<name>/keys`        `{"label"?, "scopes"?, "attributes"?, "rate_limit_per_minute"?}`
+//!   -> 201 `{"id", "key", ...}`
+//! - `GET    /admin/services/<name>/keys`        -> 200 `{"keys": [...]}` (never the key itself;
+//!   each with its `rate_limit_per_minute`, `null` when the service's limit applies)
 //! - `DELETE /admin/services/<name>/keys/<id>`   -> 204, or 404 for an unknown id
 //!
-//! OAuth users, clients and custom login URLs: see `oauth_admin`.
+//! - `GET    /admin/services`                    -> 200 `{"services": [...]}` (for the console)
+//!
+//! OAuth users, clients and custom login URLs: see `oauth_admin`. The operator console (the page,
+//! its session cookie and CSRF rules): see `console`.
 
 use serde::Deserialize;
 use serde_json::json;
 
+use super::console;
 use super::{Env, HttpRequest, HttpResponse};
 use crate::auth::{self, constant_time_eq, SCOPE_READ, SCOPE_WRITE};
 use crate::config::Config;
 
 const MAX_LABEL_CHARS: usize = 100;
 
-fn check_admin(request: &HttpRequest, env: &Env<'_>) -> Result<(), HttpResponse> {
+/// The admin token as a Bearer credential, or the operator console's session cookie (with its
+/// CSRF header, and our Origin on changes; see `console`).
+async fn check_admin(request: &HttpRequest, env: &Env<'_>) -> Result<(), HttpResponse> {
+    if console::uses_cookie(request) {
+        return console::check_cookie(request, env).await.map(|_| ());
+    }
     let Some(expected) = env.admin_token.as_deref().filter(|t| !t.is_empty()) else {
         return Err(HttpResponse::error(
             503,
@@ -51,10 +62,25 @@ struct NewKeyRequest {
     scopes: Option<Vec<String>>,
     /// Values for row policies (`{user.<attr>}`); see `rows::validate_attributes`.
     attributes: Option<serde_json::Value>,
+    /// This key's own limit, beating the service's `rate_limits.api_key_per_minute`.
+    rate_limit_per_minute: Option<serde_json::Value>,
 }
 
 pub async fn handle(request: &HttpRequest, rest: &[&str], config: &Config, env: &Env<'_>) -> HttpResponse {
-    if let Err(response) = check_admin(request, env) {
+    console::harden(route(request, rest, config, env).await)
+}
+
+async fn route(request: &HttpRequest, rest: &[&str], config: &Config, env: &Env<'_>) -> HttpResponse {
+    if let Some(response) = console::public_route(request, rest, env).await {
+        return response;
+    }
+    if let Err(response) = check_admin(request, env).await {
+        return response;
+    }
+    if let (["services"], "GET" | "HEAD") = (rest, request.method.as_str()) {
+        return console::services(request, config);
+    }
+    if let Some(response) = super::admin_logs::handle(request, rest, config, env).await {
         return response;
     }
     if let Some(response) = super::oauth_admin::handle(request, rest, config, env).await {
@@ -67,7 +93,7 @@ pub async fn handle(request: &HttpRequest, rest: &[&str], config: &Config, env: 
             return HttpResponse::error(
                 404,
                 "not_found",
-                "admin routes: /admin/services/<name>/{keys,users,clients,login}[/<id>], /admin/clients/<id>",
+                "admin routes: /admin/services, /admin/services/<name>/{keys,users,clients,login,logs}[/<id>], /admin/clients[/<id>], /admin/session, /admin (the console)",
             )
         }
     };
@@ -130,11 +156,17 @@ async fn create_key(request: &HttpRequest, service: &str, env: &Env<'_>) -> Http
         Ok(attributes) => attributes.unwrap_or_default(),
         Err(e) => return HttpResponse::error(400, "invalid_request", e),
     };
+    let rate_limit_per_minute = match input.rate_limit_per_minute.as_ref().map(crate::rate_limit::per_minute) {
+        None => None,
+        Some(Ok(limit)) => Some(limit),
+        Some(Err(why)) => return HttpResponse::error(400, "invalid_request", format!("rate_limit_per_minute: {why}")),
+    };
     let mut new = match auth::mint_key(service, label, scopes, env.now_ms) {
         Ok(new) => new,
         Err(e) => return HttpResponse::error(503, "unavailable", e),
     };
     new.record.attributes = attributes;
+    new.record.rate_limit_per_minute = rate_limit_per_minute;
     if let Err(e) = auth::store_key(env.kv, &new).await {
         return HttpResponse::error(503, "storage_unavailable", e);
     }
@@ -144,7 +176,7 @@ async fn create_key(request: &HttpRequest, service: &str, env: &Env<'_>) -> Http
         &json!({
             "id": r.id, "key": new.key, "prefix": r.prefix, "label": r.label, "scopes": r.scopes,
             "attributes": r.attributes,
-            "created_ms": r.created_ms, "service": service,
+            "created_ms": r.created_ms, "service": service, "rate_limit_per_minute": r.rate_limit_per_minute,
             "note": "Store this key now: it is shown only once.",
         }),
     )

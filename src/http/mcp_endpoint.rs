@@ -2,12 +2,14 @@
 //!
 //! Order of checks: body size (413, before anything else, in `http::handle` and at the edge while
 //! reading), authentication (401), method (405), media types (406/415),
-//! JSON (400 -32700), session (400 missing / 404 unknown), protocol version (400), dispatch.
+//! JSON (400 -32700), rate limit (429, POST only; `http::rate_limit`), session (400 missing / 404
+//! unknown), protocol version (400), dispatch.
 //! A POST with 2026-07-28 `_meta` and no session, and a GET or DELETE naming 2026-07-28, go to
 //! `mcp_modern` after authentication (and, for POST, media types and JSON).
 
 use serde_json::Value as Json;
 
+use super::call_record::{self, CallSite};
 use super::challenge::Challenge;
 use super::{mcp_modern, oauth, Env, HttpRequest, HttpResponse};
 use crate::auth::{self, AuthError, Principal};
@@ -158,11 +160,9 @@ async fn authenticate(
         ) {
             Ok(claims) => {
                 let attributes = user_attributes(service, env, &claims.sub).await?;
-                Ok(Principal {
-                    id: format!("oauth:{}:{}", claims.client_id, claims.sub),
-                    scopes: scope::split(&claims.scope),
-                    caller: crate::rows::Caller { id: Some(claims.sub.clone()), name: Some(claims.sub), attributes },
-                })
+                let mut principal = Principal::oauth(&claims.client_id, &claims.sub, scope::split(&claims.scope));
+                principal.caller.attributes = attributes;
+                Ok(principal)
             }
             Err(why) => Err(unauthorized(request, service, env, Some("invalid_token"), &why)),
         };
@@ -279,6 +279,11 @@ async fn post(
         }
     };
 
+    // Counted once per POST, whichever era answers it.
+    if let Some(response) = super::rate_limit::gate(request, service, principal, env, &body, reply).await {
+        return response;
+    }
+
     // Requests with 2026-07-28 `_meta` (and no session) are served statelessly.
     if mcp_modern::is_modern(request, &body) {
         return mcp_modern::post(request, service, env, principal, body, reply).await;
@@ -328,6 +333,8 @@ async fn post(
     let request_budget = tools.budget(service);
     let ctx = tools.context(&request_budget, service, env, principal);
     let before = session.clone();
+    let client_info = session.client_info.clone();
+    let site = call_record::site(request, env, service, principal, &client_info, "2025");
 
     let (status, response) = match body {
         Json::Array(items) => {
@@ -349,7 +356,7 @@ async fn post(
                 let answer = if budget.exhausted() {
                     budget.refusal(&message)
                 } else {
-                    process(message, &mut session, &ctx, None).await
+                    process(message, &mut session, &ctx, None, site.as_ref()).await
                 };
                 if let Some(answer) = answer {
                     budget.record(&answer);
@@ -369,7 +376,7 @@ async fn post(
                 Ok(Message::Request(call)) => super::sse::progress_events(request, env, call),
                 _ => None,
             };
-            match process(classified, &mut session, &ctx, events.map(|e| e as &dyn Notify)).await {
+            match process(classified, &mut session, &ctx, events.map(|e| e as &dyn Notify), site.as_ref()).await {
                 Some(answer) if is_malformed => (400, Some(answer)),
                 Some(answer) => (200, Some(answer)),
                 None => (202, None),
@@ -443,6 +450,7 @@ async fn process(
     session: &mut Session,
     ctx: &ToolContext<'_>,
     notify: Option<&dyn Notify>,
+    site: Option<&CallSite<'_>>,
 ) -> Option<Json> {
     match classified {
         Err((id, error)) => Some(jsonrpc::error(id.as_ref(), &error)),
@@ -457,10 +465,12 @@ async fn process(
             Some(&id),
             &RpcError::invalid_request("initialize must be sent alone, not inside a batch"),
         )),
-        Ok(Message::Request(request)) => Some(match server::handle_streaming(&request, session, ctx, notify).await {
-            Ok(result) => jsonrpc::success(&request.id, result),
-            Err(error) => jsonrpc::error(Some(&request.id), &error),
-        }),
+        Ok(Message::Request(request)) => Some(
+            match call_record::logged(site, &request, server::handle_streaming(&request, session, ctx, notify)).await {
+                Ok(result) => jsonrpc::success(&request.id, result),
+                Err(error) => jsonrpc::error(Some(&request.id), &error),
+            },
+        ),
     }
 }
 

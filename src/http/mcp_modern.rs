@@ -181,7 +181,10 @@ async fn dispatch(
     };
     let events = super::sse::progress_events(http, env, request);
     let notify = events.map(|e| e as &dyn crate::mcp::progress::Notify);
-    server::handle_streaming(request, &mut session, &ctx, notify).await.map_err(|error| {
+    let client_info = meta.client_info.clone().unwrap_or(Json::Null);
+    let site = super::call_record::site(http, env, service, principal, &client_info, "2026");
+    let run = server::handle_streaming(request, &mut session, &ctx, notify);
+    super::call_record::logged(site.as_ref(), request, run).await.map_err(|error| {
         let error = modern::modernize_error(error);
         ModernError { status: modern::http_status(&error), error }
     })

@@ -2,8 +2,11 @@
 //! [`HttpRequest`], calls [`handle`], and turns the [`HttpResponse`] back.
 
 mod admin;
+mod admin_logs;
 pub mod body;
+mod call_record;
 mod challenge;
+mod console;
 mod cors;
 mod login;
 mod mcp_endpoint;
@@ -14,6 +17,7 @@ mod oauth_admin;
 mod oauth_authorize;
 mod oauth_clients;
 mod pages;
+mod rate_limit;
 pub mod session_cache;
 pub mod sse;
 
@@ -129,6 +133,12 @@ pub struct Env<'a> {
     pub oauth: Option<&'a OAuthEnv<'a>>,
     /// Streamed answers (progress, subscriptions/listen); `None` where the host cannot stream.
     pub streaming: Option<sse::Streaming<'a>>,
+    /// Where per-credential rate limits are counted; `None`: no limits are enforced.
+    pub rate_limiter: Option<&'a dyn crate::rate_limit::Limiter>,
+    /// Where calls are recorded (the execution log); `None`: nothing is recorded.
+    pub call_log: Option<&'a dyn crate::calllog::CallLog>,
+    /// Where the admin API reads the execution log; `None`: its routes answer 503.
+    pub log_store: Option<&'a dyn crate::calllog::LogStore>,
 }
 
 impl Env<'_> {

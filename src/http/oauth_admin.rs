@@ -7,6 +7,7 @@
 //! - `POST   /admin/services/<s>/clients`          `{"client_name", "redirect_uris", "public"?}` -> 201 with `client_secret` (shown once)
 //! - `GET    /admin/services/<s>/clients`          -> `{"clients": [...]}`
 //! - `DELETE /admin/services/<s>/clients/<id>`     -> 204 (ends its grants now)
+//! - `GET    /admin/clients`                       every stored client, dynamically registered ones included
 //! - `DELETE /admin/clients/<id>`                  any client, dynamic ones included -> 204
 //! - `PUT    /admin/services/<s>/login`            `{"url"}` -> 200 with the assertion `secret` (shown once)
 //! - `GET|DELETE /admin/services/<s>/login`        the custom login URL, or back to the built-in form
@@ -37,6 +38,7 @@ fn storage(e: String) -> HttpResponse {
 pub async fn handle(request: &HttpRequest, rest: &[&str], config: &Config, env: &Env<'_>) -> Option<HttpResponse> {
     let method = request.method.as_str();
     let response = match rest {
+        ["clients"] if method == "GET" => list_all_clients(env).await,
         ["clients", id] => match method {
             "GET" => match load_client(env, id).await {
                 Ok(Some(c)) => HttpResponse::json(200, &summary(&c)),
@@ -358,6 +360,29 @@ async fn list_clients(env: &Env<'_>, service: &str) -> HttpResponse {
         ),
         Err(e) => storage(e),
     }
+}
+
+/// Stored clients listed at most (each costs a KV read; dynamic clients expire when idle).
+const MAX_LISTED_CLIENTS: usize = 200;
+
+/// Every stored client (registered through `/register` or created here), newest first.
+/// Metadata-document clients are not stored, so they are not listed.
+async fn list_all_clients(env: &Env<'_>) -> HttpResponse {
+    let entries = match env.kv.list(&client::record_key("")).await {
+        Ok(e) => e,
+        Err(e) => return storage(e),
+    };
+    let total = entries.len();
+    let mut clients = Vec::new();
+    for (key, _) in entries.into_iter().take(MAX_LISTED_CLIENTS) {
+        match load_client(env, &key[client::record_key("").len()..]).await {
+            Ok(Some(record)) => clients.push(summary(&record)),
+            Ok(None) => {} // deleted or expired since the listing
+            Err(e) => return storage(e),
+        }
+    }
+    clients.sort_by_key(|c| std::cmp::Reverse(c["created_ms"].as_u64().unwrap_or(0)));
+    HttpResponse::json(200, &json!({"clients": clients, "total": total, "listed_at_most": MAX_LISTED_CLIENTS}))
 }
 
 /// Deletes a client and ends its grants at once (in every service it may have been used with).

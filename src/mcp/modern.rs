@@ -458,6 +458,8 @@ mod tests {
             untrusted_data_marking: true,
             columns: Default::default(),
             rows: Default::default(),
+            rate_limits: Default::default(),
+            log: Default::default(),
         }
     }
 

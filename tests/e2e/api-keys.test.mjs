@@ -104,14 +104,15 @@ describe('creating and listing keys', () => {
     assert.notEqual(a.id, b.id);
   });
 
-  test('GET lists id, prefix, label, created_ms and last_used_ms, never the key', async () => {
+  test('GET lists id, prefix, label, created_ms, last_used_ms and rate_limit_per_minute, never the key', async () => {
     const created = await createKey(worker.url, 'demo', { label: 'listed' });
     const before = await listKeys();
     assert.ok(!before.text.includes(created.key), 'the secret never appears in a listing');
     assert.equal(before.json.service, 'demo');
     const entry = before.json.keys.find((k) => k.id === created.id);
     assert.ok(entry, 'the new key is listed');
-    assert.deepEqual(Object.keys(entry).sort(), ['created_ms', 'id', 'label', 'last_used_ms', 'prefix', 'scopes']);
+    assert.deepEqual(Object.keys(entry).sort(), ['created_ms', 'id', 'label', 'last_used_ms', 'prefix', 'rate_limit_per_minute', 'scopes']);
+    assert.equal(entry.rate_limit_per_minute, null, "no limit of its own: the service's applies");
     assert.equal(entry.prefix, created.key.slice(0, 12));
     assert.equal(entry.label, 'listed');
     assert.equal(entry.created_ms, created.created_ms);

@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
 import { Miniflare } from 'miniflare';
 import { applyD1Migrations } from './migrations.mjs';
 
@@ -40,6 +41,22 @@ export const DEFAULT_SERVICES = {
   },
 };
 
+/**
+ * Passes the worker's console output through, except the execution log's one line per MCP call
+ * (`{"event":"mcp_call",...}`), which would flood the test output; those go to `onCallLine`.
+ */
+function quietCallLines(onCallLine) {
+  return (stdout, stderr) => {
+    for (const [stream, sink] of [[stdout, process.stdout], [stderr, process.stderr]]) {
+      createInterface({ input: stream }).on('line', (line) => {
+        const at = line.indexOf('{"event":"mcp_call"');
+        if (at === -1) sink.write(`${line}\n`);
+        else onCallLine?.(line.slice(at));
+      });
+    }
+  };
+}
+
 export function tempDir(prefix = 'dbmcp-') {
   return mkdtempSync(join(tmpdir(), prefix));
 }
@@ -52,7 +69,10 @@ export function tempDir(prefix = 'dbmcp-') {
  * @param {string} [options.allowedOrigins] ALLOWED_ORIGINS
  * @param {boolean} [options.migrate] apply migrations (default true; skipped if already applied)
  * @param {object} [options.bindings] extra bindings (variables/secrets) merged over the defaults
+ * @param {boolean} [options.rateLimiter] bind RATE_LIMITER (default true)
  * @param {string} [options.buildDir] the build to run (default `build`; `build-conformance` has the fixtures)
+ * @param {(line: string) => void} [options.onCallLine] receives each `{"event":"mcp_call",...}` line
+ * @param {object} [options.durableObjects] replaces the Durable Object bindings (e.g. to leave one out)
  */
 export async function startWorker(options = {}) {
   const buildDir = options.buildDir ?? 'build';
@@ -81,11 +101,15 @@ export async function startWorker(options = {}) {
     modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true }],
     d1Databases: options.d1Databases ?? ['DB'],
     kvNamespaces: ['DBMCP_KV'],
-    durableObjects: {
+    durableObjects: options.durableObjects ?? {
       MCP_SESSIONS: { className: 'McpSession', useSQLite: true },
       OAUTH_GRANTS: { className: 'OAuthGrants', useSQLite: true },
+      // Left out with `rateLimiter: false` (the binding missing, as in a misconfigured deploy).
+      ...(options.rateLimiter === false ? {} : { RATE_LIMITER: { className: 'RateLimiter', useSQLite: true } }),
+      EXECUTION_LOG: { className: 'ExecutionLog', useSQLite: true },
     },
     bindings,
+    handleRuntimeStdio: quietCallLines(options.onCallLine),
     d1Persist: persist ? join(persist, 'd1') : false,
     kvPersist: persist ? join(persist, 'kv') : false,
     durableObjectsPersist: persist ? join(persist, 'do') : false,
