@@ -106,6 +106,8 @@ pub struct ServiceConfig {
     pub untrusted_data_marking: bool,
     /// Hidden, masked and read-only columns per table (`columns`), see [`crate::columns`].
     pub columns: crate::columns::ColumnPolicies,
+    /// What the `search` tool matches and how many results it gives (`search`), see [`crate::search`].
+    pub search: crate::search::SearchSettings,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -160,6 +162,7 @@ struct RawService {
     listen: Option<Json>,
     untrusted_data_marking: Option<bool>,
     columns: Option<Json>,
+    search: Option<Json>,
 }
 
 #[derive(Deserialize)]
@@ -420,6 +423,14 @@ fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<S
         Default::default()
     });
 
+    let search = match &raw.search {
+        None => Default::default(),
+        Some(value) => crate::search::parse_settings(value).unwrap_or_else(|problems| {
+            errors.extend(problems.into_iter().map(|p| format!("SERVICES.{name}.{p}")));
+            Default::default()
+        }),
+    };
+
     if errors.len() > before {
         return None;
     }
@@ -441,6 +452,7 @@ fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<S
         listen,
         untrusted_data_marking: raw.untrusted_data_marking.unwrap_or(true),
         columns,
+        search,
     })
 }
 

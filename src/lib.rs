@@ -15,6 +15,7 @@ pub mod oauth;
 pub mod postgres;
 pub mod relations;
 pub mod schema;
+pub mod search;
 pub mod sql;
 pub mod tools;
 

@@ -83,7 +83,7 @@ fn looks_like_jwt(token: &str) -> bool {
     token.starts_with("eyJ") && token.split('.').count() == 3
 }
 
-async fn authenticate(
+pub(super) async fn authenticate(
     request: &HttpRequest,
     service: &ServiceConfig,
     env: &Env<'_>,
@@ -297,7 +297,7 @@ async fn post(
 
     let tools = RequestTools::open(service, env, principal);
     let request_budget = tools.budget(service);
-    let ctx = tools.context(&request_budget, service, env, principal);
+    let ctx = tools.context(&request_budget, service, env, principal, &request.origin);
     let before = session.clone();
 
     let (status, response) = match body {
@@ -394,6 +394,7 @@ impl<'e> RequestTools<'e> {
         service: &'a ServiceConfig,
         env: &'a Env<'_>,
         principal: &'a Principal,
+        origin: &'a str,
     ) -> ToolContext<'a> {
         ToolContext {
             db: budget,
@@ -403,6 +404,7 @@ impl<'e> RequestTools<'e> {
             can_write: self.can_write,
             principal: &principal.id,
             confirm: Confirm { store: self.confirm_store.as_ref().map(|s| s as &dyn ConfirmStore), call: None },
+            origin,
         }
     }
 }

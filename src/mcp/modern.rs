@@ -457,6 +457,7 @@ mod tests {
             listen: Default::default(),
             untrusted_data_marking: true,
             columns: Default::default(),
+            search: Default::default(),
         }
     }
 

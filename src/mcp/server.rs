@@ -275,6 +275,7 @@ pub async fn call_tool_with_input(
         can_write: ctx.can_write,
         principal: ctx.principal,
         confirm: confirm::Confirm { store: ctx.confirm.store, call: Some(&call_confirm) },
+        origin: ctx.origin,
     };
     let outcome = (spec.run)(&guarded, arguments).await;
     if mode == ConfirmMode::Elicitation {
@@ -283,7 +284,7 @@ pub async fn call_tool_with_input(
         }
     }
     Ok(match outcome {
-        Ok(value) => tool_result(value, spec.returns_data && ctx.service.untrusted_data_marking),
+        Ok(value) => tool_result(value, spec.fences_text() && ctx.service.untrusted_data_marking),
         Err(e) => tool_error(&e.0),
     })
 }

@@ -20,6 +20,7 @@ mod call_stored_procedure;
 pub mod confirm;
 mod create_records;
 mod delete_records;
+pub mod fetch;
 mod get_data_model;
 mod get_database_resources;
 mod get_stored_functions;
@@ -34,6 +35,7 @@ mod list_tools;
 mod related;
 mod routines;
 pub mod scrub;
+mod search;
 mod update_records;
 pub mod values;
 
@@ -92,7 +94,18 @@ pub struct ToolSpec {
     pub run: RunFn,
 }
 
+/// Tools whose text block is exactly their JSON result, unfenced: OpenAI's connector contract
+/// (ChatGPT deep research and company knowledge) parses the text of `search` and `fetch` as JSON,
+/// so a fence would break them. Their `structuredContent` is the same object; every other tool
+/// that returns data keeps the fence (`untrusted_data_marking`).
+pub const PLAIN_JSON_TEXT: [&str; 2] = ["search", "fetch"];
+
 impl ToolSpec {
+    /// Whether the text block fences the result as untrusted data (when the service marks it).
+    pub fn fences_text(&self) -> bool {
+        self.returns_data && !PLAIN_JSON_TEXT.contains(&self.name)
+    }
+
     /// The `Tool` object of `tools/list`.
     pub fn to_json(&self) -> Json {
         json!({
@@ -114,7 +127,7 @@ impl ToolSpec {
 
 /// The whole catalog, in the order `tools/list` shows it.
 pub fn catalog() -> &'static [ToolSpec] {
-    static CATALOG: [ToolSpec; 16] = [
+    static CATALOG: [ToolSpec; 18] = [
         get_data_model::SPEC,
         get_tables::SPEC,
         get_table_schema::SPEC,
@@ -122,6 +135,8 @@ pub fn catalog() -> &'static [ToolSpec] {
         get_table_relationships::SPEC,
         get_table_data::SPEC,
         aggregate_table_data::SPEC,
+        search::SPEC,
+        fetch::SPEC,
         create_records::SPEC,
         update_records::SPEC,
         delete_records::SPEC,
@@ -173,6 +188,8 @@ pub struct ToolContext<'a> {
     pub principal: &'a str,
     /// Confirm-before-destroying: the store and the current call (see [`confirm`]).
     pub confirm: confirm::Confirm<'a>,
+    /// `scheme://host[:port]` of the URLs tools emit (PUBLIC_ORIGIN when set, else the request's).
+    pub origin: &'a str,
 }
 
 impl<'a> ToolContext<'a> {
