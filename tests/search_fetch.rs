@@ -274,3 +274,15 @@ fn a_bad_search_setting_is_a_configuration_error() {
         &["SERVICES.demo.search.max_results: must be between 1 and 100", "SERVICES.demo.search.tables"],
     );
 }
+
+#[test]
+fn a_wide_table_and_many_words_stay_within_the_bound_parameter_limit() {
+    let db = Sqlite::open_in_memory();
+    let columns: Vec<String> = (0..40).map(|i| format!("c{i} TEXT")).collect();
+    db.execute_batch(&format!("CREATE TABLE wide (id INTEGER PRIMARY KEY, {});", columns.join(", ")));
+    db.execute_batch("INSERT INTO wide (id, c0, c39) VALUES (1, 'alpha', 'omega');");
+    let fx = Fixture::on(db, d1());
+    let found = fx.call("search", json!({ "query": "alpha b c d e f g h" }));
+    assert_eq!(ids(&found), vec!["wide:1"], "the first words are kept when columns × words would pass 90");
+    assert_eq!(ids(&fx.call("search", json!({ "query": "omega" }))), vec!["wide:1"], "every column is searched");
+}

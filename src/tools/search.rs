@@ -75,7 +75,8 @@ fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResul
         let schema = ctx.schema().await?;
         let dialect = ctx.db.dialect();
         let settings = &ctx.service.search;
-        let plans = search::plans(dialect, &schema, settings).map_err(ToolError)?;
+        let mut plans = search::plans(dialect, &schema, settings).map_err(ToolError)?;
+        plans.retain(|plan| !plan.columns.is_empty());
         if plans.is_empty() {
             return Ok(json!({ "results": [] }));
         }
@@ -84,6 +85,7 @@ fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResul
             let table = &schema.tables[plan.table];
             let used = &terms[..search::terms_for(plan.columns.len(), terms.len())];
             let columns = &plan.columns[..plan.columns.len().min(search::MAX_CONDITIONS)];
+            let filter = any_match(columns, used).ok_or_else(|| ToolError::new("nothing to search in"))?;
             let mut fields: Vec<String> = table.primary_key().iter().map(|c| c.name.clone()).collect();
             for name in columns.iter().chain(plan.title.iter()) {
                 if !fields.contains(name) {
@@ -97,7 +99,7 @@ fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResul
                 .collect();
             let spec = SelectSpec {
                 fields: Some(fields),
-                rows: RowFilter { filter: Some(any_match(columns, used)), ids: None, column_in: None },
+                rows: RowFilter { filter: Some(filter), ids: None, column_in: None },
                 order,
                 limit: Some(search::rows_per_table(settings.max_results)),
                 offset: 0,
@@ -125,7 +127,7 @@ fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResul
 }
 
 /// `c1 LIKE '%t1%' OR c2 LIKE '%t1%' OR ... OR cn LIKE '%tm%'`, ignoring case.
-fn any_match(columns: &[String], terms: &[String]) -> Expr {
+fn any_match(columns: &[String], terms: &[String]) -> Option<Expr> {
     let mut conditions = terms.iter().flat_map(|term| {
         columns.iter().map(move |column| Expr::Text {
             column: column.clone(),
@@ -133,8 +135,8 @@ fn any_match(columns: &[String], terms: &[String]) -> Expr {
             text: term.clone(),
         })
     });
-    let first = conditions.next().unwrap_or(Expr::In { column: String::new(), values: vec![], negated: false });
-    conditions.fold(first, |all, next| Expr::Or(Box::new(all), Box::new(next)))
+    let first = conditions.next()?;
+    Some(conditions.fold(first, |all, next| Expr::Or(Box::new(all), Box::new(next))))
 }
 
 fn result_entry(
