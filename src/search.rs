@@ -3,8 +3,6 @@
 //! record ids (`<table>:<key>`), which columns a table is searched in and titled by, ranking, and
 //! the record's URL and text. No I/O here; the tools and the record page run the queries.
 
-use std::collections::BTreeMap;
-
 use serde_json::{Map, Value as Json};
 
 use crate::schema::{Schema, Table};
@@ -40,8 +38,9 @@ pub struct TableSearch {
 /// The `search` setting of a service.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchSettings {
-    /// Tables searched, by configured name; `None`: every visible table with a primary key.
-    pub tables: Option<BTreeMap<String, TableSearch>>,
+    /// Tables searched, by configured name, in configuration order; `None`: every visible table
+    /// with a primary key. (A list, not a map: no map code for one more value type in the wasm.)
+    pub tables: Option<Vec<(String, TableSearch)>>,
     /// Results one search returns at most (and rows read per table).
     pub max_results: u64,
 }
@@ -70,10 +69,10 @@ pub fn parse_settings(value: &Json) -> Result<SearchSettings, Vec<String>> {
             },
             "tables" => match value.as_object() {
                 Some(tables) => {
-                    let mut parsed = BTreeMap::new();
+                    let mut parsed = Vec::with_capacity(tables.len());
                     for (table, entry) in tables {
                         if let Some(entry) = parse_table(table, entry, &mut errors) {
-                            parsed.insert(table.clone(), entry);
+                            parsed.push((table.clone(), entry));
                         }
                     }
                     settings.tables = Some(parsed);
@@ -216,7 +215,8 @@ pub fn plans(d: Dialect, schema: &Schema, settings: &SearchSettings) -> Result<V
             .filter(|p| !p.columns.is_empty())
             .collect());
     };
-    let mut out = Vec::new();
+    // Indexed by table, so the plans come out in schema order without a sort.
+    let mut by_table: Vec<Option<TablePlan>> = vec![None; schema.tables.len()];
     let mut problems = Vec::new();
     for (name, entry) in configured {
         let Some(index) = find_table(schema, name) else {
@@ -247,7 +247,7 @@ pub fn plans(d: Dialect, schema: &Schema, settings: &SearchSettings) -> Result<V
                 None => problems.push(format!("search.tables.{name}.title: no column {title:?}")),
             }
         }
-        out.push(plan);
+        by_table[index] = Some(plan);
     }
     if !problems.is_empty() {
         return Err(format!(
@@ -255,8 +255,7 @@ pub fn plans(d: Dialect, schema: &Schema, settings: &SearchSettings) -> Result<V
             problems.join("; ")
         ));
     }
-    out.sort_by_key(|p| p.table);
-    Ok(out)
+    Ok(by_table.into_iter().flatten().collect())
 }
 
 /// The title column of one table for `fetch` (the same as `search` gives its results).
@@ -366,7 +365,10 @@ pub fn parse_key(d: Dialect, table: &Table, key: &str) -> Result<Vec<Json>, Stri
                     table.name
                 )
             };
-            let values: Vec<Json> = serde_json::from_str(key).map_err(|_| wrong())?;
+            let values = match serde_json::from_str::<Json>(key) {
+                Ok(Json::Array(values)) => values,
+                _ => return Err(wrong()),
+            };
             if values.len() != many.len() || values.iter().any(|v| v.is_null() || v.is_array() || v.is_object()) {
                 return Err(wrong());
             }
@@ -431,7 +433,7 @@ mod tests {
         .unwrap();
         assert_eq!(s.max_results, 5);
         assert_eq!(
-            s.tables.unwrap()["orders"],
+            s.tables.unwrap()[0].1,
             TableSearch { columns: Some(vec!["status".into()]), title: Some("status".into()) }
         );
         let errors = parse_settings(&json!({
