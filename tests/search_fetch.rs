@@ -286,3 +286,18 @@ fn a_wide_table_and_many_words_stay_within_the_bound_parameter_limit() {
     assert_eq!(ids(&found), vec!["wide:1"], "the first words are kept when columns × words would pass 90");
     assert_eq!(ids(&fx.call("search", json!({ "query": "omega" }))), vec!["wide:1"], "every column is searched");
 }
+
+#[test]
+fn arguments_are_checked_as_strictly_as_every_tool_s() {
+    let fx = notes();
+    for (tool, args, expected) in [
+        ("search", json!({}), "invalid arguments: missing field `query`"),
+        ("search", json!({ "query": ["a"] }), "invalid arguments: `query` must be a string, got [\"a\"]"),
+        ("search", json!({ "query": "a", "q": 1 }), "invalid arguments: unknown field `q`, expected `query`"),
+        ("search", json!("apple"), "invalid arguments: arguments must be an object"),
+        ("fetch", json!({ "id": null }), "invalid arguments: `id` must be a string, got null"),
+        ("fetch", json!({ "ids": "notes:1" }), "invalid arguments: unknown field `ids`, expected `id`"),
+    ] {
+        assert_eq!(err(&fx.call(tool, args.clone())), expected, "{tool} {args}");
+    }
+}

@@ -4,10 +4,9 @@
 //! same record through [`load`].
 
 use futures_util::future::LocalBoxFuture;
-use serde::Deserialize;
 use serde_json::{json, Map, Value as Json};
 
-use super::{object_schema, parse_args, Annotations, ToolContext, ToolError, ToolResult, ToolSpec};
+use super::{object_schema, only_string_arg, Annotations, ToolContext, ToolError, ToolResult, ToolSpec};
 use crate::search;
 use crate::sql::{self, RowFilter, SelectSpec};
 
@@ -24,12 +23,6 @@ pub const SPEC: ToolSpec = ToolSpec {
     output_schema,
     run,
 };
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Input {
-    id: String,
-}
 
 fn input_schema() -> Json {
     json!({
@@ -60,8 +53,8 @@ fn output_schema() -> Json {
 
 fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResult> {
     Box::pin(async move {
-        let input: Input = parse_args(args)?;
-        let id = input.id.trim();
+        let id = only_string_arg(&args, "id")?;
+        let id = id.trim();
         let schema = ctx.schema().await?;
         let (index, key) = search::split_id(&schema, id).map_err(ToolError)?;
         let table = schema.tables[index].name.clone();

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use serde_json::{json, Value as Json};
+use serde_json::{json, Map, Value as Json};
 
 use crate::config::ServiceConfig;
 use crate::db::{Database, DbError};
@@ -247,6 +247,26 @@ pub fn unknown_table(schema: &Schema, name: &str) -> ToolError {
 pub fn parse_args<T: DeserializeOwned>(args: Json) -> Result<T, ToolError> {
     let args = if args.is_null() { json!({}) } else { args };
     serde_json::from_value(args).map_err(|e| ToolError(format!("invalid arguments: {e}")))
+}
+
+/// The one string argument of a tool taking only `name` (`search`, `fetch`), with the messages
+/// `parse_args` gives; read by hand, as a serde derive per one-field input costs wasm size.
+pub fn only_string_arg(args: &Json, name: &str) -> Result<String, ToolError> {
+    let invalid = |why: String| ToolError(format!("invalid arguments: {why}"));
+    let empty = Map::new();
+    let map = match args {
+        Json::Null => &empty,
+        Json::Object(map) => map,
+        other => return Err(invalid(format!("expected an object with `{name}`, got {other}"))),
+    };
+    if let Some(unknown) = map.keys().find(|k| *k != name) {
+        return Err(invalid(format!("unknown field `{unknown}`, expected `{name}`")));
+    }
+    match map.get(name) {
+        Some(Json::String(value)) => Ok(value.clone()),
+        Some(other) => Err(invalid(format!("`{name}` must be a string, got {other}"))),
+        None => Err(invalid(format!("missing field `{name}`"))),
+    }
 }
 
 /// A list given either as a JSON array or as one comma-separated string ("id, name").

@@ -8,10 +8,9 @@
 //! batch. Those rows are ranked by words matched, then by word-column matches, and capped.
 
 use futures_util::future::LocalBoxFuture;
-use serde::Deserialize;
 use serde_json::{json, Map, Value as Json};
 
-use super::{object_schema, parse_args, Annotations, ToolContext, ToolError, ToolResult, ToolSpec};
+use super::{object_schema, only_string_arg, Annotations, ToolContext, ToolError, ToolResult, ToolSpec};
 use crate::filter::{Expr, TextMatch};
 use crate::search;
 use crate::sql::{self, Direction, OrderBy, RowFilter, SelectSpec};
@@ -29,12 +28,6 @@ pub const SPEC: ToolSpec = ToolSpec {
     output_schema,
     run,
 };
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Input {
-    query: String,
-}
 
 fn input_schema() -> Json {
     json!({
@@ -70,8 +63,8 @@ struct Hit {
 
 fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResult> {
     Box::pin(async move {
-        let input: Input = parse_args(args)?;
-        let terms = search::terms(&input.query).map_err(ToolError)?;
+        let query = only_string_arg(&args, "query")?;
+        let terms = search::terms(&query).map_err(ToolError)?;
         let schema = ctx.schema().await?;
         let dialect = ctx.db.dialect();
         let settings = &ctx.service.search;
