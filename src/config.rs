@@ -112,6 +112,8 @@ pub struct ServiceConfig {
     pub rate_limits: crate::rate_limit::RateLimits,
     /// The execution log (`"log": {"enabled", "retention_days", "shards"}`).
     pub log: crate::calllog::LogSettings,
+    /// What the `search` tool matches and how many results it gives (`search`), see [`crate::search`].
+    pub search: crate::search::SearchSettings,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -169,6 +171,7 @@ struct RawService {
     rows: Option<Json>,
     rate_limits: Option<Json>,
     log: Option<Json>,
+    search: Option<Json>,
 }
 
 #[derive(Deserialize)]
@@ -453,6 +456,13 @@ fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<S
         errors.extend(problems.into_iter().map(|p| format!("SERVICES.{name}.{p}")));
         Default::default()
     });
+    let search = match &raw.search {
+        None => Default::default(),
+        Some(value) => crate::search::parse_settings(value).unwrap_or_else(|problems| {
+            errors.extend(problems.into_iter().map(|p| format!("SERVICES.{name}.{p}")));
+            Default::default()
+        }),
+    };
 
     if errors.len() > before {
         return None;
@@ -478,6 +488,7 @@ fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<S
         rows,
         rate_limits,
         log,
+        search,
     })
 }
 

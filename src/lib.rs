@@ -18,6 +18,7 @@ pub mod rate_limit;
 pub mod relations;
 pub mod rows;
 pub mod schema;
+pub mod search;
 pub mod sql;
 pub mod tools;
 

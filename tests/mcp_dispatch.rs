@@ -77,10 +77,10 @@ fn initialize_inside_a_session_is_an_invalid_request() {
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-fn tools_list_shows_all_sixteen_tools_when_writing_is_allowed() {
+fn tools_list_shows_all_eighteen_tools_when_writing_is_allowed() {
     let fx = Fixture::new();
     let tools = listed_tools(&fx, true);
-    assert_eq!(tools.len(), 16);
+    assert_eq!(tools.len(), 18);
     let expected: Vec<String> = tools::catalog().iter().map(|t| t.name.to_string()).collect();
     assert_eq!(names(&tools), expected);
     for write_tool in WRITE_TOOLS {
@@ -92,7 +92,7 @@ fn tools_list_shows_all_sixteen_tools_when_writing_is_allowed() {
 fn tools_list_hides_write_tools_when_writing_is_not_allowed() {
     let fx = Fixture::new();
     let tools = names(&listed_tools(&fx, false));
-    assert_eq!(tools.len(), 13);
+    assert_eq!(tools.len(), 15);
     for write_tool in WRITE_TOOLS {
         assert!(!tools.iter().any(|n| n == write_tool), "{write_tool} listed: {tools:?}");
     }
@@ -104,7 +104,10 @@ fn tools_list_on_a_read_only_service_hides_write_tools() {
     let fx = Fixture::read_only();
     let result = handle(&fx.ctx(), "tools/list", json!({})).unwrap();
     let tools = names(result["tools"].as_array().unwrap());
-    assert_eq!(tools.len(), 13);
+    assert_eq!(tools.len(), 15);
+    for read_tool in ["search", "fetch"] {
+        assert!(tools.iter().any(|n| n == read_tool), "{read_tool} missing on a read-only service: {tools:?}");
+    }
     assert!(!tools.iter().any(|n| WRITE_TOOLS.contains(&n.as_str())), "{tools:?}");
 }
 
@@ -261,6 +264,8 @@ fn successful_calls() -> Vec<(&'static str, Json)> {
         ("get_stored_procedures", json!({})),
         ("get_stored_functions", json!({})),
         ("list_tools", json!({})),
+        ("search", json!({ "query": "paid" })),
+        ("fetch", json!({ "id": "orders:1" })),
     ]
 }
 
@@ -275,8 +280,9 @@ fn every_successful_tool_result_has_object_structured_content_matching_its_text(
         assert_eq!(result["content"].as_array().map(Vec::len), Some(1), "{tool}");
         assert_eq!(result["content"][0]["type"], "text", "{tool}");
         let text = result["content"][0]["text"].as_str().expect("text");
-        // Database content is fenced as untrusted data (on by default); schema-only results are plain JSON.
-        let returns_data = tools::find(tool).expect("tool in catalog").returns_data;
+        // Database content is fenced as untrusted data (on by default); schema-only results, and
+        // search and fetch (whose text OpenAI's contract parses as JSON), are plain JSON.
+        let returns_data = tools::find(tool).expect("tool in catalog").fences_text();
         let json_text = match dbmcp::mcp::untrusted::unwrap(text) {
             Some(inside) => {
                 assert!(returns_data, "{tool}: a schema-only result was fenced: {text}");

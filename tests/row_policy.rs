@@ -325,3 +325,16 @@ fn an_insert_must_give_the_policy_column_its_value_even_when_optional() {
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["email"], json!("b@x.test"));
 }
+
+#[test]
+fn search_and_fetch_see_only_the_callers_rows() {
+    let mut fx = Fixture::configured(service(json!({ "customers": "id = {user.customer_id}" })));
+    fx.caller = caller(json!({ "customer_id": 3 }));
+    let found = fx.call("search", json!({ "query": "example" }));
+    let ids: Vec<String> =
+        ok(&found)["results"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_string()).collect();
+    assert!(ids.contains(&"customers:3".to_string()), "{ids:?}");
+    assert!(!ids.iter().any(|id| id.starts_with("customers:") && id != "customers:3"), "{ids:?}");
+    assert!(err(&fx.call("fetch", json!({ "id": "customers:1" }))).contains("no record"));
+    assert!(ok(&fx.call("fetch", json!({ "id": "customers:3" })))["text"].as_str().unwrap().contains("Hans"));
+}

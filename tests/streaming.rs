@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use async_trait::async_trait;
 use serde_json::{json, Value as Json};
 
-use common::{request, session, Fixture};
+use common::{request, session, Fixture, ORIGIN};
 use dbmcp::db::{Database, DbError, QueryResult, Statement};
 use dbmcp::mcp::jsonrpc::RequestId;
 use dbmcp::mcp::progress::Notify;
@@ -219,6 +219,7 @@ fn dropping_a_write_at_its_await_writes_nothing() {
         principal: &fx.principal,
         confirm: dbmcp::tools::confirm::Confirm { store: Some(&fx.confirm), call: None },
         caller: &fx.caller,
+        origin: ORIGIN,
     };
     let sink = Sink::default();
     let params = json!({ "name": "create_records", "arguments": {"table": "categories", "records": [{"name": "x1"}, {"name": "x2"}, {"name": "x3"}]},

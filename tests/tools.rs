@@ -1639,7 +1639,7 @@ fn listed_tool_names(result: &Json) -> Vec<String> {
 }
 
 #[test]
-fn list_tools_lists_all_sixteen_tools_when_writing_is_allowed() {
+fn list_tools_lists_all_eighteen_tools_when_writing_is_allowed() {
     let fx = Fixture::new();
     let result = fx.call("list_tools", json!({}));
     assert_eq!(
@@ -1652,6 +1652,8 @@ fn list_tools_lists_all_sixteen_tools_when_writing_is_allowed() {
             "get_table_relationships",
             "get_table_data",
             "aggregate_table_data",
+            "search",
+            "fetch",
             "create_records",
             "update_records",
             "delete_records",
@@ -1677,7 +1679,7 @@ fn list_tools_leaves_out_write_tools_for_a_read_only_caller() {
     let fx = Fixture::new();
     let result = call_tool(&fx.ctx_with_write(false), "list_tools", json!({}));
     let names = listed_tool_names(&result);
-    assert_eq!(names.len(), 13);
+    assert_eq!(names.len(), 15);
     for write_tool in ["create_records", "update_records", "delete_records"] {
         assert!(!names.iter().any(|n| n == write_tool), "{write_tool} listed: {names:?}");
     }

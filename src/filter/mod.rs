@@ -103,6 +103,9 @@ pub enum TextMatch {
     Contains,
     StartsWith,
     EndsWith,
+    /// Contains, ignoring case on every engine (PostgreSQL `ILIKE`; SQLite's LIKE already ignores
+    /// ASCII case). The filter language has no word for it: `search` builds it.
+    ContainsAnyCase,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -110,7 +110,7 @@ fn looks_like_jwt(token: &str) -> bool {
     token.starts_with("eyJ") && token.split('.').count() == 3
 }
 
-async fn authenticate(
+pub(super) async fn authenticate(
     request: &HttpRequest,
     service: &ServiceConfig,
     env: &Env<'_>,
@@ -331,7 +331,7 @@ async fn post(
 
     let tools = RequestTools::open(service, env, principal);
     let request_budget = tools.budget(service);
-    let ctx = tools.context(&request_budget, service, env, principal);
+    let ctx = tools.context(&request_budget, service, env, principal, &request.origin);
     let before = session.clone();
     let client_info = session.client_info.clone();
     let site = call_record::site(request, env, service, principal, &client_info, "2025");
@@ -430,6 +430,7 @@ impl<'e> RequestTools<'e> {
         service: &'a ServiceConfig,
         env: &'a Env<'_>,
         principal: &'a Principal,
+        origin: &'a str,
     ) -> ToolContext<'a> {
         ToolContext {
             db: budget,
@@ -440,6 +441,7 @@ impl<'e> RequestTools<'e> {
             principal: &principal.id,
             confirm: Confirm { store: self.confirm_store.as_ref().map(|s| s as &dyn ConfirmStore), call: None },
             caller: &principal.caller,
+            origin,
         }
     }
 }

@@ -164,7 +164,7 @@ async fn dispatch(
     }
     let tools = RequestTools::open(service, env, principal);
     let request_budget = tools.budget(service);
-    let ctx = tools.context(&request_budget, service, env, principal);
+    let ctx = tools.context(&request_budget, service, env, principal, &http.origin);
     // The shared dispatch takes a session for the legacy-only methods (logging/setLevel), which
     // never reach it from here; this one lives for the request and is never stored.
     let mut session = Session {

@@ -18,6 +18,7 @@ mod oauth_authorize;
 mod oauth_clients;
 mod pages;
 mod rate_limit;
+mod records;
 pub mod session_cache;
 pub mod sse;
 
@@ -200,6 +201,10 @@ async fn route(request: &HttpRequest, env: &Env<'_>) -> HttpResponse {
         },
         ["mcp", name, "info"] if request.method == "GET" => match config.service(name) {
             Some(service) => pages::service_info(request, service),
+            None => unknown_service(name, config),
+        },
+        ["mcp", name, "records", table, key] => match config.service(name) {
+            Some(service) => records::handle(request, service, table, key, env).await,
             None => unknown_service(name, config),
         },
         ["admin", rest @ ..] => admin::handle(request, rest, config, env).await,

@@ -460,6 +460,7 @@ mod tests {
             rows: Default::default(),
             rate_limits: Default::default(),
             log: Default::default(),
+            search: Default::default(),
         }
     }
 

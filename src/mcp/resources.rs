@@ -13,7 +13,7 @@ pub fn table_uri(service: &str, table: &str) -> String {
 }
 
 /// Encodes everything but unreserved characters, so any table name makes a valid URI.
-fn percent_encode(text: &str) -> String {
+pub fn percent_encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
@@ -22,7 +22,7 @@ fn percent_encode(text: &str) -> String {
         .collect()
 }
 
-fn percent_decode(text: &str) -> Option<String> {
+pub fn percent_decode(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

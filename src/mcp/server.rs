@@ -276,6 +276,7 @@ pub async fn call_tool_with_input(
         principal: ctx.principal,
         confirm: confirm::Confirm { store: ctx.confirm.store, call: Some(&call_confirm) },
         caller: ctx.caller,
+        origin: ctx.origin,
     };
     let outcome = (spec.run)(&guarded, arguments).await;
     if mode == ConfirmMode::Elicitation {
@@ -284,7 +285,7 @@ pub async fn call_tool_with_input(
         }
     }
     Ok(match outcome {
-        Ok(value) => tool_result(value, spec.returns_data && ctx.service.untrusted_data_marking),
+        Ok(value) => tool_result(value, spec.fences_text() && ctx.service.untrusted_data_marking),
         Err(e) => tool_error(&e.0),
     })
 }

@@ -309,7 +309,7 @@ fn escape_like(text: &str) -> String {
 }
 
 /// Whether a Postgres column type can be the left side of LIKE without a cast.
-fn is_text_type(data_type: &str) -> bool {
+pub(crate) fn is_text_type(data_type: &str) -> bool {
     let t = data_type.to_ascii_lowercase();
     !t.ends_with("[]") && (t.contains("char") || t.contains("text"))
 }
@@ -487,11 +487,15 @@ impl<'a> Builder<'a> {
             Expr::Text { column, mode, text } => {
                 let escaped = escape_like(text);
                 let pattern = match mode {
-                    TextMatch::Contains => format!("%{escaped}%"),
+                    TextMatch::Contains | TextMatch::ContainsAnyCase => format!("%{escaped}%"),
                     TextMatch::StartsWith => format!("{escaped}%"),
                     TextMatch::EndsWith => format!("%{escaped}"),
                 };
-                self.like(column, pattern, false)?
+                if *mode == TextMatch::ContainsAnyCase {
+                    self.like_any_case(column, pattern)?
+                } else {
+                    self.like(column, pattern, false)?
+                }
             }
             Expr::IsNull { column, negated } => {
                 let col = self.quoted(column)?;
@@ -512,6 +516,10 @@ impl<'a> Builder<'a> {
     /// LIKE for numbers, dates, uuids etc., so there non-text columns are cast to TEXT first.
     /// (SQLite's LIKE ignores ASCII case; Postgres' LIKE does not.)
     fn like(&mut self, column: &str, pattern: String, negated: bool) -> Result<String, SqlError> {
+        self.like_with(column, pattern, if negated { "NOT LIKE" } else { "LIKE" })
+    }
+
+    fn like_with(&mut self, column: &str, pattern: String, operator: &str) -> Result<String, SqlError> {
         let col = self.column(column)?;
         let quoted = self.d.quote_ident(&col.name);
         let lhs = match self.d {
@@ -519,8 +527,17 @@ impl<'a> Builder<'a> {
             _ => quoted,
         };
         let p = self.bind(SqlValue::Text(pattern));
-        let not = if negated { "NOT " } else { "" };
-        Ok(format!("{lhs} {not}LIKE {p} ESCAPE '\\'"))
+        Ok(format!("{lhs} {operator} {p} ESCAPE '\\'"))
+    }
+
+    /// [`Self::like`] ignoring case: `ILIKE` on PostgreSQL (Unicode case, per the collation),
+    /// `LIKE` on SQLite (which ignores ASCII case only).
+    fn like_any_case(&mut self, column: &str, pattern: String) -> Result<String, SqlError> {
+        let operator = match self.d {
+            Dialect::Postgres => "ILIKE",
+            Dialect::Sqlite => "LIKE",
+        };
+        self.like_with(column, pattern, operator)
     }
 
     fn ids(&mut self, ids: &[Json], nested: bool) -> Result<String, SqlError> {

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use serde_json::{json, Value as Json};
+use serde_json::{json, Map, Value as Json};
 
 use crate::config::ServiceConfig;
 use crate::db::{Database, DbError};
@@ -20,6 +20,7 @@ mod call_stored_procedure;
 pub mod confirm;
 mod create_records;
 mod delete_records;
+pub mod fetch;
 mod get_data_model;
 mod get_database_resources;
 mod get_stored_functions;
@@ -34,6 +35,7 @@ mod list_tools;
 mod related;
 mod routines;
 pub mod scrub;
+mod search;
 mod update_records;
 pub mod values;
 
@@ -92,7 +94,18 @@ pub struct ToolSpec {
     pub run: RunFn,
 }
 
+/// Tools whose text block is exactly their JSON result, unfenced: OpenAI's connector contract
+/// (ChatGPT deep research and company knowledge) parses the text of `search` and `fetch` as JSON,
+/// so a fence would break them. Their `structuredContent` is the same object; every other tool
+/// that returns data keeps the fence (`untrusted_data_marking`).
+pub const PLAIN_JSON_TEXT: [&str; 2] = ["search", "fetch"];
+
 impl ToolSpec {
+    /// Whether the text block fences the result as untrusted data (when the service marks it).
+    pub fn fences_text(&self) -> bool {
+        self.returns_data && !PLAIN_JSON_TEXT.contains(&self.name)
+    }
+
     /// The `Tool` object of `tools/list`.
     pub fn to_json(&self) -> Json {
         json!({
@@ -114,7 +127,7 @@ impl ToolSpec {
 
 /// The whole catalog, in the order `tools/list` shows it.
 pub fn catalog() -> &'static [ToolSpec] {
-    static CATALOG: [ToolSpec; 16] = [
+    static CATALOG: [ToolSpec; 18] = [
         get_data_model::SPEC,
         get_tables::SPEC,
         get_table_schema::SPEC,
@@ -122,6 +135,8 @@ pub fn catalog() -> &'static [ToolSpec] {
         get_table_relationships::SPEC,
         get_table_data::SPEC,
         aggregate_table_data::SPEC,
+        search::SPEC,
+        fetch::SPEC,
         create_records::SPEC,
         update_records::SPEC,
         delete_records::SPEC,
@@ -175,6 +190,8 @@ pub struct ToolContext<'a> {
     pub confirm: confirm::Confirm<'a>,
     /// The caller's identity and attributes, which fill the row policies (see [`crate::rows`]).
     pub caller: &'a crate::rows::Caller,
+    /// `scheme://host[:port]` of the URLs tools emit (PUBLIC_ORIGIN when set, else the request's).
+    pub origin: &'a str,
 }
 
 impl<'a> ToolContext<'a> {
@@ -244,6 +261,26 @@ pub fn unknown_table(schema: &Schema, name: &str) -> ToolError {
 pub fn parse_args<T: DeserializeOwned>(args: Json) -> Result<T, ToolError> {
     let args = if args.is_null() { json!({}) } else { args };
     serde_json::from_value(args).map_err(|e| ToolError(format!("invalid arguments: {e}")))
+}
+
+/// The one string argument of a tool taking only `name` (`search`, `fetch`), with the messages
+/// `parse_args` gives; read by hand, as a serde derive per one-field input costs wasm size.
+pub fn only_string_arg(args: &Json, name: &str) -> Result<String, ToolError> {
+    let invalid = |why: String| ToolError(format!("invalid arguments: {why}"));
+    let empty = Map::new();
+    let map = match args {
+        Json::Null => &empty,
+        Json::Object(map) => map,
+        other => return Err(invalid(format!("expected an object with `{name}`, got {other}"))),
+    };
+    if let Some(unknown) = map.keys().find(|k| *k != name) {
+        return Err(invalid(format!("unknown field `{unknown}`, expected `{name}`")));
+    }
+    match map.get(name) {
+        Some(Json::String(value)) => Ok(value.clone()),
+        Some(other) => Err(invalid(format!("`{name}` must be a string, got {other}"))),
+        None => Err(invalid(format!("missing field `{name}`"))),
+    }
 }
 
 /// A list given either as a JSON array or as one comma-separated string ("id, name").

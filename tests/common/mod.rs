@@ -25,6 +25,9 @@ use dbmcp::tools::{SchemaCache, ToolContext};
 /// Name of the service the tests configure; resource URIs are `dbmcp://demo/...`.
 pub const SERVICE: &str = "demo";
 
+/// The origin the tools' URLs use in these tests.
+pub const ORIGIN: &str = "https://db.example.com";
+
 // ---------------------------------------------------------------------------------------------
 // SQLite behind the Database trait
 // ---------------------------------------------------------------------------------------------
@@ -255,6 +258,11 @@ impl Fixture {
         Fixture::with(demo_db(), service_config_from(service))
     }
 
+    /// `db` behind a service configured by `service` (config JSON).
+    pub fn on(db: Sqlite, service: Json) -> Fixture {
+        Fixture::with(db, service_config_from(service))
+    }
+
     /// Moves the clock of the context and of the store.
     pub fn set_now(&self, now_ms: u64) {
         self.now_ms.set(now_ms);
@@ -276,6 +284,7 @@ impl Fixture {
             principal: &self.principal,
             confirm: Confirm { store: Some(&self.confirm), call: None },
             caller: &self.caller,
+            origin: ORIGIN,
         }
     }
 

@@ -183,7 +183,7 @@ describe('keys at the MCP endpoint', () => {
     const { sessionId } = await openSession(worker.mcpUrl('demo'), key, V);
     const res = await rpc(worker.mcpUrl('demo'), key, request('tools/list'), { sessionId, protocolVersion: V });
     assert.equal(res.status, 200);
-    assert.equal(res.json.result.tools.length, 16);
+    assert.equal(res.json.result.tools.length, 18);
   });
 
   test('a demo key at /mcp/readonly: 401 invalid_token', async () => {
@@ -243,7 +243,7 @@ describe('keys at the MCP endpoint', () => {
     const { sessionId } = await openSession(url, key, V);
     const list = await rpc(url, key, request('tools/list'), { sessionId, protocolVersion: V });
     const names = list.json.result.tools.map((t) => t.name);
-    assert.equal(names.length, 13);
+    assert.equal(names.length, 15);
     for (const name of WRITE_TOOLS) assert.ok(!names.includes(name), `${name} hidden`);
     assert.ok(names.includes('get_table_data'));
     const call = await rpc(

@@ -375,7 +375,7 @@ describe('batches', () => {
     assert.equal(res.json.length, 3, 'one response per request, none for the notification');
     const byId = Object.fromEntries(res.json.map((r) => [r.id, r]));
     assert.deepEqual(byId[21].result, {});
-    assert.equal(byId[22].result.tools.length, 16);
+    assert.equal(byId[22].result.tools.length, 18);
     assert.equal(byId[23].error.code, -32601);
   });
 

@@ -41,7 +41,7 @@ describe('a session survives a restart with persisted storage', () => {
     worker = await startWorker({ persistDir: dir });
     const res = await toolsList(worker.mcpUrl('demo'), key, sessionId);
     assert.equal(res.status, 200, res.text);
-    assert.equal(res.json.result.tools.length, 16);
+    assert.equal(res.json.result.tools.length, 18);
     // The database persisted too (and was not migrated twice).
     const read = await rpc(
       worker.mcpUrl('demo'),
@@ -110,7 +110,7 @@ describe('session lifetime and binding', () => {
     // Any caller of an open service is "anonymous": a stray Authorization header changes nothing.
     const withHeader = await toolsList(openUrl, 'not-a-real-key', sessionId);
     assert.equal(withHeader.status, 200);
-    assert.equal(withHeader.json.result.tools.length, 16);
+    assert.equal(withHeader.json.result.tools.length, 18);
     // Another open service: same principal, other service: 404.
     assert.equal((await toolsList(worker.mcpUrl('open2'), null, sessionId)).status, 404);
     // The same session presented with a key at demo: other principal and service: 404.

@@ -18,6 +18,8 @@ const ALL_TOOLS = [
   'get_table_relationships',
   'get_table_data',
   'aggregate_table_data',
+  'search',
+  'fetch',
   'create_records',
   'update_records',
   'delete_records',
@@ -98,7 +100,7 @@ describe(`on ${each.name}`, () => {
   });
 
   describe('tools/list', () => {
-    test('lists the 16 tools with titles and annotations', async () => {
+    test('lists the 18 tools with titles and annotations', async () => {
       const { tools } = await client.listTools();
       assert.deepEqual(tools.map((t) => t.name), ALL_TOOLS);
       for (const tool of tools) {
@@ -116,6 +118,10 @@ describe(`on ${each.name}`, () => {
       assert.equal(byName.delete_records.annotations.readOnlyHint, false);
       assert.equal(byName.delete_records.annotations.destructiveHint, true);
       assert.equal(byName.create_records.annotations.readOnlyHint, false);
+      for (const name of ['search', 'fetch']) {
+        assert.equal(byName[name].annotations.readOnlyHint, true, `${name} is read-only`);
+        assert.equal(byName[name].annotations.destructiveHint, false, `${name} destroys nothing`);
+      }
     });
   });
 
@@ -552,7 +558,7 @@ describe(`on ${each.name}`, () => {
       try {
         assert.equal(open.getServerVersion().name, 'dbmcp');
         const { tools } = await open.listTools();
-        assert.equal(tools.length, 16);
+        assert.equal(tools.length, 18);
         const out = await open.callTool({ name: 'get_table_data', arguments: { table: 'customers', ids: 4 } });
         assert.equal(out.isError, false);
         assert.equal(out.structuredContent.records[0].name, '山田 太郎');
