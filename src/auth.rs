@@ -66,13 +66,20 @@ impl Principal {
             credential: Credential::OAuth { client_id: client_id.into(), user: user.into() },
             key_label: None,
             // Attributes are the user's, read where a row policy needs them (`mcp_endpoint`).
-            caller: crate::rows::Caller { id: Some(user.into()), name: Some(user.into()), attributes: Default::default() },
+            caller: crate::rows::Caller {
+                id: Some(user.into()),
+                name: Some(user.into()),
+                attributes: Default::default(),
+            },
         }
     }
     /// The principal of a verified API key.
     pub fn api_key(record: ApiKeyRecord) -> Self {
-        let caller =
-            crate::rows::Caller { id: Some(record.id.clone()), name: record.label.clone(), attributes: record.attributes };
+        let caller = crate::rows::Caller {
+            id: Some(record.id.clone()),
+            name: record.label.clone(),
+            attributes: record.attributes,
+        };
         Principal {
             id: format!("key:{}", record.id),
             scopes: record.scopes,

@@ -4,8 +4,8 @@
 //! the thin Workers bindings and is compiled for wasm32 only.
 
 pub mod auth;
-pub mod columns;
 pub mod calllog;
+pub mod columns;
 pub mod config;
 pub mod db;
 pub mod filter;

@@ -3,7 +3,7 @@
 
 use serde_json::Value as Json;
 
-use super::entry::{cap_chars, Caller, FinishedCall, Outcome, MAX_ERROR_CHARS};
+use super::entry::{cap_chars, Caller, FinishedCall, LogEntry, Outcome, MAX_ERROR_CHARS};
 use super::{is_logged, CallLog};
 use crate::mcp::jsonrpc::{Request, RequestId, RpcError};
 
@@ -24,7 +24,13 @@ impl CallSite<'_> {
     }
 
     pub fn finish(&self, request: &Request, started_ms: u64, result: Result<&Json, &RpcError>) {
-        let entry = FinishedCall {
+        let duration_ms = self.log.now_ms().saturating_sub(started_ms);
+        let entry = self.entry(request, started_ms, duration_ms, result.map_err(|e| e.message.clone()));
+        self.log.record(entry);
+    }
+
+    fn entry(&self, request: &Request, started_ms: u64, duration_ms: u64, result: Result<&Json, String>) -> LogEntry {
+        FinishedCall {
             service: self.service,
             caller: &self.caller,
             era: self.era,
@@ -35,39 +41,19 @@ impl CallSite<'_> {
             },
             method: &request.method,
             params: request.params.as_ref(),
-            result: result.map_err(|e| e.message.clone()),
+            result,
             started_ms,
-            duration_ms: self.log.now_ms().saturating_sub(started_ms),
+            duration_ms,
         }
-        .into_entry();
-        self.log.record(entry);
+        .into_entry()
     }
-}
 
-impl CallSite<'_> {
     /// Records a call refused before it ran (e.g. [`Outcome::RateLimited`]), taking 0 ms.
     pub fn refused(&self, request: &Request, outcome: Outcome, message: &str) {
         if !is_logged(&request.method) {
             return;
         }
-        let now = self.log.now_ms();
-        let error = RpcError::new(0, message);
-        let mut entry = FinishedCall {
-            service: self.service,
-            caller: &self.caller,
-            era: self.era,
-            trace_id: self.trace_id.as_deref(),
-            request_id: match &request.id {
-                RequestId::Number(n) => n.to_string(),
-                RequestId::Text(t) => t.clone(),
-            },
-            method: &request.method,
-            params: request.params.as_ref(),
-            result: Err(error.message.clone()),
-            started_ms: now,
-            duration_ms: 0,
-        }
-        .into_entry();
+        let mut entry = self.entry(request, self.log.now_ms(), 0, Err(message.to_string()));
         entry.outcome = outcome;
         entry.error = Some(cap_chars(message, MAX_ERROR_CHARS));
         self.log.record(entry);
