@@ -370,9 +370,9 @@ async function oauthPage(view) {
     const label = c.client_name ?? c.client_id;
     return h('tr', { 'data-client-id': c.client_id, class: c.blocked ? 'blocked' : null },
       h('td', {}, h('code', { class: 'client-url' }, c.client_id)),
-      h('td', {}, c.host ?? ''),
+      h('td', { class: 'nowrap' }, c.host ?? ''),
       h('td', { class: 'client-name' }, c.client_name ?? 'not known'),
-      h('td', { class: 'client-users' }, c.blocked ? 'blocked' : users),
+      h('td', { class: 'client-users' }, c.blocked ? '—' : users),
       h('td', {}, c.blocked ? `blocked ${when(c.blocked_ms)}` : when(c.last_used_ms)),
       h('td', {}, c.blocked
         ? h('button', { type: 'button', class: 'secondary small', 'aria-label': `Allow ${label} again`, onclick: () => allowDocument(c) }, 'Allow again')
