@@ -23,32 +23,29 @@ pub async fn handle(request: &HttpRequest, env: &Env<'_>, service: &str, tail: &
         oauth.grants.run(service, &command).await.map_err(|e| HttpResponse::error(503, "storage_unavailable", e))
     };
     let result = match (request.method.as_str(), tail) {
-        ("GET", []) => match run(Command::DocumentClients { limit: MAX_LISTED_DOCUMENT_CLIENTS }).await {
-            Ok(Reply::DocumentClients { clients, truncated }) => {
-                let clients: Vec<_> = clients
-                    .into_iter()
-                    .map(|c| {
+        ("GET", []) => match run(Command::DocumentClients(MAX_LISTED_DOCUMENT_CLIENTS)).await {
+            Ok(Reply::DocumentClients(mut listing)) => {
+                if let Some(clients) = listing["clients"].as_array_mut() {
+                    for entry in clients {
+                        let id = entry["client_id"].as_str().unwrap_or_default().to_string();
                         // The name is known when this isolate has the document cached.
-                        let name = oauth.document_cache.get(&c.client_id, env.now_ms).and_then(|r| r.client_name);
-                        let mut entry = serde_json::to_value(&c).unwrap_or_default();
-                        entry["host"] = json!(cimd::identity_host(&c.client_id));
+                        let name = oauth.document_cache.get(&id, env.now_ms).and_then(|r| r.client_name);
+                        entry["host"] = json!(cimd::identity_host(&id));
                         entry["client_name"] = json!(name);
-                        entry
-                    })
-                    .collect();
-                Ok(HttpResponse::json(
-                    200,
-                    &json!({"service": service, "clients": clients, "truncated": truncated, "listed_at_most": MAX_LISTED_DOCUMENT_CLIENTS}),
-                ))
+                    }
+                }
+                listing["service"] = json!(service);
+                listing["listed_at_most"] = json!(MAX_LISTED_DOCUMENT_CLIENTS);
+                Ok(HttpResponse::json(200, &listing))
             }
             other => Err(unexpected(other)),
         },
         ("DELETE", []) => match client_id(request) {
-            Ok(id) => match run(Command::BlockClient { client_id: id.clone() }).await {
-                Ok(Reply::Found { found: true }) => {
+            Ok(id) => match run(Command::BlockClient(id.clone())).await {
+                Ok(Reply::Revoked { revoked: true }) => {
                     Ok(HttpResponse::json(200, &json!({"service": service, "client_id": id, "blocked": true})))
                 }
-                Ok(Reply::Found { found: false }) => Err(HttpResponse::error(
+                Ok(Reply::Revoked { revoked: false }) => Err(HttpResponse::error(
                     404,
                     "unknown_client",
                     format!("service {service:?} has no live grant of the metadata-document client {id:?}, and it is not blocked"),
@@ -58,11 +55,11 @@ pub async fn handle(request: &HttpRequest, env: &Env<'_>, service: &str, tail: &
             Err(r) => Err(r),
         },
         ("POST", ["allow"]) => match client_id(request) {
-            Ok(id) => match run(Command::AllowClient { client_id: id.clone() }).await {
-                Ok(Reply::Found { found: true }) => {
+            Ok(id) => match run(Command::AllowClient(id.clone())).await {
+                Ok(Reply::Revoked { revoked: true }) => {
                     Ok(HttpResponse::json(200, &json!({"service": service, "client_id": id, "blocked": false})))
                 }
-                Ok(Reply::Found { found: false }) => Err(HttpResponse::error(
+                Ok(Reply::Revoked { revoked: false }) => Err(HttpResponse::error(
                     404,
                     "unknown_client",
                     format!("the metadata-document client {id:?} is not blocked on service {service:?}"),

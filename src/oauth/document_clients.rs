@@ -4,9 +4,7 @@
 //!
 //! Records, next to those of [`super::grants`]: `blocked_client:<url>` -> when it was blocked (ms).
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::cimd::is_document_client_id;
 use super::grants::{grant_blocked, grant_key, read, GrantRecord, RecordStore};
@@ -19,7 +17,7 @@ pub const MAX_LISTED_USERS: usize = 50;
 const INDEX_PREFIX: &str = "client_grant:";
 const BLOCKED_PREFIX: &str = "blocked_client:";
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DocumentClient {
     pub client_id: String,
     /// Users with a live grant, by name (at most [`MAX_LISTED_USERS`]).
@@ -55,18 +53,18 @@ pub fn allow(store: &mut dyn RecordStore, client_id: &str) -> bool {
 }
 
 /// Blocked clients first (so the operator can always allow them again), then those with live
-/// grants, most recently used first; at most `limit`. `true` when some were left out.
+/// grants; at most `limit`. `true` when some were left out. (Vectors searched linearly rather
+/// than maps and sorts: `limit` is small, and each new map or sort type costs bundle size.)
 pub fn list(store: &dyn RecordStore, limit: usize) -> (Vec<DocumentClient>, bool) {
-    let mut clients: BTreeMap<String, (DocumentClient, BTreeSet<String>)> = BTreeMap::new();
+    let mut clients: Vec<DocumentClient> = Vec::new();
     let mut truncated = false;
     for key in store.keys_with_prefix(BLOCKED_PREFIX) {
         if clients.len() >= limit {
             truncated = true;
             break;
         }
-        let client_id = key[BLOCKED_PREFIX.len()..].to_string();
-        let blocked_ms = store.get(&key).and_then(|v| v.parse().ok());
-        clients.insert(client_id.clone(), (empty(client_id, Some(blocked_ms.unwrap_or(0))), BTreeSet::new()));
+        let blocked_ms = store.get(&key).and_then(|v| v.parse().ok()).unwrap_or(0);
+        clients.push(empty(key[BLOCKED_PREFIX.len()..].to_string(), Some(blocked_ms)));
     }
     // `client_grant:http` starts both `https://` and (local tests only) `http://` client ids.
     let index = store.keys_with_prefix(&format!("{INDEX_PREFIX}http"));
@@ -80,30 +78,31 @@ pub fn list(store: &dyn RecordStore, limit: usize) -> (Vec<DocumentClient>, bool
         if grant.client_id != client_id || grant_blocked(store, &grant).is_some() {
             continue;
         }
-        if !clients.contains_key(client_id) {
-            if clients.len() >= limit {
+        let at = match clients.iter().position(|c| c.client_id == client_id) {
+            Some(at) => at,
+            None if clients.len() >= limit => {
                 truncated = true;
                 continue;
             }
-            clients.insert(client_id.to_string(), (empty(client_id.to_string(), None), BTreeSet::new()));
-        }
-        let (client, users) = clients.get_mut(client_id).expect("inserted above");
+            None => {
+                clients.push(empty(client_id.to_string(), None));
+                clients.len() - 1
+            }
+        };
+        let client = &mut clients[at];
         client.grants += 1;
         client.first_seen_ms =
             if client.first_seen_ms == 0 { grant.created_ms } else { client.first_seen_ms.min(grant.created_ms) };
         client.last_used_ms = client.last_used_ms.max(grant.last_used_ms.max(grant.created_ms));
-        users.insert(grant.sub);
+        if !client.users.contains(&grant.sub) {
+            client.users.push(grant.sub);
+        }
     }
-    let mut out: Vec<DocumentClient> = clients
-        .into_values()
-        .map(|(mut client, users)| {
-            client.user_count = users.len();
-            client.users = users.into_iter().take(MAX_LISTED_USERS).collect();
-            client
-        })
-        .collect();
-    out.sort_by_key(|c| (!c.blocked, std::cmp::Reverse(c.last_used_ms)));
-    (out, truncated)
+    for client in &mut clients {
+        client.user_count = client.users.len();
+        client.users.truncate(MAX_LISTED_USERS);
+    }
+    (clients, truncated)
 }
 
 fn empty(client_id: String, blocked_ms: Option<u64>) -> DocumentClient {
@@ -186,8 +185,13 @@ mod tests {
 
     fn listed(s: &mut MemoryStore, limit: usize) -> (Vec<DocumentClient>, bool) {
         let now = s.now_ms;
-        match apply(s, now, Command::DocumentClients { limit }) {
-            Reply::DocumentClients { clients, truncated } => (clients, truncated),
+        // Through the command, as the worker sees it, and straight from `list`.
+        match apply(s, now, Command::DocumentClients(limit)) {
+            Reply::DocumentClients(listing) => {
+                let direct = list(s, limit);
+                assert_eq!(listing, serde_json::json!({"clients": direct.0, "truncated": direct.1}));
+                direct
+            }
             other => panic!("{other:?}"),
         }
     }
@@ -214,7 +218,7 @@ mod tests {
         let (clients, truncated) = listed(&mut s, 200);
         assert!(!truncated);
         let ids: Vec<&str> = clients.iter().map(|c| c.client_id.as_str()).collect();
-        assert_eq!(ids, [APP, "https://other.example.org/c.json"], "most recently used first");
+        assert_eq!(ids, [APP, "https://other.example.org/c.json"], "in the index's (URL) order");
         let app = &clients[0];
         assert_eq!((app.grants, app.user_count), (3, 2));
         assert_eq!(app.users, ["alice", "bob"]);
@@ -229,7 +233,7 @@ mod tests {
         sign_in(&mut s, 100, APP, "alice", 1);
         sign_in(&mut s, 100, "https://other.example.org/c.json", "alice", 2);
         assert_eq!(issue(&mut s, 150, APP, "bob", 3), Reply::Done);
-        assert_eq!(apply(&mut s, 200, Command::BlockClient { client_id: APP.into() }), Reply::Found { found: true });
+        assert_eq!(apply(&mut s, 200, Command::BlockClient(APP.into())), Reply::Revoked { revoked: true });
 
         let blocked = "the client was blocked on this service by its administrator";
         assert_eq!(refusal(refresh(&mut s, 210, APP, "r1", "r1b")), "invalid_grant: the grant was revoked");
@@ -247,8 +251,8 @@ mod tests {
         assert_eq!((clients[0].blocked, clients[0].blocked_ms, clients[0].grants), (true, Some(200), 0));
         assert!(!clients[1].blocked);
 
-        assert_eq!(apply(&mut s, 300, Command::AllowClient { client_id: APP.into() }), Reply::Found { found: true });
-        assert_eq!(apply(&mut s, 300, Command::AllowClient { client_id: APP.into() }), Reply::Found { found: false });
+        assert_eq!(apply(&mut s, 300, Command::AllowClient(APP.into())), Reply::Revoked { revoked: true });
+        assert_eq!(apply(&mut s, 300, Command::AllowClient(APP.into())), Reply::Revoked { revoked: false });
         sign_in(&mut s, 310, APP, "carol", 5);
         assert_eq!(listed(&mut s, 200).0.iter().filter(|c| c.blocked).count(), 0);
     }
@@ -256,14 +260,14 @@ mod tests {
     #[test]
     fn blocking_an_unknown_client_writes_nothing_and_a_url_prefix_is_not_its_sibling() {
         let mut s = MemoryStore::default();
-        let unknown = apply(&mut s, 1, Command::BlockClient { client_id: APP.into() });
-        assert_eq!(unknown, Reply::Found { found: false });
+        let unknown = apply(&mut s, 1, Command::BlockClient(APP.into()));
+        assert_eq!(unknown, Reply::Revoked { revoked: false });
         assert!(s.records.is_empty());
         // `https://a/x` must not reach the grants of `https://a/x:y`.
         sign_in(&mut s, 10, "https://a.example/x:y", "alice", 1);
         sign_in(&mut s, 10, "https://a.example/x", "bob", 2);
-        let r = apply(&mut s, 20, Command::BlockClient { client_id: "https://a.example/x".into() });
-        assert_eq!(r, Reply::Found { found: true });
+        let r = apply(&mut s, 20, Command::BlockClient("https://a.example/x".into()));
+        assert_eq!(r, Reply::Revoked { revoked: true });
         assert!(matches!(refresh(&mut s, 30, "https://a.example/x:y", "r1", "r1b"), Reply::Granted { .. }));
         assert_eq!(
             refusal(refresh(&mut s, 30, "https://a.example/x", "r2", "r2b")),

@@ -25,7 +25,6 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::document_clients;
-pub use super::document_clients::DocumentClient;
 use super::login_limit::{self, LoginLimits};
 use super::{pkce, scope, CODE_SECONDS, REFRESH_TOKEN_SECONDS};
 
@@ -190,19 +189,16 @@ pub enum Command {
     ClientDeleted {
         client_id: String,
     },
-    /// Metadata-document clients with live grants, and blocked ones (at most `limit`).
-    DocumentClients {
-        limit: usize,
-    },
-    /// Ends every grant of a metadata-document client and refuses it until [`Command::AllowClient`];
-    /// `Found { found: false }` (nothing written) when it has no grants and is not blocked.
-    BlockClient {
-        client_id: String,
-    },
-    /// Lifts a block; `Found { found: false }` when there was none.
-    AllowClient {
-        client_id: String,
-    },
+    // The next three are newtype variants, not `{field}` ones: each struct variant costs a serde
+    // struct deserializer in the bundle.
+    /// Metadata-document clients with live grants, and blocked ones (at most this many).
+    DocumentClients(usize),
+    /// Ends every grant of a metadata-document client (its URL) and refuses it until
+    /// [`Command::AllowClient`]; `Revoked { revoked: false }` (nothing written) when it has no
+    /// grants and is not blocked.
+    BlockClient(String),
+    /// Lifts a block; `Revoked { revoked: false }` when there was none.
+    AllowClient(String),
     UnblockUser {
         sub: String,
     },
@@ -271,14 +267,9 @@ pub enum Reply {
     Secret {
         value: String,
     },
-    DocumentClients {
-        clients: Vec<DocumentClient>,
-        /// More clients than `limit` had grants (or more index entries than were scanned).
-        truncated: bool,
-    },
-    Found {
-        found: bool,
-    },
+    /// `{"clients": [DocumentClient...], "truncated"}` as JSON, which the worker passes on
+    /// without a deserializer of its own (bundle size); `truncated` when some were left out.
+    DocumentClients(serde_json::Value),
 }
 
 fn refused(error: &str, description: impl Into<String>) -> Reply {
@@ -558,20 +549,20 @@ pub fn apply(store: &mut dyn RecordStore, now_ms: u64, command: Command) -> Repl
             revoked: store.get(&format!("deleted_client:{client_id}")).is_some()
                 || document_clients::is_blocked(store, &client_id),
         },
-        Command::DocumentClients { limit } => {
+        Command::DocumentClients(limit) => {
             let (clients, truncated) = document_clients::list(store, limit);
-            Reply::DocumentClients { clients, truncated }
+            Reply::DocumentClients(serde_json::json!({"clients": clients, "truncated": truncated}))
         }
-        Command::BlockClient { client_id } => {
+        Command::BlockClient(client_id) => {
             let found = document_clients::is_blocked(store, &client_id)
                 || !index_keys(store, &client_index_prefix(&client_id)).is_empty();
             if found {
                 revoke_by_index(store, &client_index_prefix(&client_id), now_ms);
                 document_clients::block(store, &client_id, now_ms);
             }
-            Reply::Found { found }
+            Reply::Revoked { revoked: found }
         }
-        Command::AllowClient { client_id } => Reply::Found { found: document_clients::allow(store, &client_id) },
+        Command::AllowClient(client_id) => Reply::Revoked { revoked: document_clients::allow(store, &client_id) },
         Command::UnblockUser { sub } => {
             store.delete(&format!("blocked_user:{sub}"));
             Reply::Done

@@ -89,7 +89,7 @@ describe('metadata-document clients in the admin API', () => {
     assert.ok(entry, JSON.stringify(body));
     assert.equal(entry.host, '127.0.0.1');
     assert.equal(entry.client_name, 'Admin e2e listed');
-    assert.deepEqual(entry.users, ['alice', 'bob']);
+    assert.deepEqual(entry.users.slice().sort(), ['alice', 'bob']);
     assert.equal(entry.user_count, 2);
     assert.equal(entry.grants, 2);
     assert.equal(entry.blocked, false);
