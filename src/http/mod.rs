@@ -16,6 +16,7 @@ pub mod oauth;
 mod oauth_admin;
 mod oauth_authorize;
 mod oauth_clients;
+mod oauth_document_clients;
 mod pages;
 mod rate_limit;
 mod records;

@@ -11,6 +11,7 @@
 //! - `DELETE /admin/clients/<id>`                  any client, dynamic ones included -> 204
 //! - `PUT    /admin/services/<s>/login`            `{"url"}` -> 200 with the assertion `secret` (shown once)
 //! - `GET|DELETE /admin/services/<s>/login`        the custom login URL, or back to the built-in form
+//! - `/admin/services/<s>/metadata-clients[/allow]` metadata-document clients: see `oauth_document_clients`
 
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
@@ -48,11 +49,14 @@ pub async fn handle(request: &HttpRequest, rest: &[&str], config: &Config, env: 
             "DELETE" => delete_client(env, config, None, id).await,
             _ => not_allowed(),
         },
-        ["services", service, kind, tail @ ..] if matches!(*kind, "users" | "clients" | "login") => {
+        ["services", service, kind, tail @ ..]
+            if matches!(*kind, "users" | "clients" | "login" | "metadata-clients") =>
+        {
             if config.service(service).is_none() {
                 return Some(HttpResponse::error(404, "unknown_service", format!("no service named {service:?}")));
             }
             match (*kind, method, tail) {
+                ("metadata-clients", _, _) => super::oauth_document_clients::handle(request, env, service, tail).await,
                 ("users", "POST", []) => create_user(request, env, service).await,
                 ("users", "GET", []) => list_users(env, service).await,
                 ("users", "PATCH" | "PUT", [name]) => update_user(request, env, service, name).await,
@@ -366,7 +370,7 @@ async fn list_clients(env: &Env<'_>, service: &str) -> HttpResponse {
 const MAX_LISTED_CLIENTS: usize = 200;
 
 /// Every stored client (registered through `/register` or created here), newest first.
-/// Metadata-document clients are not stored, so they are not listed.
+/// Metadata-document clients are not stored: each service lists its own (`oauth_document_clients`).
 async fn list_all_clients(env: &Env<'_>) -> HttpResponse {
     let entries = match env.kv.list(&client::record_key("")).await {
         Ok(e) => e,

@@ -75,6 +75,18 @@ async fn start(request: &HttpRequest, config: &Config, env: &Env<'_>) -> Page {
         }
     };
     let client = client.expect("validated");
+    // A metadata-document client the operator blocked on this service (its grants were ended).
+    if cimd::is_document_client_id(&client.client_id) {
+        let check = Command::ClientDeleted { client_id: client.client_id.clone() };
+        if let Reply::Revoked { revoked: true } =
+            oauth.grants.run(&checked.service, &check).await.map_err(unavailable)?
+        {
+            return Err(login::error_page(
+                403,
+                &format!("The application {} is blocked on this service by its administrator.", client.client_id),
+            ));
+        }
+    }
     let nonce = random_token(24).map_err(unavailable)?;
     let now_s = env.now_ms / 1000;
     let flow = Flow {

@@ -12,6 +12,7 @@
 //! - `refresh:<sha256>`         [`RefreshRecord`], until it expires (kept after use to detect reuse)
 //! - `client_grant:<client>:<grant>`, `user_grant:<sub>:<grant>`  indexes for revocation
 //! - `deleted_client:<client>`  tombstone, for the refresh token lifetime
+//! - `blocked_client:<client>`  a metadata-document client blocked by the operator (ms), until allowed
 //! - `blocked_user:<sub>`       a disabled user, until re-enabled
 //! - `rate:<bucket>`            [`Bucket`], until its window ends
 //! - `once:<id>`                a single-use handle already used, until it expires
@@ -23,6 +24,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use super::document_clients;
 use super::login_limit::{self, LoginLimits};
 use super::{pkce, scope, CODE_SECONDS, REFRESH_TOKEN_SECONDS};
 
@@ -61,6 +63,9 @@ pub struct GrantRecord {
     /// The user's epoch when they signed in; a grant of an older epoch yields nothing.
     #[serde(default)]
     pub epoch: u64,
+    /// When a token was last issued from it (0 until the code is redeemed).
+    #[serde(default)]
+    pub last_used_ms: u64,
 }
 
 /// Per user: bumped whenever a reset, disable or delete must end everything issued before it.
@@ -179,10 +184,21 @@ pub enum Command {
     },
     /// When each API key of the shard was last used.
     KeysUsed,
-    /// Whether a client was deleted (its tombstone exists).
+    /// Whether a client was deleted (its tombstone exists) or, a metadata-document client,
+    /// blocked.
     ClientDeleted {
         client_id: String,
     },
+    // The next three are newtype variants, not `{field}` ones: each struct variant costs a serde
+    // struct deserializer in the bundle.
+    /// Metadata-document clients with live grants, and blocked ones (at most this many).
+    DocumentClients(usize),
+    /// Ends every grant of a metadata-document client (its URL) and refuses it until
+    /// [`Command::AllowClient`]; `Revoked { revoked: false }` (nothing written) when it has no
+    /// grants and is not blocked.
+    BlockClient(String),
+    /// Lifts a block; `Revoked { revoked: false }` when there was none.
+    AllowClient(String),
     UnblockUser {
         sub: String,
     },
@@ -251,13 +267,16 @@ pub enum Reply {
     Secret {
         value: String,
     },
+    /// `{"clients": [DocumentClient...], "truncated"}` as JSON, which the worker passes on
+    /// without a deserializer of its own (bundle size); `truncated` when some were left out.
+    DocumentClients(serde_json::Value),
 }
 
 fn refused(error: &str, description: impl Into<String>) -> Reply {
     Reply::Refused { error: error.into(), description: description.into() }
 }
 
-fn read<T: for<'de> Deserialize<'de>>(store: &dyn RecordStore, key: &str) -> Option<T> {
+pub(super) fn read<T: for<'de> Deserialize<'de>>(store: &dyn RecordStore, key: &str) -> Option<T> {
     store.get(key).and_then(|v| serde_json::from_str(&v).ok())
 }
 
@@ -265,7 +284,7 @@ fn write<T: Serialize>(store: &mut dyn RecordStore, key: &str, value: &T, expire
     store.put(key, &serde_json::to_string(value).unwrap_or_default(), expires_ms);
 }
 
-fn grant_key(id: &str) -> String {
+pub(super) fn grant_key(id: &str) -> String {
     format!("grant:{id}")
 }
 
@@ -278,9 +297,22 @@ fn revoke(store: &mut dyn RecordStore, mut grant: GrantRecord, now_ms: u64) {
     store.delete(&format!("user_grant:{}:{}", grant.sub, grant.id));
 }
 
+fn client_index_prefix(client_id: &str) -> String {
+    format!("client_grant:{client_id}:")
+}
+
+/// Index keys `<prefix><grant id>` of exactly this prefix: a client id that is a URL may contain
+/// `:`, so `client_grant:https://a/x:` also starts the keys of `https://a/x:y` (grant ids never
+/// contain `:`).
+pub(super) fn index_keys(store: &dyn RecordStore, prefix: &str) -> Vec<String> {
+    let mut keys = store.keys_with_prefix(prefix);
+    keys.retain(|k| !k[prefix.len()..].contains(':'));
+    keys
+}
+
 fn revoke_by_index(store: &mut dyn RecordStore, prefix: &str, now_ms: u64) {
-    for key in store.keys_with_prefix(prefix) {
-        let grant_id = key.rsplit(':').next().unwrap_or_default().to_string();
+    for key in index_keys(store, prefix) {
+        let grant_id = key[prefix.len()..].to_string();
         if let Some(grant) = read::<GrantRecord>(store, &grant_key(&grant_id)) {
             revoke(store, grant, now_ms);
         }
@@ -297,11 +329,13 @@ pub fn user_state(store: &dyn RecordStore, sub: &str) -> UserState {
 }
 
 /// Why a grant may not (any longer) yield tokens.
-fn grant_blocked(store: &dyn RecordStore, grant: &GrantRecord) -> Option<&'static str> {
+pub(super) fn grant_blocked(store: &dyn RecordStore, grant: &GrantRecord) -> Option<&'static str> {
     if grant.revoked {
         Some("the grant was revoked")
     } else if store.get(&format!("deleted_client:{}", grant.client_id)).is_some() {
         Some("the client was deleted")
+    } else if document_clients::is_blocked(store, &grant.client_id) {
+        Some("the client was blocked on this service by its administrator")
     } else if store.get(&format!("blocked_user:{}", grant.sub)).is_some() {
         Some("the user is disabled")
     } else if grant.epoch < user_state(store, &grant.sub).epoch {
@@ -329,7 +363,8 @@ fn store_refresh(store: &mut dyn RecordStore, hash: &str, grant: &GrantRecord, n
         &RefreshRecord { grant_id: grant.id.clone(), expires_ms, used: false },
         Some(expires_ms),
     );
-    write(store, &grant_key(&grant.id), grant, Some(expires_ms));
+    let used = GrantRecord { last_used_ms: now_ms, ..grant.clone() };
+    write(store, &grant_key(&grant.id), &used, Some(expires_ms));
     store.put(&format!("client_grant:{}:{}", grant.client_id, grant.id), "", Some(expires_ms));
     store.put(&format!("user_grant:{}:{}", grant.sub, grant.id), "", Some(expires_ms));
 }
@@ -358,6 +393,7 @@ pub fn apply(store: &mut dyn RecordStore, now_ms: u64, command: Command) -> Repl
                 active: false,
                 revoked: false,
                 epoch,
+                last_used_ms: 0,
             };
             if let Some(why) = grant_blocked(store, &grant) {
                 return refused("access_denied", why);
@@ -458,7 +494,7 @@ pub fn apply(store: &mut dyn RecordStore, now_ms: u64, command: Command) -> Repl
             Reply::Done
         }
         Command::RevokeClient { client_id } => {
-            revoke_by_index(store, &format!("client_grant:{client_id}:"), now_ms);
+            revoke_by_index(store, &client_index_prefix(&client_id), now_ms);
             store.put(&format!("deleted_client:{client_id}"), "", Some(now_ms + REFRESH_TOKEN_SECONDS * 1000));
             Reply::Done
         }
@@ -509,9 +545,24 @@ pub fn apply(store: &mut dyn RecordStore, now_ms: u64, command: Command) -> Repl
                 .collect();
             Reply::KeysUsed { last_used_ms }
         }
-        Command::ClientDeleted { client_id } => {
-            Reply::Revoked { revoked: store.get(&format!("deleted_client:{client_id}")).is_some() }
+        Command::ClientDeleted { client_id } => Reply::Revoked {
+            revoked: store.get(&format!("deleted_client:{client_id}")).is_some()
+                || document_clients::is_blocked(store, &client_id),
+        },
+        Command::DocumentClients(limit) => {
+            let (clients, truncated) = document_clients::list(store, limit);
+            Reply::DocumentClients(serde_json::json!({"clients": clients, "truncated": truncated}))
         }
+        Command::BlockClient(client_id) => {
+            let found = document_clients::is_blocked(store, &client_id)
+                || !index_keys(store, &client_index_prefix(&client_id)).is_empty();
+            if found {
+                revoke_by_index(store, &client_index_prefix(&client_id), now_ms);
+                document_clients::block(store, &client_id, now_ms);
+            }
+            Reply::Revoked { revoked: found }
+        }
+        Command::AllowClient(client_id) => Reply::Revoked { revoked: document_clients::allow(store, &client_id) },
         Command::UnblockUser { sub } => {
             store.delete(&format!("blocked_user:{sub}"));
             Reply::Done

@@ -10,6 +10,7 @@ pub mod authorize;
 pub mod cimd;
 pub mod client;
 pub mod custom_login;
+pub mod document_clients;
 pub mod flow;
 pub mod form;
 pub mod grants;

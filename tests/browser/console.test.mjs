@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { ADMIN_TOKEN, createKey, DEFAULT_SERVICES, startWorker } from '../support/worker.mjs';
-import { PASSWORD, registerClient } from '../support/oauth.mjs';
+import { PASSWORD, REDIRECT, authorizeUrl, createUser, pkce, registerClient, signInAndConsent, tokenRequest } from '../support/oauth.mjs';
+import { startDocumentServer } from '../support/documents.mjs';
 import { connectClient, sleep } from '../support/mcp.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -185,6 +186,55 @@ describe('the operator console in a real browser', () => {
     assert.match(await page.textContent('#page-message'), /no longer exists/);
     await page.waitForSelector(`tr[data-key-id="${made.id}"]`, { state: 'detached' });
     await page.close();
+  });
+
+  test('OAuth: a metadata-document client is listed, deleted after confirmation (blocked), and allowed again', async () => {
+    const docs = await startDocumentServer();
+    try {
+      const url = docs.serve('/cimd/console.json', { client_id: `${docs.base}/cimd/console.json`, client_name: HOSTILE, redirect_uris: [REDIRECT], grant_types: ['authorization_code', 'refresh_token'], token_endpoint_auth_method: 'none' });
+      await createUser(w.url, 'demo', 'cimd-person');
+      const { verifier, challenge } = pkce();
+      const done = await signInAndConsent(authorizeUrl(w.url, { clientId: url, challenge }), { username: 'cimd-person', password: PASSWORD });
+      assert.equal(done.status, 302, done.text);
+      const tokens = await tokenRequest(w.url, { grant_type: 'authorization_code', code: done.location.searchParams.get('code'), code_verifier: verifier, redirect_uri: REDIRECT, client_id: url });
+      assert.equal(tokens.status, 200, tokens.text);
+
+      const page = await openConsole();
+      await signIn(page);
+      await go(page, 'oauth', '#document-clients-table');
+      const row = page.locator(`#document-clients-table tr[data-client-id="${url}"]`);
+      await row.waitFor();
+      assert.equal(await row.locator('.client-url').textContent(), url);
+      assert.equal(await row.locator('.client-name').textContent(), HOSTILE, 'the document name, as text');
+      assert.equal(await page.locator('#document-clients-table img').count(), 0);
+      assert.equal(await row.locator('.client-users').textContent(), 'cimd-person');
+      assert.match(await row.textContent(), /127\.0\.0\.1/);
+      // Cancel first: nothing happens.
+      await row.getByRole('button', { name: /^Delete/ }).click();
+      await page.waitForSelector('#confirm-dialog[open]');
+      await page.click('#confirm-cancel');
+      assert.equal(await row.getByRole('button', { name: /^Allow/ }).count(), 0);
+      const live = await tokenRequest(w.url, { grant_type: 'refresh_token', refresh_token: tokens.json.refresh_token, client_id: url });
+      assert.equal(live.status, 200, 'cancelled: the client still works');
+      await row.getByRole('button', { name: /^Delete/ }).click();
+      await confirm(page);
+      await row.getByRole('button', { name: /^Allow/ }).waitFor();
+      assert.match(await row.textContent(), /blocked/);
+      const refused = await tokenRequest(w.url, { grant_type: 'refresh_token', refresh_token: live.json.refresh_token, client_id: url });
+      assert.equal(refused.json.error, 'invalid_grant');
+      assert.equal((await fetch(authorizeUrl(w.url, { clientId: url, challenge }), { redirect: 'manual' })).status, 403);
+      await page.screenshot({ path: join(SHOTS, 'oauth-metadata-clients.png'), fullPage: true });
+      await row.getByRole('button', { name: /^Allow/ }).click();
+      await page.waitForFunction(() => document.querySelector('#toast')?.textContent === 'Client allowed again');
+      assert.equal((await fetch(authorizeUrl(w.url, { clientId: url, challenge }), { redirect: 'manual' })).status, 200);
+      const listed = await (await fetch(`${w.url}/admin/services/demo/metadata-clients`, { headers: admin })).json();
+      assert.equal(listed.clients.some((c) => c.client_id === url), false, 'allowed again and no live grant: no longer listed');
+      await row.waitFor({ state: 'detached' });
+      assert.deepEqual(page.errors, []);
+      await page.close();
+    } finally {
+      await docs.close();
+    }
   });
 
   test('OAuth: a confidential client (secret shown once), the custom login URL, and deleting clients', async () => {

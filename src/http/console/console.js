@@ -332,6 +332,7 @@ async function oauthPage(view) {
   const loginCurrent = h('p', { id: 'login-current' });
   const clientsBody = h('tbody');
   const dynamicBody = h('tbody');
+  const documentBody = h('tbody');
 
   const failed = (what) => (e) => { if (!(e instanceof SessionEnded)) message(note, `${what}: ${e.message}`); };
 
@@ -363,10 +364,46 @@ async function oauthPage(view) {
 
   const empty = (cols, text) => [h('tr', {}, h('td', { colspan: cols, class: 'muted' }, text))];
 
+  // Metadata-document clients: the URL is their id; known from this service's live grants.
+  function documentRow(c) {
+    const users = c.users.join(', ') + (c.user_count > c.users.length ? ` and ${c.user_count - c.users.length} more` : '');
+    const label = c.client_name ?? c.client_id;
+    return h('tr', { 'data-client-id': c.client_id, class: c.blocked ? 'blocked' : null },
+      h('td', {}, h('code', { class: 'client-url' }, c.client_id)),
+      h('td', { class: 'nowrap' }, c.host ?? ''),
+      h('td', { class: 'client-name' }, c.client_name ?? 'not known'),
+      h('td', { class: 'client-users' }, c.blocked ? '—' : users),
+      h('td', {}, c.blocked ? `blocked ${when(c.blocked_ms)}` : when(c.last_used_ms)),
+      h('td', {}, c.blocked
+        ? h('button', { type: 'button', class: 'secondary small', 'aria-label': `Allow ${label} again`, onclick: () => allowDocument(c) }, 'Allow again')
+        : h('button', { type: 'button', class: 'danger small', 'aria-label': `Delete ${label}`, onclick: () => blockDocument(c) }, 'Delete')));
+  }
+
+  async function blockDocument(c) {
+    if (!await confirmAction(`Delete "${c.client_id}" on this service? Its tokens stop working at once and it cannot sign in again until you allow it.`, 'Delete')) return;
+    try {
+      await api('DELETE', servicePath(`metadata-clients?client_id=${enc(c.client_id)}`));
+      message(note, '');
+      toast('Client deleted and blocked');
+    } catch (e) { failed('Could not delete')(e); }
+    await load();
+  }
+
+  async function allowDocument(c) {
+    try {
+      await api('POST', servicePath(`metadata-clients/allow?client_id=${enc(c.client_id)}`));
+      message(note, '');
+      toast('Client allowed again');
+    } catch (e) { failed('Could not allow')(e); }
+    await load();
+  }
+
   async function load() {
-    const [mine, all, login] = await Promise.all([
+    const [mine, all, login, documents] = await Promise.all([
       api('GET', servicePath('clients')), api('GET', '/admin/clients'), api('GET', servicePath('login')),
+      api('GET', servicePath('metadata-clients')),
     ]);
+    documentBody.replaceChildren(...(documents.clients.length ? documents.clients.map(documentRow) : empty(6, 'None with live grants.')));
     const own = mine.clients.slice().sort((a, b) => b.created_ms - a.created_ms);
     clientsBody.replaceChildren(...(own.length ? own.map((c) => clientRow(c, servicePath(`clients/${enc(c.client_id)}`))) : empty(6, 'None yet.')));
     const dynamic = all.clients.filter((c) => c.dynamic);
@@ -432,7 +469,10 @@ async function oauthPage(view) {
   view.replaceChildren(pageHeading('OAuth'), note, clientForm, secretPanel, loginForm, loginPanel,
     h('h2', {}, 'Clients created for this service'), table('clients-table', clientsBody),
     h('h2', {}, 'Dynamically registered clients (all services)'), table('dynamic-clients-table', dynamicBody),
-    h('p', { class: 'muted' }, 'Clients identified by a metadata document URL are not stored, so they are not listed; to end their access, disable or delete the user who approved them.'));
+    h('h2', {}, 'Metadata-document clients (this service)'),
+    h('p', { class: 'muted' }, 'Clients identified by the URL of their metadata document, listed while a user has a live grant. Delete ends their tokens now and blocks the URL on this service until you allow it again.'),
+    h('div', { class: 'table-wrap' }, h('table', { id: 'document-clients-table' },
+      h('thead', {}, h('tr', {}, ['Client id (URL)', 'Host', 'Name', 'Users', 'Last used', ''].map((t) => h('th', { scope: 'col' }, t)))), documentBody)));
   await load();
 }
 
