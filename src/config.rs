@@ -108,6 +108,9 @@ pub struct ServiceConfig {
     pub columns: crate::columns::ColumnPolicies,
     /// Requests per minute per API key, OAuth client and user (`rate_limits = {...}`).
     pub rate_limits: crate::rate_limit::RateLimits,
+    /// The `query_sql` tool (one validated read-only SELECT) is listed and callable. Off unless
+    /// turned on (`"query_sql": true`).
+    pub query_sql: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -163,6 +166,7 @@ struct RawService {
     untrusted_data_marking: Option<bool>,
     columns: Option<Json>,
     rate_limits: Option<Json>,
+    query_sql: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -450,6 +454,7 @@ fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<S
         untrusted_data_marking: raw.untrusted_data_marking.unwrap_or(true),
         columns,
         rate_limits,
+        query_sql: raw.query_sql.unwrap_or(false),
     })
 }
 

@@ -458,6 +458,7 @@ mod tests {
             untrusted_data_marking: true,
             columns: Default::default(),
             rate_limits: Default::default(),
+            query_sql: false,
         }
     }
 

@@ -3,6 +3,7 @@
 pub mod affinity;
 pub mod bind;
 mod builder;
+pub mod readonly;
 pub use builder::*;
 
 /// The SQL dialect of an engine.

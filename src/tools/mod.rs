@@ -31,6 +31,7 @@ mod get_table_schema;
 mod get_tables;
 pub mod guard;
 mod list_tools;
+pub mod query_sql;
 mod related;
 mod routines;
 pub mod scrub;
@@ -114,7 +115,7 @@ impl ToolSpec {
 
 /// The whole catalog, in the order `tools/list` shows it.
 pub fn catalog() -> &'static [ToolSpec] {
-    static CATALOG: [ToolSpec; 16] = [
+    static CATALOG: [ToolSpec; 17] = [
         get_data_model::SPEC,
         get_tables::SPEC,
         get_table_schema::SPEC,
@@ -122,6 +123,7 @@ pub fn catalog() -> &'static [ToolSpec] {
         get_table_relationships::SPEC,
         get_table_data::SPEC,
         aggregate_table_data::SPEC,
+        query_sql::SPEC,
         create_records::SPEC,
         update_records::SPEC,
         delete_records::SPEC,
@@ -139,9 +141,15 @@ pub fn find(name: &str) -> Option<&'static ToolSpec> {
     catalog().iter().find(|t| t.name == name)
 }
 
-/// Tools a caller may see and call: write tools only when the service and the credential allow.
-pub fn visible(can_write: bool) -> impl Iterator<Item = &'static ToolSpec> {
-    catalog().iter().filter(move |t| can_write || !t.writes)
+/// Tools a caller may see and call: write tools only when the service and the credential allow,
+/// opt-in tools only when the service turns them on.
+pub fn visible(service: &ServiceConfig, can_write: bool) -> impl Iterator<Item = &'static ToolSpec> + '_ {
+    catalog().iter().filter(move |t| (can_write || !t.writes) && enabled(t, service))
+}
+
+/// Whether the service offers this tool at all (`query_sql` only when configured).
+pub fn enabled(spec: &ToolSpec, service: &ServiceConfig) -> bool {
+    spec.name != query_sql::SPEC.name || service.query_sql
 }
 
 /// Records one write call may carry.
