@@ -317,6 +317,7 @@ fn hidden_and_masked_columns_cannot_be_read() {
         ("SELECT o.id FROM orders o JOIN customers c USING (notes)", "hidden or masked"),
         ("SELECT o.id FROM orders o NATURAL JOIN customers c", "NATURAL JOIN"),
         ("SELECT customers FROM customers", "whole row"),
+        ("SELECT h FROM customers AS c(i, n, e, ci, co, cr, l, h)", "column lists on a table alias"),
         ("SELECT c FROM customers AS c", "whole row"),
     ] {
         refused(&fx, sql, expected);
@@ -491,6 +492,7 @@ fn postgres_bypasses_are_refused() {
         ("SELECT json_agg(c.*) FROM customers c", "name the columns"),
         ("SELECT notes FROM customers", "hidden or masked"),
         ("SELECT \"Notes\" FROM customers", "hidden or masked"),
+        ("SELECT h FROM customers AS c(i, n, e, ci, co, cr, l, h)", "column lists on a table alias"),
         ("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r", "RECURSIVE"),
         ("SELECT $1 FROM products; SELECT pg_sleep(1)", "exactly one statement"),
     ] {

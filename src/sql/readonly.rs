@@ -215,6 +215,9 @@ impl VisitorMut for Resolver<'_, '_> {
                 return ControlFlow::Break("WITH RECURSIVE is not allowed in query_sql".into());
             }
             for cte in &with.cte_tables {
+                if cte.from.is_some() {
+                    return ControlFlow::Break("this CTE form is not supported by query_sql".into());
+                }
                 let name = cte.alias.name.value.to_lowercase();
                 if self.shadows_real_name(&name) {
                     return ControlFlow::Break(format!(
@@ -235,6 +238,7 @@ impl VisitorMut for Resolver<'_, '_> {
     fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<String> {
         match factor {
             TableFactor::Table {
+                alias,
                 args,
                 with_hints,
                 version,
@@ -245,6 +249,12 @@ impl VisitorMut for Resolver<'_, '_> {
                 with_ordinality,
                 ..
             } => {
+                // `customers AS c(a, b, secret)` would rename a hidden column to an allowed name.
+                if alias.as_ref().is_some_and(|a| !a.columns.is_empty()) {
+                    return ControlFlow::Break(
+                        "column lists on a table alias are not allowed in query_sql; alias columns in SELECT".into(),
+                    );
+                }
                 if args.is_some() || *with_ordinality {
                     return ControlFlow::Break(
                         "table functions (generate_series, json_each, pragma_table_info...) are not allowed in query_sql"
