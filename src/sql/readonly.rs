@@ -20,10 +20,12 @@ use std::ops::ControlFlow;
 use sqlparser::ast::{
     BinaryOperator, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, JoinConstraint, JoinOperator,
     ObjectName, ObjectNamePart, Query, Select, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, Statement,
-    TableFactor, TableWithJoins, Visit, VisitMut, Visitor, VisitorMut,
+    TableFactor, TableWithJoins, VisitMut, VisitorMut,
 };
 use sqlparser::dialect::{PostgreSqlDialect, SQLiteDialect};
+use sqlparser::keywords::Keyword;
 use sqlparser::parser::Parser;
+use sqlparser::tokenizer::Token;
 
 use super::Dialect;
 use crate::columns::ColumnPolicies;
@@ -103,28 +105,23 @@ pub fn validate(dialect: Dialect, sql: &str, visibility: &Visibility, limit: u64
         return Err(format!("the SQL is {} bytes; query_sql accepts at most {MAX_SQL_BYTES}", sql.len()));
     }
     let mut statement = parse_one(dialect, sql)?;
-    let Statement::Query(_) = &statement else {
-        return Err(format!(
-            "only a read query is allowed (SELECT, WITH ... SELECT or VALUES); this is {}",
-            statement_kind(&statement)
-        ));
-    };
 
-    let mut resolver = Resolver { dialect, visibility, ctes: BTreeSet::new(), touched: Vec::new(), statements: 0 };
+    let mut resolver = Resolver { dialect, visibility, ctes: BTreeSet::new(), touched: Vec::new() };
     if let ControlFlow::Break(message) = VisitMut::visit(&mut statement, &mut resolver) {
         return Err(message);
     }
     let protected = Protected::of(visibility, &resolver.touched);
     let mut checker = Checker { dialect, protected: &protected, placeholders: Vec::new() };
-    if let ControlFlow::Break(message) = Visit::visit(&statement, &mut checker) {
+    if let ControlFlow::Break(message) = VisitMut::visit(&mut statement, &mut checker) {
         return Err(message);
     }
     let params_needed = params_needed(dialect, &checker.placeholders)?;
 
     let canonical = statement.to_string();
-    // Defence in depth: what the database receives must parse back to the very AST checked.
+    // Defence in depth: what the database receives must parse back to the very AST checked
+    // (compared by its printed form: deriving equality over the whole AST costs bundle size).
     match parse_one(dialect, &canonical) {
-        Ok(again) if again == statement => {}
+        Ok(again) if again.to_string() == canonical => {}
         _ => return Err("this query cannot be re-printed faithfully; simplify it".into()),
     }
     let wrapped = format!("SELECT * FROM ({canonical}) AS q LIMIT {limit}");
@@ -164,26 +161,42 @@ fn params_needed(dialect: Dialect, placeholders: &[String]) -> Result<usize, Str
 /// Parameters one query may bind (D1's limit).
 pub const MAX_PARAMS: usize = 100;
 
-fn parse_one(dialect: Dialect, sql: &str) -> Result<Statement, String> {
-    let parsed = match dialect {
-        Dialect::Sqlite => Parser::new(&SQLiteDialect {}).with_recursion_limit(MAX_DEPTH).try_with_sql(sql),
-        Dialect::Postgres => Parser::new(&PostgreSqlDialect {}).with_recursion_limit(MAX_DEPTH).try_with_sql(sql),
-    }
-    .and_then(|mut parser| parser.parse_statements())
-    .map_err(|e| format!("could not parse the SQL: {e}"))?;
-    let count = parsed.len();
-    let mut statements = parsed.into_iter();
-    match (statements.next(), count) {
-        (Some(statement), 1) => Ok(statement),
-        (None, _) => Err("the SQL holds no statement; give one SELECT".into()),
-        _ => Err(format!("exactly one statement is allowed; this SQL holds {count}")),
+/// Parses exactly one query. Only the query grammar is used (`Parser::parse_query`), not the
+/// statement grammar: the rest of the parser (DDL and the like) then never reaches the bundle.
+fn parse_one(dialect: Dialect, sql: &str) -> Result<Box<Query>, String> {
+    match dialect {
+        Dialect::Sqlite => parse_query_in(&SQLiteDialect {}, sql),
+        Dialect::Postgres => parse_query_in(&PostgreSqlDialect {}, sql),
     }
 }
 
-fn statement_kind(statement: &Statement) -> String {
-    let text = statement.to_string();
-    let words: Vec<&str> = text.split_whitespace().take(2).collect();
-    format!("a {} statement", words.join(" ").to_uppercase())
+fn parse_query_in(grammar: &dyn sqlparser::dialect::Dialect, sql: &str) -> Result<Box<Query>, String> {
+    let parse_error = |e: sqlparser::parser::ParserError| format!("could not parse the SQL: {e}");
+    let mut parser = Parser::new(grammar).with_recursion_limit(MAX_DEPTH).try_with_sql(sql).map_err(parse_error)?;
+    while parser.consume_token(&Token::SemiColon) {}
+    match parser.peek_token().token {
+        Token::EOF => return Err("the SQL holds no statement; give one SELECT".into()),
+        Token::Word(word)
+            if word.quote_style.is_none()
+                && !matches!(word.keyword, Keyword::SELECT | Keyword::WITH | Keyword::VALUES) =>
+        {
+            return Err(format!(
+                "only a read query is allowed (SELECT, WITH ... SELECT or VALUES); this is a {} statement",
+                word.value.to_uppercase()
+            ))
+        }
+        _ => {}
+    }
+    let query = parser.parse_query().map_err(parse_error)?;
+    let mut separated = false;
+    while parser.consume_token(&Token::SemiColon) {
+        separated = true;
+    }
+    match parser.peek_token().token {
+        Token::EOF => Ok(query),
+        _ if separated => Err("exactly one statement is allowed; this SQL holds more".into()),
+        other => Err(format!("could not parse the SQL: unexpected {other} after the query")),
+    }
 }
 
 /// Pass one (mutating): query shapes, relations resolved and rewritten, CTE names collected.
@@ -194,18 +207,16 @@ struct Resolver<'v, 'a> {
     ctes: BTreeSet<String>,
     /// Indexes of the schema tables the query reads, with the aliases it gives them.
     touched: Vec<(usize, Option<String>)>,
-    statements: usize,
 }
 
 impl VisitorMut for Resolver<'_, '_> {
     type Break = String;
 
     fn pre_visit_statement(&mut self, _: &mut Statement) -> ControlFlow<String> {
-        self.statements += 1;
-        if self.statements > 1 {
-            return ControlFlow::Break("a statement inside the query (data-modifying CTE) is not allowed".into());
-        }
-        ControlFlow::Continue(())
+        // The root is a query: any statement is one nested in it (a data-modifying CTE).
+        ControlFlow::Break(
+            "a data-modifying statement inside the query (INSERT/UPDATE/DELETE/MERGE) is not allowed".into(),
+        )
     }
 
     fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<String> {
@@ -543,24 +554,24 @@ fn configured_names(configured: &str, table: &Table) -> bool {
     configured.eq_ignore_ascii_case(&table.name) || bare.eq_ignore_ascii_case(&table.name)
 }
 
-/// Pass two (reading): expressions, functions, columns and wildcards.
+/// Pass two (reading, through the same mutable walker: one walker compiled, not two): expressions, functions, columns and wildcards.
 struct Checker<'p> {
     dialect: Dialect,
     protected: &'p Protected,
     placeholders: Vec<String>,
 }
 
-impl Visitor for Checker<'_> {
+impl VisitorMut for Checker<'_> {
     type Break = String;
 
-    fn pre_visit_value(&mut self, value: &sqlparser::ast::ValueWithSpan) -> ControlFlow<String> {
+    fn pre_visit_value(&mut self, value: &mut sqlparser::ast::ValueWithSpan) -> ControlFlow<String> {
         if let sqlparser::ast::Value::Placeholder(text) = &value.value {
             self.placeholders.push(text.clone());
         }
         ControlFlow::Continue(())
     }
 
-    fn pre_visit_select(&mut self, select: &Select) -> ControlFlow<String> {
+    fn pre_visit_select(&mut self, select: &mut Select) -> ControlFlow<String> {
         for item in &select.projection {
             match item {
                 SelectItem::Wildcard(_) => self.protected.wildcard()?,
@@ -580,7 +591,7 @@ impl Visitor for Checker<'_> {
         ControlFlow::Continue(())
     }
 
-    fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<String> {
+    fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<String> {
         match expr {
             Expr::Identifier(ident) => {
                 self.protected.column(ident)?;
