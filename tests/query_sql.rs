@@ -77,6 +77,18 @@ fn listed_and_callable_only_when_the_service_enables_it() {
 }
 
 #[test]
+fn results_carry_every_field_the_output_schema_requires() {
+    let fx = fixture();
+    let spec = dbmcp::tools::find("query_sql").expect("in the catalog");
+    let schema = (spec.output_schema)();
+    let result = query(&fx, "SELECT id FROM products WHERE id < 3");
+    let out = ok(&result);
+    for required in schema["required"].as_array().expect("required") {
+        assert!(out.get(required.as_str().unwrap()).is_some(), "missing {required} in {out}");
+    }
+}
+
+#[test]
 fn a_join_with_aggregates_returns_rows() {
     let fx = fixture();
     let result = query(
