@@ -106,15 +106,17 @@ pub fn validate(dialect: Dialect, sql: &str, visibility: &Visibility, limit: u64
     }
     let mut statement = parse_one(dialect, sql)?;
 
-    let mut resolver = Resolver { dialect, visibility, ctes: BTreeSet::new(), touched: Vec::new() };
-    if let ControlFlow::Break(message) = VisitMut::visit(&mut statement, &mut resolver) {
+    let mut pass = Pass::Resolve(Resolver { dialect, visibility, ctes: BTreeSet::new(), touched: Vec::new() });
+    if let ControlFlow::Break(message) = VisitMut::visit(&mut statement, &mut pass) {
         return Err(message);
     }
+    let Pass::Resolve(resolver) = pass else { unreachable!("the first pass resolves") };
     let protected = Protected::of(visibility, &resolver.touched);
-    let mut checker = Checker { dialect, protected: &protected, placeholders: Vec::new() };
-    if let ControlFlow::Break(message) = VisitMut::visit(&mut statement, &mut checker) {
+    let mut pass = Pass::Check(Checker { dialect, protected: &protected, placeholders: Vec::new() });
+    if let ControlFlow::Break(message) = VisitMut::visit(&mut statement, &mut pass) {
         return Err(message);
     }
+    let Pass::Check(checker) = pass else { unreachable!("the second pass checks") };
     let params_needed = params_needed(dialect, &checker.placeholders)?;
 
     let canonical = statement.to_string();
@@ -209,9 +211,74 @@ struct Resolver<'v, 'a> {
     touched: Vec<(usize, Option<String>)>,
 }
 
-impl VisitorMut for Resolver<'_, '_> {
+/// Both passes through one visitor type: the AST walker is generic over it, and each type
+/// would compile a whole walker of its own (about 100 KB of wasm).
+enum Pass<'v, 'a, 'p> {
+    Resolve(Resolver<'v, 'a>),
+    Check(Checker<'p>),
+}
+
+impl VisitorMut for Pass<'_, '_, '_> {
     type Break = String;
 
+    fn pre_visit_statement(&mut self, statement: &mut Statement) -> ControlFlow<String> {
+        match self {
+            Pass::Resolve(resolver) => resolver.pre_visit_statement(statement),
+            Pass::Check(_) => ControlFlow::Continue(()),
+        }
+    }
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<String> {
+        match self {
+            Pass::Resolve(resolver) => resolver.pre_visit_query(query),
+            Pass::Check(_) => ControlFlow::Continue(()),
+        }
+    }
+
+    fn pre_visit_select(&mut self, select: &mut Select) -> ControlFlow<String> {
+        match self {
+            Pass::Resolve(resolver) => resolver.pre_visit_select(select),
+            Pass::Check(checker) => checker.pre_visit_select(select),
+        }
+    }
+
+    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<String> {
+        match self {
+            Pass::Resolve(resolver) => resolver.pre_visit_table_factor(factor),
+            Pass::Check(_) => ControlFlow::Continue(()),
+        }
+    }
+
+    fn post_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<String> {
+        match self {
+            Pass::Resolve(resolver) => resolver.post_visit_table_factor(factor),
+            Pass::Check(_) => ControlFlow::Continue(()),
+        }
+    }
+
+    fn pre_visit_relation(&mut self, relation: &mut ObjectName) -> ControlFlow<String> {
+        match self {
+            Pass::Resolve(resolver) => resolver.pre_visit_relation(relation),
+            Pass::Check(_) => ControlFlow::Continue(()),
+        }
+    }
+
+    fn pre_visit_value(&mut self, value: &mut sqlparser::ast::ValueWithSpan) -> ControlFlow<String> {
+        match self {
+            Pass::Check(checker) => checker.pre_visit_value(value),
+            Pass::Resolve(_) => ControlFlow::Continue(()),
+        }
+    }
+
+    fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<String> {
+        match self {
+            Pass::Check(checker) => checker.pre_visit_expr(expr),
+            Pass::Resolve(_) => ControlFlow::Continue(()),
+        }
+    }
+}
+
+impl Resolver<'_, '_> {
     fn pre_visit_statement(&mut self, _: &mut Statement) -> ControlFlow<String> {
         // The root is a query: any statement is one nested in it (a data-modifying CTE).
         ControlFlow::Break(
@@ -561,9 +628,7 @@ struct Checker<'p> {
     placeholders: Vec<String>,
 }
 
-impl VisitorMut for Checker<'_> {
-    type Break = String;
-
+impl Checker<'_> {
     fn pre_visit_value(&mut self, value: &mut sqlparser::ast::ValueWithSpan) -> ControlFlow<String> {
         if let sqlparser::ast::Value::Placeholder(text) = &value.value {
             self.placeholders.push(text.clone());
