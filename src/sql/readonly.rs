@@ -555,8 +555,10 @@ fn check_joins(from: &TableWithJoins) -> ControlFlow<String> {
 /// What the query may not name: hidden and masked columns of the tables it reads, and those
 /// tables' names and aliases as values (a whole-row reference carries every column).
 struct Protected {
-    /// Lowercase column names.
-    columns: BTreeSet<String>,
+    /// Lowercase hidden column names.
+    hidden: BTreeSet<String>,
+    /// Lowercase masked column names.
+    masked: BTreeSet<String>,
     /// Lowercase names and aliases of the touched tables that have hidden or masked columns.
     tables: BTreeSet<String>,
     /// The first such table, for messages.
@@ -565,7 +567,8 @@ struct Protected {
 
 impl Protected {
     fn of(visibility: &Visibility, touched: &[(usize, Option<String>)]) -> Protected {
-        let mut protected = Protected { columns: BTreeSet::new(), tables: BTreeSet::new(), example: None };
+        let mut protected =
+            Protected { hidden: BTreeSet::new(), masked: BTreeSet::new(), tables: BTreeSet::new(), example: None };
         for (index, alias) in touched {
             let table = &visibility.schema.tables[*index];
             let hidden: Vec<String> = visibility
@@ -576,7 +579,8 @@ impl Protected {
                 .collect();
             let masked = table.policy.masked.iter().map(|(c, _)| c.to_lowercase());
             if !hidden.is_empty() || !table.policy.masked.is_empty() {
-                protected.columns.extend(hidden.into_iter().chain(masked));
+                protected.hidden.extend(hidden);
+                protected.masked.extend(masked);
                 protected.tables.insert(base_name(table).to_lowercase());
                 protected.tables.extend(alias.clone());
                 protected.example.get_or_insert_with(|| table.name.clone());
@@ -586,11 +590,13 @@ impl Protected {
     }
 
     fn column(&self, ident: &Ident) -> ControlFlow<String> {
-        if self.columns.contains(&ident.value.to_lowercase()) {
-            return ControlFlow::Break(format!(
-                "column {:?} is hidden or masked for this service; query_sql cannot read it",
-                ident.value
-            ));
+        let name = ident.value.to_lowercase();
+        // A hidden column is answered as unknown, as every other tool does.
+        if self.hidden.contains(&name) {
+            return ControlFlow::Break(format!("unknown column {:?}", ident.value));
+        }
+        if self.masked.contains(&name) {
+            return ControlFlow::Break(format!("column {:?} is masked: query_sql cannot read it", ident.value));
         }
         ControlFlow::Continue(())
     }
