@@ -432,6 +432,10 @@ fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<S
         Default::default()
     });
 
+    if raw.query_sql == Some(true) && !cfg!(feature = "query-sql") {
+        errors.push(format!("{}: this build has no query_sql (cargo feature `query-sql`)", at("query_sql")));
+    }
+
     if errors.len() > before {
         return None;
     }
@@ -504,6 +508,20 @@ mod tests {
         assert_eq!(lean.max_rows, DEFAULT_MAX_ROWS);
         assert_eq!(lean.label, "lean");
         assert_eq!(config.session_idle_seconds, DEFAULT_SESSION_IDLE_SECONDS);
+    }
+
+    #[test]
+    fn query_sql_is_off_by_default_and_needs_the_feature_to_be_on() {
+        let d1 = json!({ "kind": "d1", "binding": "DB" });
+        let config = parse_services(json!({ "plain": { "database": d1 } })).unwrap();
+        assert!(!config.service("plain").unwrap().query_sql);
+        let asked = parse_services(json!({ "sql": { "database": d1, "query_sql": true } }));
+        if cfg!(feature = "query-sql") {
+            assert!(asked.unwrap().service("sql").unwrap().query_sql);
+        } else {
+            let text = asked.unwrap_err().to_string();
+            assert!(text.contains("SERVICES.sql.query_sql: this build has no query_sql"), "{text}");
+        }
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! PostgreSQL dialect: every known read-only bypass is refused before it reaches the database and
 //! leaves the data as it was; good queries return rows under the cap.
 
+#![cfg(feature = "query-sql")]
+
 mod common;
 
 use common::*;

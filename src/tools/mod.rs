@@ -31,6 +31,7 @@ mod get_table_schema;
 mod get_tables;
 pub mod guard;
 mod list_tools;
+#[cfg(feature = "query-sql")]
 pub mod query_sql;
 mod related;
 mod routines;
@@ -115,7 +116,7 @@ impl ToolSpec {
 
 /// The whole catalog, in the order `tools/list` shows it.
 pub fn catalog() -> &'static [ToolSpec] {
-    static CATALOG: [ToolSpec; 17] = [
+    static CATALOG: &[ToolSpec] = &[
         get_data_model::SPEC,
         get_tables::SPEC,
         get_table_schema::SPEC,
@@ -123,6 +124,7 @@ pub fn catalog() -> &'static [ToolSpec] {
         get_table_relationships::SPEC,
         get_table_data::SPEC,
         aggregate_table_data::SPEC,
+        #[cfg(feature = "query-sql")]
         query_sql::SPEC,
         create_records::SPEC,
         update_records::SPEC,
@@ -134,7 +136,7 @@ pub fn catalog() -> &'static [ToolSpec] {
         call_stored_function::SPEC,
         list_tools::SPEC,
     ];
-    &CATALOG
+    CATALOG
 }
 
 pub fn find(name: &str) -> Option<&'static ToolSpec> {
@@ -149,7 +151,7 @@ pub fn visible(service: &ServiceConfig, can_write: bool) -> impl Iterator<Item =
 
 /// Whether the service offers this tool at all (`query_sql` only when configured).
 pub fn enabled(spec: &ToolSpec, service: &ServiceConfig) -> bool {
-    spec.name != query_sql::SPEC.name || service.query_sql
+    spec.name != "query_sql" || service.query_sql
 }
 
 /// Records one write call may carry.
