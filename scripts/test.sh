@@ -15,14 +15,16 @@ trap 'rm -rf "$LOG_DIR"' EXIT
 bash scripts/bootstrap.sh
 
 echo "== cargo test (native core)"
-cargo test --locked 2>&1 | tee "$LOG_DIR/cargo.log"
+# The opt-in query_sql tool is compiled in so its tests run too (the default build leaves it out).
+cargo test --locked --features query-sql 2>&1 | tee "$LOG_DIR/cargo.log"
 
 echo "== build (wasm)"
 bash scripts/build.sh
 
-# The same crate with the conformance suite's fixtures, into build-conformance/ (never deployed).
-echo "== build (wasm, conformance fixtures: build-conformance/)"
-bash scripts/build.sh --out-dir build-conformance . --features conformance-fixtures
+# The same crate with the conformance suite's fixtures and the opt-in query_sql tool, into
+# build-conformance/ (never deployed; query-sql.test.mjs runs on it).
+echo "== build (wasm, conformance fixtures and query_sql: build-conformance/)"
+bash scripts/build.sh --out-dir build-conformance . --features conformance-fixtures,query-sql
 
 echo "== end-to-end (Miniflare)"
 "$NODE" --test --test-concurrency=1 --test-timeout=120000 'tests/e2e/*.test.mjs' 2>&1 | tee "$LOG_DIR/e2e.log"

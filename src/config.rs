@@ -114,6 +114,9 @@ pub struct ServiceConfig {
     pub log: crate::calllog::LogSettings,
     /// What the `search` tool matches and how many results it gives (`search`), see [`crate::search`].
     pub search: crate::search::SearchSettings,
+    /// The `query_sql` tool (one validated read-only SELECT) is listed and callable. Off unless
+    /// turned on (`"query_sql": true`).
+    pub query_sql: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -172,6 +175,7 @@ struct RawService {
     rate_limits: Option<Json>,
     log: Option<Json>,
     search: Option<Json>,
+    query_sql: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -464,6 +468,13 @@ fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<S
         }),
     };
 
+    if raw.query_sql == Some(true) && !cfg!(feature = "query-sql") {
+        errors.push(format!(
+            "{}: this build has no query_sql: build with the cargo feature `query-sql` (npm run build:query-sql)",
+            at("query_sql")
+        ));
+    }
+
     if errors.len() > before {
         return None;
     }
@@ -489,6 +500,7 @@ fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<S
         rate_limits,
         log,
         search,
+        query_sql: raw.query_sql.unwrap_or(false),
     })
 }
 
@@ -538,6 +550,20 @@ mod tests {
         assert_eq!(lean.max_rows, DEFAULT_MAX_ROWS);
         assert_eq!(lean.label, "lean");
         assert_eq!(config.session_idle_seconds, DEFAULT_SESSION_IDLE_SECONDS);
+    }
+
+    #[test]
+    fn query_sql_is_off_by_default_and_needs_the_feature_to_be_on() {
+        let d1 = json!({ "kind": "d1", "binding": "DB" });
+        let config = parse_services(json!({ "plain": { "database": d1 } })).unwrap();
+        assert!(!config.service("plain").unwrap().query_sql);
+        let asked = parse_services(json!({ "sql": { "database": d1, "query_sql": true } }));
+        if cfg!(feature = "query-sql") {
+            assert!(asked.unwrap().service("sql").unwrap().query_sql);
+        } else {
+            let text = asked.unwrap_err().to_string();
+            assert!(text.contains("SERVICES.sql.query_sql: this build has no query_sql"), "{text}");
+        }
     }
 
     #[test]

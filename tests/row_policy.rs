@@ -338,3 +338,17 @@ fn search_and_fetch_see_only_the_callers_rows() {
     assert!(err(&fx.call("fetch", json!({ "id": "customers:1" }))).contains("no record"));
     assert!(ok(&fx.call("fetch", json!({ "id": "customers:3" })))["text"].as_str().unwrap().contains("Hans"));
 }
+
+#[cfg(feature = "query-sql")]
+#[test]
+fn query_sql_refuses_tables_with_a_row_policy_and_reads_the_others() {
+    let mut config = service(json!({ "orders": "customer_id = {user.customer_id}" }));
+    config["query_sql"] = json!(true);
+    let mut fx = Fixture::configured(config);
+    fx.caller = caller(json!({ "customer_id": 1 }));
+    let refused = err(&fx.call("query_sql", json!({ "sql": "SELECT id, customer_id FROM orders" })));
+    assert!(refused.contains("has a row policy, which query_sql does not apply"), "{refused}");
+    let hidden = err(&fx.call("query_sql", json!({ "sql": "SELECT p.id FROM products p JOIN orders o ON o.id = p.id" })));
+    assert!(hidden.contains("row policy"), "{hidden}");
+    assert!(ok(&fx.call("query_sql", json!({ "sql": "SELECT id FROM products" })))["records"].as_array().is_some());
+}

@@ -461,6 +461,7 @@ mod tests {
             rate_limits: Default::default(),
             log: Default::default(),
             search: Default::default(),
+            query_sql: false,
         }
     }
 

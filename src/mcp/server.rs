@@ -96,7 +96,7 @@ pub async fn handle_streaming(
         )),
         "tools/list" => {
             reject_cursor(params)?;
-            let tools: Vec<Json> = tools::visible(ctx.can_write).map(|t| t.to_json()).collect();
+            let tools: Vec<Json> = tools::visible(ctx.service, ctx.can_write).map(|t| t.to_json()).collect();
             Ok(json!({ "tools": tools }))
         }
         "tools/call" => {
@@ -204,7 +204,7 @@ pub async fn call_tool_with_input(
         input_responses: Option<Json>,
     }
     let call: Call = parse_params("tools/call", params)?;
-    let spec = tools::find(&call.name).ok_or_else(|| {
+    let spec = tools::find(&call.name).filter(|spec| tools::enabled(spec, ctx.service)).ok_or_else(|| {
         RpcError::invalid_params(format!("unknown tool {:?}; call tools/list for the available tools", call.name))
     })?;
     if spec.writes && !ctx.can_write {

@@ -3,6 +3,8 @@
 pub mod affinity;
 pub mod bind;
 mod builder;
+#[cfg(feature = "query-sql")]
+pub mod readonly;
 pub use builder::*;
 
 /// The SQL dialect of an engine.

@@ -31,7 +31,7 @@ fn output_schema() -> Json {
 fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResult> {
     Box::pin(async move {
         let _: NoInput = parse_args(args)?;
-        let tools: Vec<Json> = visible(ctx.can_write)
+        let tools: Vec<Json> = visible(ctx.service, ctx.can_write)
             .map(|t| json!({ "name": t.name, "title": t.title, "read_only": t.annotations.read_only, "description": t.description }))
             .collect();
         Ok(json!({ "tools": tools }))

@@ -32,6 +32,8 @@ mod get_table_schema;
 mod get_tables;
 pub mod guard;
 mod list_tools;
+#[cfg(feature = "query-sql")]
+pub mod query_sql;
 mod related;
 mod routines;
 pub mod scrub;
@@ -127,7 +129,7 @@ impl ToolSpec {
 
 /// The whole catalog, in the order `tools/list` shows it.
 pub fn catalog() -> &'static [ToolSpec] {
-    static CATALOG: [ToolSpec; 18] = [
+    static CATALOG: &[ToolSpec] = &[
         get_data_model::SPEC,
         get_tables::SPEC,
         get_table_schema::SPEC,
@@ -137,6 +139,8 @@ pub fn catalog() -> &'static [ToolSpec] {
         aggregate_table_data::SPEC,
         search::SPEC,
         fetch::SPEC,
+        #[cfg(feature = "query-sql")]
+        query_sql::SPEC,
         create_records::SPEC,
         update_records::SPEC,
         delete_records::SPEC,
@@ -147,16 +151,22 @@ pub fn catalog() -> &'static [ToolSpec] {
         call_stored_function::SPEC,
         list_tools::SPEC,
     ];
-    &CATALOG
+    CATALOG
 }
 
 pub fn find(name: &str) -> Option<&'static ToolSpec> {
     catalog().iter().find(|t| t.name == name)
 }
 
-/// Tools a caller may see and call: write tools only when the service and the credential allow.
-pub fn visible(can_write: bool) -> impl Iterator<Item = &'static ToolSpec> {
-    catalog().iter().filter(move |t| can_write || !t.writes)
+/// Tools a caller may see and call: write tools only when the service and the credential allow,
+/// opt-in tools only when the service turns them on.
+pub fn visible(service: &ServiceConfig, can_write: bool) -> impl Iterator<Item = &'static ToolSpec> + '_ {
+    catalog().iter().filter(move |t| (can_write || !t.writes) && enabled(t, service))
+}
+
+/// Whether the service offers this tool at all (`query_sql` only when configured).
+pub fn enabled(spec: &ToolSpec, service: &ServiceConfig) -> bool {
+    spec.name != "query_sql" || service.query_sql
 }
 
 /// Records one write call may carry.

@@ -30,7 +30,7 @@ export const BACKENDS = [
     engine: 'PostgreSQL',
     tables: [...DEMO_TABLES, 'reporting.daily_sales', 'type_samples', 'visit_log'].sort(),
     hasRoutines: true,
-    /** @param {{services?: (pg: object, stack: object) => object}} [options] */
+    /** @param {{services?: (pg: object, stack: object) => object, buildDir?: string}} [options] */
     async start(options = {}) {
       const stack = await startPostgresStack();
       try {
@@ -38,6 +38,7 @@ export const BACKENDS = [
         const worker = await startWorker({
           services: options.services ? options.services(pg, stack) : servicesOn(pg),
           bindings: { PG_DEMO_URL: stack.connectionString, ...(options.bindings ?? {}) },
+          buildDir: options.buildDir,
         });
         return {
           worker,
