@@ -29,7 +29,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { Miniflare } from 'miniflare';
-import { ADMIN_TOKEN, createKey, DEFAULT_SERVICES, OAUTH_SIGNING_KEY } from '../tests/support/worker.mjs';
+import { ADMIN_TOKEN, createKey, DEFAULT_SERVICES, OAUTH_SIGNING_KEY, quietCallLines } from '../tests/support/worker.mjs';
 import { applyD1Migrations } from '../tests/support/migrations.mjs';
 import { obtainTokens } from '../tests/support/oauth.mjs';
 import { startPostgresStack } from '../tests/support/postgres.mjs';
@@ -311,6 +311,8 @@ try {
   mf = new Miniflare({
     host: '127.0.0.1',
     port: 0,
+    // The execution log's one line per call would flood the output.
+    handleRuntimeStdio: quietCallLines(),
     workers: [
       {
         name: 'product',
@@ -318,9 +320,13 @@ try {
         modules: true,
         scriptPath: productScript,
         modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true }],
+        // Every Durable Object of wrangler.toml, so the product runs as deployed (its execution
+        // log written after each call; the rate limiter bound but reached only by limited services).
         durableObjects: {
           MCP_SESSIONS: { className: 'McpSession', useSQLite: true },
           OAUTH_GRANTS: { className: 'OAuthGrants', useSQLite: true },
+          EXECUTION_LOG: { className: 'ExecutionLog', useSQLite: true },
+          RATE_LIMITER: { className: 'RateLimiter', useSQLite: true },
         },
         bindings: {
           SERVICES: services,

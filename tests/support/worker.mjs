@@ -45,7 +45,7 @@ export const DEFAULT_SERVICES = {
  * Passes the worker's console output through, except the execution log's one line per MCP call
  * (`{"event":"mcp_call",...}`), which would flood the test output; those go to `onCallLine`.
  */
-function quietCallLines(onCallLine) {
+export function quietCallLines(onCallLine) {
   return (stdout, stderr) => {
     for (const [stream, sink] of [[stdout, process.stdout], [stderr, process.stderr]]) {
       createInterface({ input: stream }).on('line', (line) => {
