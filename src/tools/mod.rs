@@ -18,6 +18,7 @@ mod aggregate_table_data;
 mod call_stored_function;
 mod call_stored_procedure;
 pub mod confirm;
+pub mod custom;
 mod create_records;
 mod delete_records;
 pub mod fetch;
@@ -162,6 +163,11 @@ pub fn find(name: &str) -> Option<&'static ToolSpec> {
 /// opt-in tools only when the service turns them on.
 pub fn visible(service: &ServiceConfig, can_write: bool) -> impl Iterator<Item = &'static ToolSpec> + '_ {
     catalog().iter().filter(move |t| (can_write || !t.writes) && enabled(t, service))
+}
+
+/// The service's enabled custom tools, listed after the built-ins (read-only, so every caller).
+pub fn custom_visible(service: &ServiceConfig) -> impl Iterator<Item = &custom::CustomTool> + '_ {
+    service.custom_tools.iter().filter(|t| t.enabled)
 }
 
 /// Whether the service offers this tool at all (`query_sql` only when configured).
