@@ -563,7 +563,8 @@ mod tests {
     #[test]
     fn custom_tools_need_the_query_sql_feature() {
         let tools = json!({ "t": { "description": "d", "sql": "SELECT 1 AS one" } });
-        let parsed = parse_services(json!({ "svc": { "database": { "kind": "d1", "binding": "DB" }, "tools": tools } }));
+        let parsed =
+            parse_services(json!({ "svc": { "database": { "kind": "d1", "binding": "DB" }, "tools": tools } }));
         if cfg!(feature = "query-sql") {
             assert_eq!(parsed.unwrap().service("svc").unwrap().custom_tools.len(), 1);
         } else {

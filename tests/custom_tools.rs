@@ -51,7 +51,8 @@ fn fixture() -> Fixture {
 
 fn config_error(tools: Json) -> String {
     let services = json!({ "svc": service(tools) });
-    let result = config::parse(RawConfig { services: Some(&services), session_idle_seconds: None, allowed_origins: None });
+    let result =
+        config::parse(RawConfig { services: Some(&services), session_idle_seconds: None, allowed_origins: None });
     result.expect_err("the configuration must be refused").to_string()
 }
 
@@ -72,7 +73,10 @@ fn listed_after_the_built_ins_with_a_generated_input_schema() {
     assert_eq!(top["annotations"]["readOnlyHint"], true);
     assert_eq!(top["inputSchema"]["required"], json!(["country"]));
     assert_eq!(top["inputSchema"]["additionalProperties"], false);
-    assert_eq!(top["inputSchema"]["properties"]["n"], json!({ "type": "integer", "minimum": 1, "maximum": 50, "default": 2 }));
+    assert_eq!(
+        top["inputSchema"]["properties"]["n"],
+        json!({ "type": "integer", "minimum": 1, "maximum": 50, "default": 2 })
+    );
     assert_eq!(top["inputSchema"]["properties"]["country"]["maxLength"], 40);
 }
 
@@ -141,13 +145,9 @@ fn identity_parameters_come_from_the_caller_and_fail_closed() {
 fn injection_in_string_parameters_is_only_a_value() {
     let fx = fixture();
     let customers = fx.db.count("customers");
-    for attack in [
-        "USA' OR '1'='1",
-        "USA'; DROP TABLE customers; --",
-        "x' UNION SELECT email, id FROM orders--",
-        ":n",
-        "?1",
-    ] {
+    for attack in
+        ["USA' OR '1'='1", "USA'; DROP TABLE customers; --", "x' UNION SELECT email, id FROM orders--", ":n", "?1"]
+    {
         let result = fx.call("top_customers", json!({ "country": attack, "n": 50 }));
         assert_eq!(records(&result).len(), 0, "{attack:?} matched rows: {result}");
     }
@@ -179,17 +179,32 @@ fn configuration_errors_name_the_problem() {
     };
     for (tools, expected) in [
         (json!({ "t": with(json!({ "sql": "SELEC name FROM customers" })) }), "SERVICES.svc.tools.t: sql:"),
-        (json!({ "t": with(json!({ "sql": "DELETE FROM customers WHERE country = :country AND :n = 1" })) }), "only a read query is allowed"),
+        (
+            json!({ "t": with(json!({ "sql": "DELETE FROM customers WHERE country = :country AND :n = 1" })) }),
+            "only a read query is allowed",
+        ),
         (json!({ "t": with(json!({ "sql": "SELECT 1; SELECT 2" })) }), "exactly one statement"),
         (json!({ "t": with(json!({ "writes": true })) }), "not supported yet"),
         (json!({ "get_tables": base.clone() }), "name of a built-in tool"),
         (json!({ "query_sql": base.clone() }), "name of a built-in tool"),
-        (json!({ "t": with(json!({ "sql": "SELECT name FROM customers WHERE country = :country AND id = :other LIMIT :n" })) }), "uses :other, which is not a declared parameter"),
-        (json!({ "t": with(json!({ "sql": "SELECT name FROM customers WHERE country = :country" })) }), "parameters.n: declared but not used"),
+        (
+            json!({ "t": with(json!({ "sql": "SELECT name FROM customers WHERE country = :country AND id = :other LIMIT :n" })) }),
+            "uses :other, which is not a declared parameter",
+        ),
+        (
+            json!({ "t": with(json!({ "sql": "SELECT name FROM customers WHERE country = :country" })) }),
+            "parameters.n: declared but not used",
+        ),
         (json!({ "t": with(json!({ "required": ["nope"] })) }), "required: \"nope\" is not a declared parameter"),
         (json!({ "t": with(json!({ "sql": "SELECT name FROM customers WHERE id = ?" })) }), "use named parameters"),
-        (json!({ "t": with(json!({ "parameters": { "country": { "type": "date" }, "n": { "type": "integer" } } })) }), "type: must be"),
-        (json!({ "t": with(json!({ "parameters": { "country": { "type": "string" }, "n": { "type": "integer", "maximum": 5, "default": 9 } } })) }), "must be at most 5"),
+        (
+            json!({ "t": with(json!({ "parameters": { "country": { "type": "date" }, "n": { "type": "integer" } } })) }),
+            "type: must be",
+        ),
+        (
+            json!({ "t": with(json!({ "parameters": { "country": { "type": "string" }, "n": { "type": "integer", "maximum": 5, "default": 9 } } })) }),
+            "must be at most 5",
+        ),
         (json!({ "t": with(json!({ "description": "" })) }), "description: missing"),
         (json!({ "t": with(json!({ "colour": "red" })) }), "unknown field \"colour\""),
         (json!({ "bad-name": base.clone() }), "a tool name is letters"),
@@ -201,9 +216,11 @@ fn configuration_errors_name_the_problem() {
 
 #[test]
 fn placeholders_are_rewritten_on_tokens_not_inside_literals() {
-    let (sql, binds) =
-        rewrite_placeholders(Dialect::Sqlite, "SELECT ':a', \":a\" FROM t WHERE a = :a AND b = :user.team AND c = :a -- :b")
-            .unwrap();
+    let (sql, binds) = rewrite_placeholders(
+        Dialect::Sqlite,
+        "SELECT ':a', \":a\" FROM t WHERE a = :a AND b = :user.team AND c = :a -- :b",
+    )
+    .unwrap();
     assert_eq!(sql.trim_end(), "SELECT ':a', \":a\" FROM t WHERE a = ?1 AND b = ?2 AND c = ?1 -- :b");
     assert_eq!(binds, vec![Bind::Argument("a".into()), Bind::Caller("team".into())]);
     let (sql, _) = rewrite_placeholders(Dialect::Postgres, "SELECT x::text FROM t WHERE a = :a").unwrap();
@@ -214,7 +231,8 @@ fn placeholders_are_rewritten_on_tokens_not_inside_literals() {
 fn list_tools_names_the_custom_tools_too() {
     let fx = fixture();
     let listed = fx.call("list_tools", json!({}));
-    let names: Vec<&str> = ok(&listed)["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> =
+        ok(&listed)["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
     assert!(names.contains(&"top_customers") && names.contains(&"my_orders"), "{names:?}");
     assert!(!names.contains(&"hidden_off"));
 }
