@@ -85,7 +85,10 @@ for (const service of ['d1', 'pg']) {
     test('listed after the built-ins, read-only, with the generated input schema; disabled ones hidden', async () => {
       const { tools } = await clients[service].one.listTools();
       const names = tools.map((t) => t.name);
-      assert.deepEqual(names.slice(-2), ['my_orders', 'top_customers']);
+      // After the catalog's last built-in (this build's conformance fixtures may follow).
+      const start = names.indexOf('list_tools') + 1;
+      assert.ok(start > 0, names.join(', '));
+      assert.deepEqual(names.slice(start, start + 2), ['my_orders', 'top_customers']);
       assert.ok(!names.includes('switched_off'));
       const top = tools.find((t) => t.name === 'top_customers');
       assert.equal(top.title, 'Top customers of a country');
