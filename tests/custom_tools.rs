@@ -221,10 +221,31 @@ fn placeholders_are_rewritten_on_tokens_not_inside_literals() {
         "SELECT ':a', \":a\" FROM t WHERE a = :a AND b = :user.team AND c = :a -- :b",
     )
     .unwrap();
-    assert_eq!(sql.trim_end(), "SELECT ':a', \":a\" FROM t WHERE a = ?1 AND b = ?2 AND c = ?1 -- :b");
+    assert_eq!(sql, "SELECT ':a', \":a\" FROM t WHERE a = ?1 AND b = ?2 AND c = ?1 -- :b");
     assert_eq!(binds, vec![Bind::Argument("a".into()), Bind::Caller("team".into())]);
     let (sql, _) = rewrite_placeholders(Dialect::Postgres, "SELECT x::text FROM t WHERE a = :a").unwrap();
     assert_eq!(sql, "SELECT x::text FROM t WHERE a = $1");
+    // Everything else is kept as written: doubled quotes, other lines, non-ASCII text.
+    let text = "SELECT 'it''s ünïcode :x' AS s\nFROM t\n  WHERE name = :name /* :c */ AND z = 'é'";
+    let (sql, binds) = rewrite_placeholders(Dialect::Sqlite, text).unwrap();
+    assert_eq!(sql, "SELECT 'it''s ünïcode :x' AS s\nFROM t\n  WHERE name = ?1 /* :c */ AND z = 'é'");
+    assert_eq!(binds, vec![Bind::Argument("name".into())]);
+}
+
+#[test]
+fn string_literals_in_the_sql_survive_the_rewrite() {
+    let fx = Fixture::configured(service(json!({
+        "quoted": {
+            "description": "A literal with a doubled quote.",
+            "sql": "SELECT 'O''Brien' AS literal, name FROM customers WHERE name LIKE :pattern",
+            "parameters": { "pattern": { "type": "string" } },
+            "required": ["pattern"]
+        }
+    })));
+    let result = fx.call("quoted", json!({ "pattern": "%O'Brien%" }));
+    let rows = records(&result);
+    assert_eq!(rows.len() as i64, fx.db.scalar_i64("SELECT COUNT(*) FROM customers WHERE name LIKE '%O''Brien%'"));
+    assert!(!rows.is_empty() && rows.iter().all(|r| r["literal"] == "O'Brien"), "{result}");
 }
 
 #[test]

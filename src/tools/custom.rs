@@ -278,27 +278,30 @@ mod with_parser {
     use crate::sql::Dialect;
     use crate::tools::{ToolContext, ToolError, ToolResult};
 
-    /// Rewrites `:name` and `:user.attr` to the dialect's numbered placeholders on the token
-    /// stream (string literals, quoted names and comments stay untouched: they are other tokens).
-    /// Returns the new SQL and what each number binds; the same name reuses its number.
+    /// Rewrites `:name` and `:user.attr` to the dialect's numbered placeholders, found on the
+    /// token stream (string literals, quoted names and comments are other tokens, left alone);
+    /// every other character of the text is kept as written. Returns the new SQL and what each
+    /// number binds; the same name reuses its number.
     pub fn rewrite_placeholders(dialect: Dialect, sql: &str) -> Result<(String, Vec<Bind>), String> {
         let tokens = match dialect {
-            Dialect::Sqlite => Tokenizer::new(&SQLiteDialect {}, sql).tokenize(),
-            Dialect::Postgres => Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize(),
+            Dialect::Sqlite => Tokenizer::new(&SQLiteDialect {}, sql).tokenize_with_location(),
+            Dialect::Postgres => Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location(),
         }
         .map_err(|e| format!("could not parse the SQL: {e}"))?;
-        let word = |t: Option<&Token>| match t {
+        let offsets = LineOffsets::of(sql);
+        let word = |i: usize| match tokens.get(i).map(|t| &t.token) {
             Some(Token::Word(w)) if w.quote_style.is_none() => Some(w.value.clone()),
             _ => None,
         };
         let mut out = String::with_capacity(sql.len());
+        let mut copied = 0;
         let mut binds: Vec<Bind> = Vec::new();
         let mut i = 0;
         while i < tokens.len() {
-            match (&tokens[i], word(tokens.get(i + 1))) {
+            match (&tokens[i].token, word(i + 1)) {
                 (Token::Colon, Some(name)) => {
                     let (bind, used) = if name.eq_ignore_ascii_case("user") {
-                        match (tokens.get(i + 2), word(tokens.get(i + 3))) {
+                        match (tokens.get(i + 2).map(|t| &t.token), word(i + 3)) {
                             (Some(Token::Period), Some(attr)) if valid_name(&attr) => (Bind::Caller(attr), 4),
                             _ => return Err("`:user` must be followed by an attribute, as in :user.customer_id".into()),
                         }
@@ -314,22 +317,43 @@ mod with_parser {
                             binds.len()
                         }
                     };
+                    let start = offsets.byte(sql, tokens[i].span.start.line, tokens[i].span.start.column)?;
+                    let last = &tokens[i + used - 1].span.end;
+                    let end = offsets.byte(sql, last.line, last.column)?;
+                    out.push_str(&sql[copied..start]);
                     out.push_str(&match dialect {
                         Dialect::Sqlite => format!("?{number}"),
                         Dialect::Postgres => format!("${number}"),
                     });
+                    copied = end;
                     i += used;
                 }
                 (Token::Placeholder(p), _) => {
                     return Err(format!("use named parameters (:name) in a custom tool, not {p}"));
                 }
-                (token, _) => {
-                    out.push_str(&token.to_string());
-                    i += 1;
-                }
+                _ => i += 1,
             }
         }
+        out.push_str(&sql[copied..]);
         Ok((out, binds))
+    }
+
+    /// Byte offsets of line starts, to turn the tokenizer's (line, column) into a byte index.
+    struct LineOffsets(Vec<usize>);
+
+    impl LineOffsets {
+        fn of(sql: &str) -> LineOffsets {
+            let starts = std::iter::once(0).chain(sql.match_indices('\n').map(|(i, _)| i + 1)).collect();
+            LineOffsets(starts)
+        }
+
+        /// Line and column from 1; the column counts characters.
+        fn byte(&self, sql: &str, line: u64, column: u64) -> Result<usize, String> {
+            let start = *self.0.get((line as usize).wrapping_sub(1)).ok_or("the SQL could not be tokenized")?;
+            let rest = &sql[start..];
+            let skip = (column as usize).saturating_sub(1);
+            Ok(start + rest.char_indices().nth(skip).map(|(i, _)| i).unwrap_or(rest.len()))
+        }
     }
 
     /// Parses the `tools` setting of a service on `dialect`; every problem, each naming its field.
