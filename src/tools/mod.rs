@@ -167,7 +167,9 @@ pub fn visible(service: &ServiceConfig, can_write: bool) -> impl Iterator<Item =
 
 /// The service's enabled custom tools, listed after the built-ins (read-only, so every caller).
 pub fn custom_visible(service: &ServiceConfig) -> impl Iterator<Item = &custom::CustomTool> + '_ {
-    service.custom_tools.iter().filter(|t| t.enabled)
+    // Without the feature there are none (a configuration with `tools` is refused): the constant
+    // lets the build drop their listing code.
+    service.custom_tools.iter().filter(|t| cfg!(feature = "query-sql") && t.enabled)
 }
 
 /// Whether the service offers this tool at all (`query_sql` only when configured).

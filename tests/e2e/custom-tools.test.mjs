@@ -138,3 +138,17 @@ for (const service of ['d1', 'pg']) {
     });
   });
 }
+
+test('the deployable build (without the query-sql feature) refuses a service with tools, naming the feature', async () => {
+  const worker = await startWorker({
+    services: { d1: { label: 'd1', database: { kind: 'd1', binding: 'DB' }, auth: 'none', tools: TOOLS } },
+  });
+  try {
+    const res = await fetch(`${worker.url}/health`);
+    const body = await res.text();
+    assert.equal(res.status, 503, body);
+    assert.match(body, /SERVICES\.d1\.tools: this build has no custom tools: build with the cargo feature `query-sql`/, body);
+  } finally {
+    await worker.stop();
+  }
+});
