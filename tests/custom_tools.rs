@@ -207,6 +207,8 @@ fn configuration_errors_name_the_problem() {
         ),
         (json!({ "t": with(json!({ "description": "" })) }), "description: missing"),
         (json!({ "t": with(json!({ "colour": "red" })) }), "unknown field \"colour\""),
+        // Annotations are derived (read-only, the title), not configured yet: refused, not ignored.
+        (json!({ "t": with(json!({ "annotations": { "readOnlyHint": false } })) }), "unknown field \"annotations\""),
         (json!({ "bad-name": base.clone() }), "a tool name is letters"),
     ] {
         let text = config_error(tools.clone());

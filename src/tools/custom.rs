@@ -391,8 +391,7 @@ mod with_parser {
             return Err(one(format!("{name:?} is the name of a built-in tool; choose another name")));
         }
         let Some(object) = value.as_object() else { return Err(one(format!("must be an object, got {value}"))) };
-        const FIELDS: [&str; 8] =
-            ["title", "description", "sql", "parameters", "required", "enabled", "writes", "annotations"];
+        const FIELDS: [&str; 7] = ["title", "description", "sql", "parameters", "required", "enabled", "writes"];
         if let Some(unknown) = object.keys().find(|k| !FIELDS.contains(&k.as_str())) {
             return Err(one(format!("unknown field {unknown:?}; fields are: {}", FIELDS.join(", "))));
         }
