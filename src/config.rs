@@ -117,6 +117,9 @@ pub struct ServiceConfig {
     /// The `query_sql` tool (one validated read-only SELECT) is listed and callable. Off unless
     /// turned on (`"query_sql": true`).
     pub query_sql: bool,
+    /// Operator-defined read-only tools (`tools`), see [`crate::tools::custom`]; needs the cargo
+    /// feature `query-sql`.
+    pub custom_tools: Vec<crate::tools::custom::CustomTool>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -176,6 +179,7 @@ struct RawService {
     log: Option<Json>,
     search: Option<Json>,
     query_sql: Option<bool>,
+    tools: Option<Json>,
 }
 
 #[derive(Deserialize)]
@@ -475,6 +479,30 @@ fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<S
         ));
     }
 
+    let custom_tools = match (&raw.tools, &database) {
+        (None, _) | (_, None) => vec![],
+        (Some(_), Some(_)) if !cfg!(feature = "query-sql") => {
+            errors.push(format!(
+                "{}: this build has no custom tools: build with the cargo feature `query-sql` (npm run build:query-sql)",
+                at("tools")
+            ));
+            vec![]
+        }
+        #[cfg(feature = "query-sql")]
+        (Some(value), Some(database)) => {
+            let dialect = match database {
+                DatabaseConfig::D1 { .. } => crate::sql::Dialect::Sqlite,
+                DatabaseConfig::Postgres { .. } => crate::sql::Dialect::Postgres,
+            };
+            crate::tools::custom::parse(value, dialect).unwrap_or_else(|problems| {
+                errors.extend(problems.into_iter().map(|p| format!("SERVICES.{name}.{p}")));
+                vec![]
+            })
+        }
+        #[cfg(not(feature = "query-sql"))]
+        _ => vec![],
+    };
+
     if errors.len() > before {
         return None;
     }
@@ -501,6 +529,7 @@ fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<S
         log,
         search,
         query_sql: raw.query_sql.unwrap_or(false),
+        custom_tools,
     })
 }
 
@@ -529,6 +558,20 @@ mod tests {
 
     fn parse_services(services: Json) -> Result<Config, ConfigErrors> {
         parse(RawConfig { services: Some(&services), session_idle_seconds: None, allowed_origins: None })
+    }
+
+    #[test]
+    fn custom_tools_need_the_query_sql_feature() {
+        let tools = json!({ "t": { "description": "d", "sql": "SELECT 1 AS one" } });
+        let parsed =
+            parse_services(json!({ "svc": { "database": { "kind": "d1", "binding": "DB" }, "tools": tools } }));
+        if cfg!(feature = "query-sql") {
+            assert_eq!(parsed.unwrap().service("svc").unwrap().custom_tools.len(), 1);
+        } else {
+            let text = parsed.unwrap_err().to_string();
+            assert!(text.contains("SERVICES.svc.tools: this build has no custom tools"), "{text}");
+            assert!(text.contains("`query-sql`"), "{text}");
+        }
     }
 
     #[test]

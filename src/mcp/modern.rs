@@ -462,6 +462,7 @@ mod tests {
             log: Default::default(),
             search: Default::default(),
             query_sql: false,
+            custom_tools: vec![],
         }
     }
 

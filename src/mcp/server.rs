@@ -96,7 +96,10 @@ pub async fn handle_streaming(
         )),
         "tools/list" => {
             reject_cursor(params)?;
-            let tools: Vec<Json> = tools::visible(ctx.service, ctx.can_write).map(|t| t.to_json()).collect();
+            let tools: Vec<Json> = tools::visible(ctx.service, ctx.can_write)
+                .map(|t| t.to_json())
+                .chain(tools::custom_visible(ctx.service).map(|t| t.to_json()))
+                .collect();
             Ok(json!({ "tools": tools }))
         }
         "tools/call" => {
@@ -204,6 +207,10 @@ pub async fn call_tool_with_input(
         input_responses: Option<Json>,
     }
     let call: Call = parse_params("tools/call", params)?;
+    #[cfg(feature = "query-sql")]
+    if let Some(tool) = tools::custom_visible(ctx.service).find(|t| t.name == call.name) {
+        return Ok(call_custom_tool(ctx, tool, call.arguments).await);
+    }
     let spec = tools::find(&call.name).filter(|spec| tools::enabled(spec, ctx.service)).ok_or_else(|| {
         RpcError::invalid_params(format!("unknown tool {:?}; call tools/list for the available tools", call.name))
     })?;
@@ -288,6 +295,29 @@ pub async fn call_tool_with_input(
         Ok(value) => tool_result(value, spec.fences_text() && ctx.service.untrusted_data_marking),
         Err(e) => tool_error(&e.0),
     })
+}
+
+/// A custom tool's call: read-only, so no confirmation and no progress; the same query budget
+/// and error scrubbing as the built-ins.
+#[cfg(feature = "query-sql")]
+async fn call_custom_tool(ctx: &ToolContext<'_>, tool: &tools::custom::CustomTool, arguments: Json) -> Json {
+    let _ = ctx.schema().await;
+    let guard = CallGuard::new(ctx.db, ctx.service.max_queries_per_call, ctx.hidden_names().await);
+    let guarded = ToolContext {
+        db: &guard,
+        service: ctx.service,
+        schema_cache: ctx.schema_cache,
+        now_ms: ctx.now_ms,
+        can_write: ctx.can_write,
+        principal: ctx.principal,
+        confirm: confirm::Confirm { store: ctx.confirm.store, call: None },
+        caller: ctx.caller,
+        origin: ctx.origin,
+    };
+    match tools::custom::run(&guarded, tool, arguments).await {
+        Ok(value) => tool_result(value, ctx.service.untrusted_data_marking),
+        Err(e) => tool_error(&e.0),
+    }
 }
 
 /// A successful tool result: the value as text and as `structuredContent`. Built by moving the

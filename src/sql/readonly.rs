@@ -160,6 +160,12 @@ fn params_needed(dialect: Dialect, placeholders: &[String]) -> Result<usize, Str
     Ok(anonymous + highest)
 }
 
+/// Parses `sql` as exactly one read query, without checking it against a schema (custom tools
+/// at configuration time; the full checks run at call time).
+pub fn check_syntax(dialect: Dialect, sql: &str) -> Result<(), String> {
+    parse_one(dialect, sql).map(|_| ())
+}
+
 /// Parameters one query may bind (D1's limit).
 pub const MAX_PARAMS: usize = 100;
 

@@ -19,6 +19,7 @@ mod call_stored_function;
 mod call_stored_procedure;
 pub mod confirm;
 mod create_records;
+pub mod custom;
 mod delete_records;
 pub mod fetch;
 mod get_data_model;
@@ -162,6 +163,13 @@ pub fn find(name: &str) -> Option<&'static ToolSpec> {
 /// opt-in tools only when the service turns them on.
 pub fn visible(service: &ServiceConfig, can_write: bool) -> impl Iterator<Item = &'static ToolSpec> + '_ {
     catalog().iter().filter(move |t| (can_write || !t.writes) && enabled(t, service))
+}
+
+/// The service's enabled custom tools, listed after the built-ins (read-only, so every caller).
+pub fn custom_visible(service: &ServiceConfig) -> impl Iterator<Item = &custom::CustomTool> + '_ {
+    // Without the feature there are none (a configuration with `tools` is refused): the constant
+    // lets the build drop their listing code.
+    service.custom_tools.iter().filter(|t| cfg!(feature = "query-sql") && t.enabled)
 }
 
 /// Whether the service offers this tool at all (`query_sql` only when configured).

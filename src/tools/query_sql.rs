@@ -8,7 +8,7 @@ use futures_util::future::LocalBoxFuture;
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
-use super::{object_schema, parse_args, Annotations, ToolContext, ToolError, ToolResult, ToolSpec};
+use super::{parse_args, Annotations, ToolContext, ToolError, ToolResult, ToolSpec};
 use crate::db::{SqlValue, Statement};
 use crate::schema::Table;
 use crate::sql::readonly::{self, Visibility, MAX_PARAMS};
@@ -52,16 +52,7 @@ fn input_schema() -> Json {
 }
 
 fn output_schema() -> Json {
-    object_schema(
-        json!({
-            "columns": { "type": "array", "items": { "type": "string" } },
-            "records": { "type": "array", "items": { "type": "object" } },
-            "returned": { "type": "integer" },
-            "limit": { "type": "integer" },
-            "truncated": { "type": "boolean", "description": "True when the service's row cap cut the result." }
-        }),
-        &["columns", "records", "returned", "limit", "truncated"],
-    )
+    super::custom::rows_output_schema()
 }
 
 /// Whether `query_sql` may read this table: not one with a row policy, which a free-form query
@@ -104,16 +95,21 @@ fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResul
             )));
         }
         let params: Vec<SqlValue> = input.params.iter().map(SqlValue::from_json).collect();
-        let statement = Statement::new(query.wrapped, params);
-        let result = match dialect {
-            Dialect::Sqlite => ctx.db.query(&statement).await?,
-            Dialect::Postgres => {
-                let mut results = ctx.db.batch(&[read_only_transaction(), statement]).await?;
-                results.pop().ok_or_else(|| ToolError::new("the database returned no result"))?
-            }
-        };
-        rows_result(result, cap)
+        run_checked(ctx, Statement::new(query.wrapped, params), cap).await
     })
+}
+
+/// Runs a validated, wrapped query (read-only transaction on PostgreSQL) and shapes its rows;
+/// shared with the custom tools.
+pub async fn run_checked(ctx: &ToolContext<'_>, statement: Statement, cap: u64) -> ToolResult {
+    let result = match ctx.db.dialect() {
+        Dialect::Sqlite => ctx.db.query(&statement).await?,
+        Dialect::Postgres => {
+            let mut results = ctx.db.batch(&[read_only_transaction(), statement]).await?;
+            results.pop().ok_or_else(|| ToolError::new("the database returned no result"))?
+        }
+    };
+    rows_result(result, cap)
 }
 
 /// PostgreSQL: the rest of this transaction is read-only, whatever the service's setting (going
