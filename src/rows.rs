@@ -372,16 +372,6 @@ fn lookup(caller: &Caller, name: &str) -> Option<Literal> {
     }
 }
 
-fn literal_value(literal: &Literal) -> SqlValue {
-    match literal {
-        Literal::Null => SqlValue::Null,
-        Literal::Bool(b) => SqlValue::Bool(*b),
-        Literal::Integer(i) => SqlValue::Integer(*i),
-        Literal::Number(f) => SqlValue::Real(*f),
-        Literal::BigNumber(s) | Literal::Text(s) => SqlValue::Text(s.clone()),
-    }
-}
-
 fn same_value(a: &SqlValue, b: &SqlValue) -> bool {
     match (a, b) {
         (SqlValue::Integer(i), SqlValue::Real(f)) | (SqlValue::Real(f), SqlValue::Integer(i)) => *i as f64 == *f,
@@ -445,7 +435,7 @@ pub fn check_write(
         let Some(column) = table.columns.iter().find(|c| c.name.eq_ignore_ascii_case(&name)) else {
             return refuse(format!("the policy names the unknown column \"{name}\""));
         };
-        let required = crate::sql::bind::column_value(d, column, literal_value(literal));
+        let required = crate::sql::bind::column_value(d, column, crate::sql::literal_value(literal));
         match values.iter().find(|(c, _)| c.name == column.name) {
             Some((_, given)) if same_value(given, &required) => {}
             Some((_, given)) => {

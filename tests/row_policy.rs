@@ -348,7 +348,8 @@ fn query_sql_refuses_tables_with_a_row_policy_and_reads_the_others() {
     fx.caller = caller(json!({ "customer_id": 1 }));
     let refused = err(&fx.call("query_sql", json!({ "sql": "SELECT id, customer_id FROM orders" })));
     assert!(refused.contains("has a row policy, which query_sql does not apply"), "{refused}");
-    let hidden = err(&fx.call("query_sql", json!({ "sql": "SELECT p.id FROM products p JOIN orders o ON o.id = p.id" })));
+    let hidden =
+        err(&fx.call("query_sql", json!({ "sql": "SELECT p.id FROM products p JOIN orders o ON o.id = p.id" })));
     assert!(hidden.contains("row policy"), "{hidden}");
     assert!(ok(&fx.call("query_sql", json!({ "sql": "SELECT id FROM products" })))["records"].as_array().is_some());
 }

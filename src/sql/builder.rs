@@ -286,7 +286,8 @@ fn split_order_column(item: &str) -> Result<(String, &str), SqlError> {
     Err(SqlError::new(format!("order entry \"{item}\" has an unclosed quote")))
 }
 
-fn literal_value(literal: &Literal) -> SqlValue {
+/// The value a filter literal binds as (the builder's and the row policy's writes check alike).
+pub(crate) fn literal_value(literal: &Literal) -> SqlValue {
     match literal {
         Literal::Null => SqlValue::Null,
         Literal::Bool(b) => SqlValue::Bool(*b),

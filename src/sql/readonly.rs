@@ -89,6 +89,18 @@ pub struct Visibility<'a> {
     pub table_allowed: &'a dyn Fn(&Table) -> Result<(), String>,
 }
 
+impl<'a> Visibility<'a> {
+    /// What a service lets `query_sql` and its custom tools see: its schema, column policy and
+    /// hidden tables, every table passing `table_allowed`.
+    pub fn of_service(
+        schema: &'a Schema,
+        service: &'a crate::config::ServiceConfig,
+        table_allowed: &'a dyn Fn(&Table) -> Result<(), String>,
+    ) -> Self {
+        Visibility { schema, columns: &service.columns, hidden_tables: &service.hidden_tables, table_allowed }
+    }
+}
+
 /// A validated query: its canonical text (re-printed from the checked AST) and that text wrapped
 /// in the row cap.
 #[derive(Debug, Clone, PartialEq)]

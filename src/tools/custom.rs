@@ -534,12 +534,7 @@ mod with_parser {
         let schema = ctx.schema().await?;
         let dialect = ctx.db.dialect();
         let cap = ctx.service.max_rows;
-        let visibility = Visibility {
-            schema: &schema,
-            columns: &ctx.service.columns,
-            hidden_tables: &ctx.service.hidden_tables,
-            table_allowed: &crate::tools::query_sql::table_allowed,
-        };
+        let visibility = Visibility::of_service(&schema, ctx.service, &crate::tools::query_sql::table_allowed);
         let query = readonly::validate(dialect, &tool.sql, &visibility, cap + 1).map_err(ToolError)?;
         if query.params_needed != values.len() {
             return Err(ToolError::new("this tool's SQL and its parameters disagree; check its configuration"));

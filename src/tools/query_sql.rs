@@ -80,12 +80,7 @@ fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResul
         let schema = ctx.schema().await?;
         let dialect = ctx.db.dialect();
         let cap = ctx.service.max_rows;
-        let visibility = Visibility {
-            schema: &schema,
-            columns: &ctx.service.columns,
-            hidden_tables: &ctx.service.hidden_tables,
-            table_allowed: &table_allowed,
-        };
+        let visibility = Visibility::of_service(&schema, ctx.service, &table_allowed);
         let query = readonly::validate(dialect, &input.sql, &visibility, cap + 1).map_err(ToolError)?;
         if query.params_needed != input.params.len() {
             return Err(ToolError(format!(
