@@ -153,11 +153,21 @@ fn unreadable_body(error: &worker::Error) -> HttpResponse {
     HttpResponse::error(400, "invalid_request", format!("the request body could not be read: {error}"))
 }
 
-fn to_worker_response(response: HttpResponse) -> worker::Result<Response> {
-    let mut builder = ResponseBuilder::new().with_status(response.status);
-    for (name, value) in &response.headers {
-        builder = builder.with_header(name, value)?;
+/// Response headers; `set-cookie` may repeat (a sign-in sets one cookie and clears another).
+pub(crate) fn headers_of(pairs: &[(String, String)]) -> worker::Result<worker::Headers> {
+    let headers = worker::Headers::new();
+    for (name, value) in pairs {
+        if name == "set-cookie" {
+            headers.append(name, value)?;
+        } else {
+            headers.set(name, value)?;
+        }
     }
+    Ok(headers)
+}
+
+fn to_worker_response(response: HttpResponse) -> worker::Result<Response> {
+    let builder = ResponseBuilder::new().with_status(response.status).with_headers(headers_of(&response.headers)?);
     if response.body.is_empty() {
         Ok(builder.empty())
     } else {

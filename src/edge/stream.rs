@@ -64,11 +64,7 @@ pub async fn respond(
             }
         }
     });
-    let mut builder = ResponseBuilder::new().with_status(head.status);
-    for (name, value) in &head.headers {
-        builder = builder.with_header(name, value)?;
-    }
-    builder.from_stream(body)
+    ResponseBuilder::new().with_status(head.status).with_headers(super::headers_of(&head.headers)?).from_stream(body)
 }
 
 /// setTimeout and the runtime clock.

@@ -19,6 +19,7 @@ mod oauth_clients;
 mod oauth_document_clients;
 mod pages;
 mod rate_limit;
+mod record_signin;
 mod records;
 pub mod session_cache;
 pub mod sse;
@@ -202,6 +203,10 @@ async fn route(request: &HttpRequest, env: &Env<'_>) -> HttpResponse {
         },
         ["mcp", name, "info"] if request.method == "GET" => match config.service(name) {
             Some(service) => pages::service_info(request, service),
+            None => unknown_service(name, config),
+        },
+        ["mcp", name, "records", action @ ("signin" | "callback" | "signout")] => match config.service(name) {
+            Some(service) => record_signin::handle(request, action, service, config, env).await,
             None => unknown_service(name, config),
         },
         ["mcp", name, "records", table, key] => match config.service(name) {

@@ -12,6 +12,7 @@ use crate::config::{AuthMode, Config};
 use crate::oauth::cimd::{self, DocumentCache, DocumentFetcher};
 use crate::oauth::client::{self, ClientRecord};
 use crate::oauth::form::Params;
+use crate::oauth::record_viewer;
 use crate::oauth::grants::{Command, GrantStore, Reply, GLOBAL_SHARD};
 use crate::oauth::password::PasswordHasher;
 use crate::oauth::tokens::{AccessClaims, SigningKeys};
@@ -220,7 +221,7 @@ fn refused(reply: Reply) -> OAuthError {
     }
 }
 
-async fn token(request: &HttpRequest, config: &Config, env: &Env<'_>) -> Result<HttpResponse, OAuthError> {
+pub(crate) async fn token(request: &HttpRequest, config: &Config, env: &Env<'_>) -> Result<HttpResponse, OAuthError> {
     let (oauth, keys) = ready(env).map_err(unavailable)?;
     let form = form_of(request)?;
     let grant_type = required(&form, "grant_type")?;
@@ -307,8 +308,8 @@ async fn touch_client(
     service: &str,
     mut client: ClientRecord,
 ) {
-    // A metadata document client is fetched, never stored.
-    if cimd::is_document_client_id(&client.client_id) {
+    // A metadata document client is fetched, never stored; the record pages' client is built in.
+    if cimd::is_document_client_id(&client.client_id) || record_viewer::is_record_viewer(&client.client_id) {
         return;
     }
     if client.last_used_ms.is_some_and(|t| now_ms.saturating_sub(t) < CLIENT_TOUCH_MS) {

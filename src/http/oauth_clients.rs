@@ -7,6 +7,7 @@ use super::oauth::{load_client, OAuthEnv};
 use super::{Env, HttpResponse};
 use crate::oauth::cimd::{self, CimdError};
 use crate::oauth::client::ClientRecord;
+use crate::oauth::record_viewer;
 use crate::oauth::OAuthError;
 
 /// Why no client could be found (an unknown stored client is `Ok(None)`, not an error).
@@ -46,6 +47,10 @@ impl LookupError {
 
 /// The client named `client_id` for the server at `issuer`.
 pub async fn find_client(env: &Env<'_>, issuer: &str, client_id: &str) -> Result<Option<ClientRecord>, LookupError> {
+    if record_viewer::is_record_viewer(client_id) {
+        let service_exists = |name: &str| env.config.as_ref().is_ok_and(|config| config.service(name).is_some());
+        return Ok(record_viewer::client_record(issuer, client_id, service_exists));
+    }
     if !cimd::is_document_client_id(client_id) {
         return load_client(env, client_id).await.map_err(LookupError::Unavailable);
     }

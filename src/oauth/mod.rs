@@ -18,6 +18,7 @@ pub mod login_limit;
 pub mod metadata;
 pub mod password;
 pub mod pkce;
+pub mod record_viewer;
 pub mod redirect;
 pub mod registration;
 pub mod scope;
