@@ -471,6 +471,12 @@ fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<S
             Default::default()
         }),
     };
+    if search.language.is_some() && matches!(database, Some(DatabaseConfig::D1 { .. })) {
+        errors.push(format!(
+            "{}: applies to PostgreSQL's full-text search only; on D1 search matches words by pattern",
+            at("search.language")
+        ));
+    }
 
     if raw.query_sql == Some(true) && !cfg!(feature = "query-sql") {
         errors.push(format!(

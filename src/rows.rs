@@ -239,6 +239,7 @@ fn columns_of(expr: &Expr, out: &mut Vec<String>) {
         | Expr::Text { column, .. }
         | Expr::IsNull { column, .. }
         | Expr::Between { column, .. } => out.push(column.clone()),
+        Expr::FullText { columns, .. } => out.extend(columns.iter().cloned()),
     }
 }
 

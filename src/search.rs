@@ -43,15 +43,64 @@ pub struct SearchSettings {
     pub tables: Option<Vec<(String, TableSearch)>>,
     /// Results one search returns at most (and rows read per table).
     pub max_results: u64,
+    /// PostgreSQL's text search configuration (`search.language`); `None`: [`DEFAULT_LANGUAGE`].
+    pub language: Option<String>,
 }
 
 impl Default for SearchSettings {
     fn default() -> Self {
-        SearchSettings { tables: None, max_results: DEFAULT_MAX_RESULTS }
+        SearchSettings { tables: None, max_results: DEFAULT_MAX_RESULTS, language: None }
     }
 }
 
-/// Parses `search = { tables = { orders = { columns = [...], title = "..." } }, max_results = 20 }`;
+impl SearchSettings {
+    /// The text search configuration PostgreSQL's full-text search uses.
+    pub fn language(&self) -> &str {
+        self.language.as_deref().unwrap_or(DEFAULT_LANGUAGE)
+    }
+}
+
+/// No stemming, no stop words: words match as written (ignoring case), in any language.
+pub const DEFAULT_LANGUAGE: &str = "simple";
+
+/// The text search configurations PostgreSQL ships (`SELECT cfgname FROM pg_ts_config` on 18).
+/// Only these are accepted, so the setting cannot name something an operator did not mean;
+/// the value is bound as a parameter all the same (`$n::regconfig`).
+pub const LANGUAGES: &[&str] = &[
+    "simple",
+    "arabic",
+    "armenian",
+    "basque",
+    "catalan",
+    "danish",
+    "dutch",
+    "english",
+    "estonian",
+    "finnish",
+    "french",
+    "german",
+    "greek",
+    "hindi",
+    "hungarian",
+    "indonesian",
+    "irish",
+    "italian",
+    "lithuanian",
+    "nepali",
+    "norwegian",
+    "portuguese",
+    "romanian",
+    "russian",
+    "serbian",
+    "spanish",
+    "swedish",
+    "tamil",
+    "turkish",
+    "yiddish",
+];
+
+/// Parses `search = { tables = { orders = { columns = [...], title = "..." } }, max_results = 20,
+/// language = "english" }`;
 /// problems carry their path below `search`.
 pub fn parse_settings(value: &Json) -> Result<SearchSettings, Vec<String>> {
     let mut errors = Vec::new();
@@ -67,6 +116,13 @@ pub fn parse_settings(value: &Json) -> Result<SearchSettings, Vec<String>> {
                 Some(n) if (1..=HARD_MAX_RESULTS).contains(&n) => settings.max_results = n,
                 _ => errors.push(format!("search.max_results: must be between 1 and {HARD_MAX_RESULTS}, got {value}")),
             },
+            "language" => match value.as_str().filter(|l| LANGUAGES.contains(l)) {
+                Some(language) => settings.language = Some(language.to_string()),
+                None => errors.push(format!(
+                    "search.language: must be one of PostgreSQL's text search configurations ({}), got {value}",
+                    LANGUAGES.join(", ")
+                )),
+            },
             "tables" => match value.as_object() {
                 Some(tables) => {
                     let mut parsed = Vec::with_capacity(tables.len());
@@ -79,7 +135,9 @@ pub fn parse_settings(value: &Json) -> Result<SearchSettings, Vec<String>> {
                 }
                 None => errors.push(format!("search.tables: must be a table of tables, got {value}")),
             },
-            other => errors.push(format!("search: unknown field {other:?}; the fields are tables and max_results")),
+            other => {
+                errors.push(format!("search: unknown field {other:?}; the fields are tables, max_results and language"))
+            }
         }
     }
     if errors.is_empty() {
@@ -529,6 +587,74 @@ mod sql_tests {
         assert!(cast.sql.ends_with("WHERE CAST(\"n\" AS TEXT) ILIKE $1 ESCAPE '\\'"), "{}", cast.sql);
         let lite = select(Dialect::Sqlite, &table(), &any_case("a LIKE b")).unwrap();
         assert!(lite.sql.ends_with("WHERE \"a LIKE b\" LIKE ?1 ESCAPE '\\'"), "{}", lite.sql);
+    }
+
+    fn full_text(words: &[&str]) -> SelectSpec {
+        let text = Expr::FullText {
+            columns: vec!["a LIKE b".into(), "n".into()],
+            language: "english".into(),
+            words: words.iter().map(|w| w.to_string()).collect(),
+        };
+        SelectSpec {
+            fields: Some(vec!["id".into()]),
+            rows: RowFilter { filter: Some(text), ..Default::default() },
+            order: vec![crate::sql::OrderBy { column: "id".into(), direction: crate::sql::Direction::Asc }],
+            limit: Some(50),
+            offset: 0,
+        }
+    }
+
+    #[test]
+    fn full_text_on_postgres_binds_the_language_and_each_word_quoted_as_a_prefix() {
+        use crate::db::SqlValue::{Integer, Text};
+        let pg = crate::sql::select_ranked(
+            Dialect::Postgres,
+            &table(),
+            &full_text(&["ship", "a&!b|c:*", "O'Br\\ien"]),
+            "search_rank",
+        )
+        .unwrap();
+        let document = "to_tsvector($1::regconfig, concat_ws(' ', \"a LIKE b\", \"n\"))";
+        let query = "(to_tsquery($1::regconfig, $2) || to_tsquery($1::regconfig, $3) || to_tsquery($1::regconfig, $4))";
+        assert_eq!(
+            pg.sql,
+            format!(
+                "SELECT \"id\", ts_rank({document}, {query}, 1) AS \"search_rank\" FROM \"t\" WHERE {document} @@ {query} \
+                 ORDER BY \"search_rank\" DESC, \"t\".\"id\" ASC LIMIT $5"
+            )
+        );
+        assert_eq!(
+            pg.params,
+            vec![
+                Text("english".into()),
+                Text("'ship':*".into()),
+                Text("'a&!b|c:*':*".into()),
+                Text("'O''Br\\\\ien':*".into()),
+                Integer(50)
+            ],
+            "operators stay inside the quoted word; quotes and backslashes are escaped"
+        );
+    }
+
+    #[test]
+    fn full_text_keeps_the_row_policy_and_refuses_masked_columns_and_sqlite() {
+        let mut t = table();
+        t.rows = crate::rows::RowAccess::Bound { text: "n = 7".into(), expr: crate::filter::parse("n = 7").unwrap() };
+        let pg = crate::sql::select_ranked(Dialect::Postgres, &t, &full_text(&["x"]), "search_rank").unwrap();
+        assert!(pg.sql.contains(" WHERE \"n\" = $1 AND to_tsvector($2::regconfig"), "{}", pg.sql);
+        assert_eq!(pg.params[0], crate::db::SqlValue::Integer(7));
+        let err = crate::sql::select_ranked(Dialect::Sqlite, &table(), &full_text(&["x"]), "search_rank").unwrap_err();
+        assert!(err.message.contains("only built for PostgreSQL"), "{err}");
+        assert!(select(Dialect::Sqlite, &table(), &full_text(&["x"])).is_err(), "SQLite never renders it");
+        let clash = crate::sql::select_ranked(Dialect::Postgres, &table(), &full_text(&["x"]), "n").unwrap_err();
+        assert!(clash.message.contains("is a column"), "{clash}");
+        let mut masked = table();
+        masked.policy.masked = vec![("n".into(), crate::columns::Mask::Hash)];
+        let refused =
+            crate::sql::select_ranked(Dialect::Postgres, &masked, &full_text(&["x"]), "search_rank").unwrap_err();
+        assert!(refused.message.contains("column \"n\" of table \"t\" is masked"), "{refused}");
+        let plain = crate::sql::select_ranked(Dialect::Postgres, &table(), &any_case("n"), "search_rank").unwrap_err();
+        assert!(plain.message.contains("needs a full-text condition"), "{plain}");
     }
 
     #[test]

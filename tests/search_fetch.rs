@@ -301,3 +301,29 @@ fn arguments_are_checked_as_strictly_as_every_tool_s() {
         assert_eq!(err(&fx.call(tool, args.clone())), expected, "{tool} {args}");
     }
 }
+
+#[test]
+fn the_search_language_is_checked_against_postgres_configurations_and_refused_on_d1() {
+    let parse = |services: Json| {
+        dbmcp::config::parse(dbmcp::config::RawConfig {
+            services: Some(&services),
+            session_idle_seconds: None,
+            allowed_origins: None,
+        })
+    };
+    let pg = |search: Json| json!({ "demo": { "database": { "kind": "postgres", "connection_string_secret": "PG_URL" }, "search": search } });
+    let config = parse(pg(json!({ "language": "english" }))).unwrap_or_else(|e| panic!("{:?}", e.0));
+    assert_eq!(config.services["demo"].search.language(), "english");
+    let plain = parse(pg(json!({}))).unwrap_or_else(|e| panic!("{:?}", e.0));
+    assert_eq!(plain.services["demo"].search.language(), "simple", "no stemming unless configured");
+    for bad in [json!("english'); DROP TABLE t; --"), json!("pg_catalog.english"), json!(1), json!("klingon")] {
+        let errors = parse(pg(json!({ "language": bad.clone() }))).unwrap_err().0.join("\n");
+        assert_mentions(
+            &errors,
+            &["SERVICES.demo.search.language: must be one of PostgreSQL's text search configurations"],
+        );
+    }
+    let d1_errors =
+        parse(json!({ "demo": with(json!({ "search": { "language": "english" } })) })).unwrap_err().0.join("\n");
+    assert_mentions(&d1_errors, &["SERVICES.demo.search.language: applies to PostgreSQL's full-text search only"]);
+}

@@ -86,6 +86,15 @@ pub enum Expr {
         high: Literal,
         negated: bool,
     },
+    /// PostgreSQL full-text search, built by `search` (the filter language has no word for it):
+    /// the columns' text, joined, matches any of the words or a word starting with one of them,
+    /// under the text search configuration `language`. Every part is a bound value; the words are
+    /// literal (tsquery operators in them have no effect). Other engines refuse it.
+    FullText {
+        columns: Vec<String>,
+        language: String,
+        words: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,6 +147,7 @@ impl Expr {
                 | Expr::Text { column, .. }
                 | Expr::IsNull { column, .. }
                 | Expr::Between { column, .. } => out.push(column.as_str()),
+                Expr::FullText { columns, .. } => out.extend(columns.iter().map(String::as_str)),
             }
         }
         out

@@ -12,10 +12,12 @@ use crate::filter::{CompareOp, Expr, Literal, TextMatch};
 use crate::schema::{Column, Table};
 
 mod aggregate;
+mod full_text;
 #[cfg(test)]
 mod tests;
 
 pub use aggregate::*;
+pub use full_text::tsquery_word;
 
 /// D1 accepts at most this many bound parameters in one statement.
 pub const MAX_BOUND_PARAMS: usize = 100;
@@ -320,11 +322,13 @@ struct Builder<'a> {
     d: Dialect,
     table: &'a Table,
     params: Vec<SqlValue>,
+    /// The first full-text condition written, for a ranked select's `ts_rank`.
+    full_text: Option<full_text::FullTextSql>,
 }
 
 impl<'a> Builder<'a> {
     fn new(d: Dialect, table: &'a Table) -> Self {
-        Builder { d, table, params: Vec::new() }
+        Builder { d, table, params: Vec::new(), full_text: None }
     }
 
     fn bind(&mut self, value: SqlValue) -> String {
@@ -510,6 +514,7 @@ impl<'a> Builder<'a> {
                 let not = if *negated { "NOT " } else { "" };
                 format!("{col} {not}BETWEEN {lo} AND {hi}")
             }
+            Expr::FullText { columns, language, words } => self.full_text(columns, language, words)?,
         })
     }
 
@@ -666,6 +671,21 @@ fn all_columns(table: &Table) -> Result<Vec<&Column>, SqlError> {
 
 /// `SELECT <fields> FROM t [WHERE ...] [ORDER BY ...] [LIMIT ? [OFFSET ?]]`.
 pub fn select(d: Dialect, table: &Table, spec: &SelectSpec) -> Result<Statement, SqlError> {
+    select_with_rank(d, table, spec, None)
+}
+
+/// [`select`] of the rows a full-text condition ([`Expr::FullText`], PostgreSQL) in the filter
+/// matches, best first: `ts_rank` of that condition is one more column, named `rank_alias`
+/// (which must not be a column of the table), and the first ordering, descending; `spec.order`
+/// breaks ties. Lengths count: the rank is divided by 1 + log(words in the text).
+pub fn select_ranked(d: Dialect, table: &Table, spec: &SelectSpec, rank_alias: &str) -> Result<Statement, SqlError> {
+    if table.column(rank_alias).is_some() {
+        return Err(SqlError::new(format!("the rank's name \"{rank_alias}\" is a column of table \"{}\"", table.name)));
+    }
+    select_with_rank(d, table, spec, Some(rank_alias))
+}
+
+fn select_with_rank(d: Dialect, table: &Table, spec: &SelectSpec, rank: Option<&str>) -> Result<Statement, SqlError> {
     let mut names = match &spec.fields {
         Some(fields) => resolve_fields(fields, table)?,
         None => Vec::new(),
@@ -674,13 +694,23 @@ pub fn select(d: Dialect, table: &Table, spec: &SelectSpec) -> Result<Statement,
         names = all_columns(table)?.iter().map(|c| c.name.clone()).collect();
     }
     let mut b = Builder::new(d, table);
-    let list: Vec<String> = names.iter().map(|n| select_column(d, n)).collect();
+    let mut list: Vec<String> = names.iter().map(|n| select_column(d, n)).collect();
+    // The WHERE clause is written first: a rank reuses its full-text SQL (and placeholders).
+    let where_sql = b.where_clause(&spec.rows)?;
+    let mut items = Vec::with_capacity(spec.order.len() + 1);
+    if let Some(alias) = rank {
+        let Some(text) = &b.full_text else {
+            return Err(SqlError::new("a ranked select needs a full-text condition"));
+        };
+        let alias = d.quote_ident(alias);
+        list.push(format!("ts_rank({}, {}, 1) AS {alias}", text.document, text.query));
+        items.push(format!("{alias} DESC"));
+    }
     let mut sql = format!("SELECT {} FROM {}", list.join(", "), b.table_ref());
-    sql.push_str(&b.where_clause(&spec.rows)?);
-    if !spec.order.is_empty() {
+    sql.push_str(&where_sql);
+    if !spec.order.is_empty() || !items.is_empty() {
         // Qualified with the table: in SQLite a bare name in ORDER BY means the select-list alias,
         // which for big integers is the text form and would sort wrongly.
-        let mut items = Vec::with_capacity(spec.order.len());
         for o in &spec.order {
             let col = b.quoted(&o.column)?;
             let dir = match o.direction {

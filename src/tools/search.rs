@@ -1,11 +1,16 @@
 //! `search`: records whose text columns contain the query's words, ranked, as OpenAI's connector
 //! contract wants them (`{results: [{id, title, url}]}`), for ChatGPT and any other client.
 //!
-//! Matching is bounded pattern matching on every engine: one `col LIKE ? ESCAPE '\'` (PostgreSQL:
-//! `ILIKE`) per word and column, the words escaped and bound, through the same statement builder
-//! as `get_table_data` (so every row and column policy applies), at most
-//! [`search::rows_per_table`] matching rows per table (in primary key order), all tables in one
-//! batch. Those rows are ranked by words matched, then by word-column matches, and capped.
+//! Every table's query goes through the same statement builder as `get_table_data` (so every row
+//! and column policy applies), all tables in one batch, at most [`search::rows_per_table`] rows
+//! each; the rows are then merged across tables, best first, and capped.
+//!
+//! - PostgreSQL: full-text search ([`Expr::FullText`]): the searched columns' text, joined, matches
+//!   any word of the query or a word it starts, under the service's text search configuration;
+//!   the best rows by `ts_rank` are read (SQL orders them) and merged by that rank.
+//! - SQLite/D1: bounded pattern matching, one `col LIKE ? ESCAPE '\'` per word and column (the words
+//!   escaped and bound), the first matching rows in primary key order, ranked here by words
+//!   matched, then by word-column matches.
 
 use futures_util::future::LocalBoxFuture;
 use serde_json::{json, Map, Value as Json};
@@ -13,13 +18,14 @@ use serde_json::{json, Map, Value as Json};
 use super::{object_schema, only_string_arg, Annotations, ToolContext, ToolError, ToolResult, ToolSpec};
 use crate::filter::{Expr, TextMatch};
 use crate::search;
-use crate::sql::{self, Direction, OrderBy, RowFilter, SelectSpec};
+use crate::sql::{self, Dialect, Direction, OrderBy, RowFilter, SelectSpec};
 
 pub const SPEC: ToolSpec = ToolSpec {
     name: "search",
     title: "Search records",
-    description: "Search the database's text for records matching a query (words matched anywhere in the \
-                  searchable text columns, ignoring case). Returns up to the service's max results as \
+    description: "Search the database's text for records matching a query's words, ignoring case (PostgreSQL: \
+                  full-text search, a word matches whole words and words it begins; other databases: \
+                  anywhere in the searchable text columns). Returns up to the service's max results as \
                   {results: [{id, title, url}]}, best matches first; pass an id to fetch for the whole record.",
     writes: false,
     returns_data: true,
@@ -55,6 +61,9 @@ fn output_schema() -> Json {
 
 /// One matching row before ranking.
 struct Hit {
+    /// PostgreSQL's `ts_rank` (0 on SQLite).
+    rank: f64,
+    /// Words and word-column pairs matched (SQLite; (0, 0) on PostgreSQL).
     score: (usize, usize),
     table_order: usize,
     row_order: usize,
@@ -74,11 +83,21 @@ fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResul
             return Ok(json!({ "results": [] }));
         }
         let mut statements = Vec::with_capacity(plans.len());
+        let mut rank_aliases = Vec::with_capacity(plans.len());
         for plan in &plans {
             let table = &schema.tables[plan.table];
-            let used = &terms[..search::terms_for(plan.columns.len(), terms.len())];
             let columns = &plan.columns[..plan.columns.len().min(search::MAX_CONDITIONS)];
-            let filter = any_match(columns, used).ok_or_else(|| ToolError::new("nothing to search in"))?;
+            let filter = match dialect {
+                Dialect::Postgres => Expr::FullText {
+                    columns: columns.to_vec(),
+                    language: settings.language().to_string(),
+                    words: terms.clone(),
+                },
+                Dialect::Sqlite => {
+                    let used = &terms[..search::terms_for(plan.columns.len(), terms.len())];
+                    any_match(columns, used).ok_or_else(|| ToolError::new("nothing to search in"))?
+                }
+            };
             let mut fields: Vec<String> = table.primary_key().iter().map(|c| c.name.clone()).collect();
             for name in columns.iter().chain(plan.title.iter()) {
                 if !fields.contains(name) {
@@ -97,26 +116,62 @@ fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResul
                 limit: Some(search::rows_per_table(settings.max_results)),
                 offset: 0,
             };
-            statements.push(sql::select(dialect, table, &spec)?);
+            statements.push(match dialect {
+                Dialect::Postgres => {
+                    let alias = rank_alias(table);
+                    let statement = sql::select_ranked(dialect, table, &spec, &alias)?;
+                    rank_aliases.push(Some(alias));
+                    statement
+                }
+                Dialect::Sqlite => {
+                    rank_aliases.push(None);
+                    sql::select(dialect, table, &spec)?
+                }
+            });
         }
         let results = ctx.db.batch(&statements).await?;
 
         let mut hits = Vec::new();
-        for (table_order, (plan, result)) in plans.iter().zip(results).enumerate() {
+        for (table_order, ((plan, result), alias)) in plans.iter().zip(results).zip(&rank_aliases).enumerate() {
             let table = &schema.tables[plan.table];
             for (row_order, mut record) in result.into_objects().into_iter().enumerate() {
-                let score = search::score(&record, &plan.columns, &terms);
+                let (rank, score) = match alias {
+                    Some(alias) => (record.remove(alias).as_ref().map_or(0.0, rank_value), (0, 0)),
+                    None => (0.0, search::score(&record, &plan.columns, &terms)),
+                };
                 let key = search::key_text(table, &record);
                 table.policy.mask_record(&mut record);
-                hits.push(Hit { score, table_order, row_order, result: result_entry(ctx, table, plan, &key, &record) });
+                let result = result_entry(ctx, table, plan, &key, &record);
+                hits.push(Hit { rank, score, table_order, row_order, result });
             }
         }
         hits.sort_by(|a, b| {
-            b.score.cmp(&a.score).then(a.table_order.cmp(&b.table_order)).then(a.row_order.cmp(&b.row_order))
+            b.rank
+                .total_cmp(&a.rank)
+                .then(b.score.cmp(&a.score))
+                .then(a.table_order.cmp(&b.table_order))
+                .then(a.row_order.cmp(&b.row_order))
         });
         hits.truncate(settings.max_results as usize);
         Ok(json!({ "results": hits.into_iter().map(|h| h.result).collect::<Vec<_>>() }))
     })
+}
+
+/// A name for the rank column that is none of the table's columns.
+fn rank_alias(table: &crate::schema::Table) -> String {
+    let mut alias = String::from("search_rank");
+    while table.column(&alias).is_some() {
+        alias.push('_');
+    }
+    alias
+}
+
+/// `ts_rank` as the database returned it: a number, or its text.
+fn rank_value(value: &Json) -> f64 {
+    match value {
+        Json::String(text) => text.parse().unwrap_or(0.0),
+        other => other.as_f64().unwrap_or(0.0),
+    }
 }
 
 /// `c1 LIKE '%t1%' OR c2 LIKE '%t1%' OR ... OR cn LIKE '%tm%'`, ignoring case.
