@@ -2,7 +2,9 @@
 // client on D1 and on PostgreSQL (the project's proxy in front of a real PostgreSQL): listed with
 // readOnlyHint for every client, the exact result shapes (one text item that is the JSON object,
 // the same object as structuredContent), and the record page their `url` points to (200 with the
-// MCP credential, 401 page without, every value HTML-escaped, no framing, a strict CSP).
+// MCP credential, 401 page without, every value HTML-escaped, no framing, a strict CSP). On
+// PostgreSQL, full-text search: ranked by ts_rank, stemming with `language = "english"` only,
+// tsquery operators in the query read as plain words, and the row policy still applied.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +15,7 @@ import { createKey, startWorker } from '../support/worker.mjs';
 const d1 = { kind: 'd1', binding: 'DB' };
 const columns = { customers: { hidden: ['notes'], masked: { email: 'email' } } };
 const HOSTILE = '<script>alert(1)</script> gadget "quoted" & more';
+const rows = { orders: 'customer_id = {user.customer_id}' };
 
 let running;
 const clients = {};
@@ -25,6 +28,8 @@ before(async () => {
     services: {
       d1: { label: 'search on D1', database: d1, read_only: false, columns },
       pg: { label: 'search on PostgreSQL', database: pg, read_only: false, columns },
+      pgen: { label: 'English search', database: pg, columns, search: { language: 'english' } },
+      pgrows: { label: 'search with a row policy', database: pg, columns, rows, search: { max_results: 100 } },
     },
     bindings: { PG_DEMO_URL: stack.connectionString },
   }).catch(async (err) => {
@@ -35,6 +40,12 @@ before(async () => {
   for (const service of ['d1', 'pg']) {
     keys[service] = (await createKey(worker.url, service, { label: 'search e2e' })).key;
     clients[service] = (await connectClient(worker.mcpUrl(service), keys[service])).client;
+  }
+  keys.pgen = (await createKey(worker.url, 'pgen', { label: 'english search e2e' })).key;
+  clients.pgen = (await connectClient(worker.mcpUrl('pgen'), keys.pgen)).client;
+  for (const customer of [1, 2]) {
+    const { key } = await createKey(worker.url, 'pgrows', { label: `customer ${customer}`, attributes: { customer_id: customer } });
+    clients[`pgrows${customer}`] = (await connectClient(worker.mcpUrl('pgrows'), key)).client;
   }
 });
 
@@ -169,3 +180,82 @@ for (const service of ['d1', 'pg']) {
     });
   });
 }
+
+describe('full-text search on PostgreSQL', () => {
+  const ids = (out) => out.results.map((r) => r.id);
+  let created;
+
+  before(async () => {
+    // Made-up words, so no demo row matches them. The long row comes first (the lower key): only
+    // the rank, not key order, can put the short ones ahead of it.
+    const long = 'a quokka seen once in a long description that goes on about many other things entirely';
+    const result = await clients.pg.callTool({
+      name: 'create_records',
+      arguments: {
+        table: 'categories',
+        records: [
+          { name: 'fts long', description: long },
+          { name: 'fts short', description: 'quokka wombat numbat' },
+          { name: 'fts one', description: 'quokka' },
+          { name: 'fts zorbed', description: 'the crates were zorbed yesterday' },
+          { name: 'fts zorbs', description: 'she zorbs daily' },
+        ],
+      },
+    });
+    assert.equal(result.isError, false, JSON.stringify(result.content));
+    created = Object.fromEntries(result.structuredContent.created.map((r) => [r.name, `categories:${r.id}`]));
+  });
+
+  test('ranked by ts_rank: all words in a short text first, then shorter texts ahead of longer ones', async () => {
+    const out = await contract('pg', 'search', { query: 'quokka wombat numbat' });
+    assert.deepEqual(ids(out), [created['fts short'], created['fts one'], created['fts long']], JSON.stringify(out));
+    const prefix = await contract('pg', 'search', { query: 'QUOK' });
+    assert.deepEqual(new Set(ids(prefix)), new Set([created['fts short'], created['fts one'], created['fts long']]),
+      'a word also matches the words it begins, ignoring case');
+  });
+
+  test('language = "english" stems words; the default simple configuration does not', async () => {
+    const english = await contract('pgen', 'search', { query: 'zorbing' });
+    assert.deepEqual(new Set(ids(english)), new Set([created['fts zorbed'], created['fts zorbs']]), JSON.stringify(english));
+    const simple = await contract('pg', 'search', { query: 'zorbing' });
+    assert.deepEqual(simple.results, [], 'no stemming by default');
+    assert.deepEqual(ids(await contract('pg', 'search', { query: 'zorbs' })), [created['fts zorbs']]);
+  });
+
+  test('tsquery operators and quotes in the query are plain text: no effect, no error', async () => {
+    for (const service of ['pg', 'pgen']) {
+      const negated = await contract(service, 'search', { query: 'zebra & !gadget' });
+      assert.ok(negated.results.length >= 1, `"!gadget" excludes nothing on ${service}: ${JSON.stringify(negated)}`);
+      assert.match(negated.results[0].title, /gadget/);
+      const joined = await contract(service, 'search', { query: "quokka'|'wombat" });
+      assert.deepEqual(new Set(ids(joined)), new Set([created['fts short']]),
+        'one word, its parts as a phrase, not an OR of two');
+      for (const query of ["'", '\\', '<->', ':*', '!', '&', '|', '(', ')', "'')", '\\\\\'', 'a & !b | c:*']) {
+        const result = await clients[service].callTool({ name: 'search', arguments: { query } });
+        assert.equal(result.isError, false, `${JSON.stringify(query)} on ${service}: ${JSON.stringify(result.content)}`);
+        if (query !== 'a & !b | c:*') assert.deepEqual(result.structuredContent.results, [], `${JSON.stringify(query)} has no words`);
+      }
+    }
+  });
+
+  test('a query of stop words only finds nothing under english; an empty one is an error', async () => {
+    assert.deepEqual((await contract('pgen', 'search', { query: 'the and of' })).results, []);
+    assert.match(await refused('pgen', 'search', { query: ' "" ' }), /query is empty/);
+  });
+
+  test('the row policy still filters what search finds', async () => {
+    for (const customer of [1, 2]) {
+      const client = clients[`pgrows${customer}`];
+      const result = await client.callTool({ name: 'search', arguments: { query: 'delivered cancelled pending' } });
+      assert.equal(result.isError, false, JSON.stringify(result.content));
+      const orders = result.structuredContent.results.filter((r) => r.id.startsWith('orders:'));
+      const mine = await client.callTool({
+        name: 'get_table_data',
+        arguments: { table: 'orders', filter: "status IN ('delivered', 'cancelled', 'pending')", limit: 500 },
+      });
+      const expected = mine.structuredContent.records.map((r) => `orders:${r.id}`);
+      assert.ok(expected.length >= 1 && mine.structuredContent.records.every((r) => Number(r.customer_id) === customer));
+      assert.deepEqual(new Set(orders.map((r) => r.id)), new Set(expected), `customer ${customer}`);
+    }
+  });
+});
