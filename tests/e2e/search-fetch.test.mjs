@@ -204,13 +204,24 @@ describe('full-text search on PostgreSQL', () => {
     });
     assert.equal(result.isError, false, JSON.stringify(result.content));
     created = Object.fromEntries(result.structuredContent.created.map((r) => [r.name, `categories:${r.id}`]));
+    // products comes after categories: only the rank can put this row ahead of a category's.
+    const product = await clients.pg.callTool({
+      name: 'create_records',
+      arguments: { table: 'products', records: [{ sku: 'FTS-1', name: 'quokka wombat numbat', price: 1, created_at: '2026-01-01T00:00:00Z' }] },
+    });
+    assert.equal(product.isError, false, JSON.stringify(product.content));
+    created.product = `products:${product.structuredContent.created[0].id}`;
   });
 
   test('ranked by ts_rank: all words in a short text first, then shorter texts ahead of longer ones', async () => {
     const out = await contract('pg', 'search', { query: 'quokka wombat numbat' });
-    assert.deepEqual(ids(out), [created['fts short'], created['fts one'], created['fts long']], JSON.stringify(out));
+    const categories = ids(out).filter((id) => id.startsWith('categories:'));
+    assert.deepEqual(categories, [created['fts short'], created['fts one'], created['fts long']], JSON.stringify(out));
+    assert.equal(ids(out).length, 4, JSON.stringify(out));
+    assert.ok(ids(out).indexOf(created.product) < ids(out).indexOf(created['fts one']),
+      `merged across tables by rank, not table order: ${JSON.stringify(out)}`);
     const prefix = await contract('pg', 'search', { query: 'QUOK' });
-    assert.deepEqual(new Set(ids(prefix)), new Set([created['fts short'], created['fts one'], created['fts long']]),
+    assert.deepEqual(new Set(ids(prefix)), new Set([created['fts short'], created['fts one'], created['fts long'], created.product]),
       'a word also matches the words it begins, ignoring case');
   });
 
@@ -228,7 +239,7 @@ describe('full-text search on PostgreSQL', () => {
       assert.ok(negated.results.length >= 1, `"!gadget" excludes nothing on ${service}: ${JSON.stringify(negated)}`);
       assert.match(negated.results[0].title, /gadget/);
       const joined = await contract(service, 'search', { query: "quokka'|'wombat" });
-      assert.deepEqual(new Set(ids(joined)), new Set([created['fts short']]),
+      assert.deepEqual(new Set(ids(joined)), new Set([created['fts short'], created.product]),
         'one word, its parts as a phrase, not an OR of two');
       for (const query of ["'", '\\', '<->', ':*', '!', '&', '|', '(', ')', "'')", '\\\\\'', 'a & !b | c:*']) {
         const result = await clients[service].callTool({ name: 'search', arguments: { query } });
