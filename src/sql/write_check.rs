@@ -176,6 +176,11 @@ fn shape(statement: &Statement) -> Result<WriteKind, String> {
             if insert.columns.is_empty() {
                 return Err("name the columns the INSERT writes: INSERT INTO table (a, b) VALUES (...)".into());
             }
+            if let Some(name) =
+                insert.columns.iter().find(|n| !matches!(n.0.as_slice(), [ObjectNamePart::Identifier(_)]))
+            {
+                return Err(format!("name the INSERT's columns by their bare name, not {name}"));
+            }
             if insert.returning.is_some() {
                 return Err(NO_RETURNING.into());
             }
@@ -187,7 +192,10 @@ fn shape(statement: &Statement) -> Result<WriteKind, String> {
                     }
                     match &on_conflict.action {
                         OnConflictAction::DoNothing => Ok(WriteKind::Insert),
-                        OnConflictAction::DoUpdate(_) => Ok(WriteKind::Upsert),
+                        OnConflictAction::DoUpdate(update) => {
+                            assigned(&update.assignments)?;
+                            Ok(WriteKind::Upsert)
+                        }
                     }
                 }
                 Some(_) => Err("this INSERT form is not supported; use ON CONFLICT".into()),
@@ -212,6 +220,7 @@ fn shape(statement: &Statement) -> Result<WriteKind, String> {
             if update.returning.is_some() {
                 return Err(NO_RETURNING.into());
             }
+            assigned(&update.assignments)?;
             if update.selection.is_none() {
                 return Err("an UPDATE without a WHERE clause would change every row; a tool that writes must say \
                             which rows (WHERE ...)"
@@ -251,6 +260,20 @@ fn shape(statement: &Statement) -> Result<WriteKind, String> {
     }
 }
 
+/// The columns an UPDATE's or DO UPDATE's SET writes, each by its bare name.
+fn assigned(assignments: &[Assignment]) -> Result<Vec<&Ident>, String> {
+    assignments
+        .iter()
+        .map(|a| match &a.target {
+            AssignmentTarget::ColumnName(name) => match name.0.as_slice() {
+                [ObjectNamePart::Identifier(ident)] => Ok(ident),
+                _ => Err(format!("SET columns by their bare name, not {name}")),
+            },
+            AssignmentTarget::Tuple(_) => Err("SET (a, b) = ... is not supported; set each column".into()),
+        })
+        .collect()
+}
+
 /// One plain table, no join, no table function.
 fn one_table(from: &TableWithJoins) -> bool {
     from.joins.is_empty() && matches!(&from.relation, TableFactor::Table { args: None, .. })
@@ -260,18 +283,6 @@ type Parts<'s> = (&'s ObjectName, Vec<&'s Ident>, Vec<&'s Ident>);
 
 /// The target's (canonical) name, the columns written and the conflict columns.
 fn parts(statement: &Statement) -> Result<Parts<'_>, String> {
-    fn assigned(assignments: &[Assignment]) -> Result<Vec<&Ident>, String> {
-        assignments
-            .iter()
-            .map(|a| match &a.target {
-                AssignmentTarget::ColumnName(name) => match name.0.as_slice() {
-                    [ObjectNamePart::Identifier(ident)] => Ok(ident),
-                    _ => Err(format!("SET columns by their bare name, not {name}")),
-                },
-                AssignmentTarget::Tuple(_) => Err("SET (a, b) = ... is not supported; set each column".into()),
-            })
-            .collect()
-    }
     match statement {
         Statement::Insert(insert) => {
             let TableObject::TableName(target) = &insert.table else { return Err("no target table".into()) };
@@ -305,5 +316,46 @@ fn parts(statement: &Statement) -> Result<Parts<'_>, String> {
             FromTable::WithoutKeyword(_) => Err("no target table".into()),
         },
         _ => Err("a tool that writes runs one INSERT, UPDATE or DELETE".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shape_is_judged_on_both_dialects() {
+        for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+            let p = dialect.placeholder(1);
+            let cases = [
+                (format!("INSERT INTO t (a) VALUES ({p})"), Ok(WriteKind::Insert)),
+                (format!("INSERT INTO t (a) VALUES ({p}) ON CONFLICT (a) DO NOTHING"), Ok(WriteKind::Insert)),
+                (
+                    format!("INSERT INTO t (a, b) VALUES ({p}, 1) ON CONFLICT (a) DO UPDATE SET b = excluded.b"),
+                    Ok(WriteKind::Upsert),
+                ),
+                (format!("UPDATE t SET a = {p} WHERE id = 1;"), Ok(WriteKind::Update)),
+                (format!("DELETE FROM t WHERE id = {p}"), Ok(WriteKind::Delete)),
+            ];
+            for (sql, expected) in cases {
+                assert_eq!(check_shape(dialect, &sql), expected, "{dialect:?}: {sql}");
+            }
+            for (sql, expected) in [
+                ("DELETE FROM t", "without a WHERE clause"),
+                ("UPDATE t SET a = 1", "without a WHERE clause"),
+                ("TRUNCATE t", "this is a TRUNCATE statement"),
+                ("ALTER TABLE t ADD COLUMN c int", "this is a ALTER statement"),
+                ("WITH x AS (SELECT 1) DELETE FROM t WHERE id IN (SELECT * FROM x)", "WITH is not allowed"),
+                ("DELETE FROM t WHERE id = 1; SELECT 1", "exactly one statement"),
+                ("DELETE FROM t WHERE id = 1 RETURNING *", "RETURNING is not allowed"),
+                ("INSERT INTO t (a) VALUES (1) ON CONFLICT ON CONSTRAINT k DO NOTHING", "ON CONSTRAINT"),
+                ("UPDATE t SET (a, b) = (1, 2) WHERE id = 1", "SET (a, b) = ... is not supported"),
+                ("UPDATE t SET t.a = 1 WHERE id = 1", "SET columns by their bare name"),
+                ("", "holds no statement"),
+            ] {
+                let error = check_shape(dialect, sql).expect_err(sql);
+                assert!(error.contains(expected), "{dialect:?}: {sql}: {error}");
+            }
+        }
     }
 }
