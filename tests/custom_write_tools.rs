@@ -369,6 +369,11 @@ fn confirm_writes_asks_first_and_the_token_writes_once() {
     other["name"] = json!("Other");
     other["confirm"] = token.clone();
     assert!(err(&fx.call("add_category", other)).contains("issued for other arguments"));
+    // The same arguments on another tool that writes: refused (the token names its tool).
+    let mut elsewhere = args.clone();
+    elsewhere["confirm"] = token.clone();
+    assert!(err(&fx.call("set_description", elsewhere)).contains("issued for other arguments"));
+    assert_eq!(fx.db.scalar_i64("SELECT COUNT(*) FROM categories WHERE name = 'Gifts'"), 0);
     let mut confirmed = args.clone();
     confirmed["confirm"] = token;
     assert_eq!(written(&fx.call("add_category", confirmed.clone())), 1);
@@ -417,4 +422,22 @@ fn without_confirm_writes_a_tool_that_writes_runs_at_once() {
         ConfirmMode::Elicitation,
     );
     assert_eq!(result["structuredContent"]["rows_written"], 1, "{result}");
+}
+
+#[test]
+fn a_service_that_is_read_only_offers_no_tool_that_writes_whatever_the_credential() {
+    // Defence in depth: tools parsed without the service check (a future run-time source of tools).
+    let mut fx = fixture();
+    fx.service.read_only = true;
+    let ctx = fx.ctx_with_write(true);
+    let listed = handle(&ctx, "tools/list", json!({})).unwrap();
+    assert!(!listed.to_string().contains("add_category"), "{listed}");
+    let error = handle(&ctx, "tools/call", json!({ "name": "add_category", "arguments": { "name": "RO" } }))
+        .expect_err("not offered");
+    assert!(error.message.contains("unknown tool \"add_category\""), "{}", error.message);
+    // And the tool itself refuses, should anything call it directly.
+    let tool = fx.service.custom_tools.iter().find(|t| t.name == "add_category").unwrap().clone();
+    let outcome = futures_executor::block_on(dbmcp::tools::custom::run(&ctx, &tool, json!({ "name": "RO" })));
+    assert!(outcome.unwrap_err().0.contains("add_category writes, and this service is read-only"));
+    assert_eq!(fx.db.scalar_i64("SELECT COUNT(*) FROM categories WHERE name = 'RO'"), 0);
 }
