@@ -86,6 +86,11 @@ fn tools() -> Json {
             "description": "x", "writes": true,
             "sql": "INSERT INTO categories (name) VALUES ('n') ON CONFLICT (name) DO UPDATE SET nope = 1"
         },
+        // Only the INSERT's target names the hidden column: its policy applies all the same.
+        "upsert_reads_hidden": {
+            "description": "x", "writes": true,
+            "sql": "INSERT INTO customers (name, email) VALUES ('a', 'b@c.d') ON CONFLICT (email) DO UPDATE SET city = excluded.notes"
+        },
         "write_view": { "description": "x", "writes": true, "sql": "DELETE FROM v_categories WHERE id = 1" }
     })
 }
@@ -202,6 +207,7 @@ fn call_time_checks_refuse_what_the_service_does_not_let_the_caller_write_or_see
         ("denied_function_in_where", "function \"randomblob\" is not allowed"),
         ("insert_select_hidden", "unknown column \"notes\""),
         ("upsert_hidden", "unknown column \"nope\""),
+        ("upsert_reads_hidden", "unknown column \"notes\""),
         ("write_view", "is a view"),
     ] {
         let error = err(&fx.call(tool, json!({})));
