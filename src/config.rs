@@ -500,10 +500,14 @@ fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<S
                 DatabaseConfig::D1 { .. } => crate::sql::Dialect::Sqlite,
                 DatabaseConfig::Postgres { .. } => crate::sql::Dialect::Postgres,
             };
-            crate::tools::custom::parse(value, dialect).unwrap_or_else(|problems| {
+            let tools = crate::tools::custom::parse(value, dialect).unwrap_or_else(|problems| {
                 errors.extend(problems.into_iter().map(|p| format!("SERVICES.{name}.{p}")));
                 vec![]
-            })
+            });
+            let read_only = raw.read_only.unwrap_or(true);
+            let problems = crate::tools::custom::service_problems(name, read_only, &tools);
+            errors.extend(problems.into_iter().map(|p| format!("SERVICES.{name}.{p}")));
+            tools
         }
         #[cfg(not(feature = "query-sql"))]
         _ => vec![],

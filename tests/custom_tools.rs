@@ -184,7 +184,10 @@ fn configuration_errors_name_the_problem() {
             "only a read query is allowed",
         ),
         (json!({ "t": with(json!({ "sql": "SELECT 1; SELECT 2" })) }), "exactly one statement"),
-        (json!({ "t": with(json!({ "writes": true })) }), "not supported yet"),
+        (
+            json!({ "t": with(json!({ "writes": true })) }),
+            "a tool that writes runs one INSERT, UPDATE or DELETE; this is a SELECT statement",
+        ),
         (json!({ "get_tables": base.clone() }), "name of a built-in tool"),
         (json!({ "query_sql": base.clone() }), "name of a built-in tool"),
         (

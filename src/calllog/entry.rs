@@ -173,7 +173,8 @@ pub fn rows(result: &Json) -> (Option<u64>, Option<u64>) {
         .and_then(Json::as_array)
         .map(|a| a.len() as u64)
         .or_else(|| value.get("updated").and_then(Json::as_u64))
-        .or_else(|| value.get("deleted").and_then(Json::as_u64));
+        .or_else(|| value.get("deleted").and_then(Json::as_u64))
+        .or_else(|| value.get("rows_written").and_then(Json::as_u64));
     (read, written)
 }
 

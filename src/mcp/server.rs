@@ -98,7 +98,7 @@ pub async fn handle_streaming(
             reject_cursor(params)?;
             let tools: Vec<Json> = tools::visible(ctx.service, ctx.can_write)
                 .map(|t| t.to_json())
-                .chain(tools::custom_visible(ctx.service).map(|t| t.to_json()))
+                .chain(tools::custom_visible(ctx.service, ctx.can_write).map(|t| t.to_json()))
                 .collect();
             Ok(json!({ "tools": tools }))
         }
@@ -208,8 +208,9 @@ pub async fn call_tool_with_input(
     }
     let call: Call = parse_params("tools/call", params)?;
     #[cfg(feature = "query-sql")]
-    if let Some(tool) = tools::custom_visible(ctx.service).find(|t| t.name == call.name) {
-        return Ok(call_custom_tool(ctx, tool, call.arguments).await);
+    if let Some(tool) = tools::custom_visible(ctx.service, ctx.can_write).find(|t| t.name == call.name) {
+        let answer = (call.request_state, call.input_responses);
+        return Ok(call_custom_tool(ctx, tool, call.arguments, answer, mode).await);
     }
     let spec = tools::find(&call.name).filter(|spec| tools::enabled(spec, ctx.service)).ok_or_else(|| {
         RpcError::invalid_params(format!("unknown tool {:?}; call tools/list for the available tools", call.name))
@@ -297,10 +298,43 @@ pub async fn call_tool_with_input(
     })
 }
 
-/// A custom tool's call: read-only, so no confirmation and no progress; the same query budget
-/// and error scrubbing as the built-ins.
+/// A custom tool's call: no progress; the same query budget and error scrubbing as the built-ins.
+/// A tool that writes goes through the confirmation of a service with `confirm_writes` like the
+/// routine calls (a `confirm` token, or an MRTR answer in `answer`: requestState, inputResponses).
 #[cfg(feature = "query-sql")]
-async fn call_custom_tool(ctx: &ToolContext<'_>, tool: &tools::custom::CustomTool, arguments: Json) -> Json {
+async fn call_custom_tool(
+    ctx: &ToolContext<'_>,
+    tool: &tools::custom::CustomTool,
+    mut arguments: Json,
+    answer: (Option<String>, Option<Json>),
+    mode: ConfirmMode,
+) -> Json {
+    let mut presented = None;
+    if tool.write.is_some() {
+        if let Some(token) = arguments.as_object_mut().and_then(|a| a.remove(confirm::ARGUMENT)) {
+            match token {
+                Json::String(token) => presented = Some(token),
+                _ => {
+                    return tool_error(
+                        "invalid arguments: confirm must be the confirmation_token string a previous call gave",
+                    )
+                }
+            }
+        }
+        if let (Some(state), responses) = answer {
+            match confirm::read_answer(responses.as_ref()) {
+                confirm::Answer::Accept => presented = Some(state),
+                confirm::Answer::Decline(how) => return confirm::declined(confirm::Action::Custom, &tool.name, how),
+                confirm::Answer::Missing => {}
+            }
+        }
+    }
+    let call_confirm = confirm::CallConfirm {
+        tool: tool.name.clone(),
+        args_hash: confirm::args_hash(&tool.name, &arguments),
+        presented,
+        issued: Default::default(),
+    };
     let _ = ctx.schema().await;
     let guard = CallGuard::new(ctx.db, ctx.service.max_queries_per_call, ctx.hidden_names().await);
     let guarded = ToolContext {
@@ -310,11 +344,17 @@ async fn call_custom_tool(ctx: &ToolContext<'_>, tool: &tools::custom::CustomToo
         now_ms: ctx.now_ms,
         can_write: ctx.can_write,
         principal: ctx.principal,
-        confirm: confirm::Confirm { store: ctx.confirm.store, call: None },
+        confirm: confirm::Confirm { store: ctx.confirm.store, call: Some(&call_confirm) },
         caller: ctx.caller,
         origin: ctx.origin,
     };
-    match tools::custom::run(&guarded, tool, arguments).await {
+    let outcome = tools::custom::run(&guarded, tool, arguments).await;
+    if mode == ConfirmMode::Elicitation {
+        if let Some(confirmation) = call_confirm.issued.borrow().as_ref() {
+            return confirmation.to_input_required();
+        }
+    }
+    match outcome {
         Ok(value) => tool_result(value, ctx.service.untrusted_data_marking),
         Err(e) => tool_error(&e.0),
     }

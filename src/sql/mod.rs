@@ -5,6 +5,8 @@ pub mod bind;
 mod builder;
 #[cfg(feature = "query-sql")]
 pub mod readonly;
+#[cfg(feature = "query-sql")]
+pub mod write_check;
 pub use builder::*;
 
 /// The SQL dialect of an engine.

@@ -118,18 +118,7 @@ pub fn validate(dialect: Dialect, sql: &str, visibility: &Visibility, limit: u64
     }
     let mut statement = parse_one(dialect, sql)?;
 
-    let mut pass = Pass::Resolve(Resolver { dialect, visibility, ctes: BTreeSet::new(), touched: Vec::new() });
-    if let ControlFlow::Break(message) = VisitMut::visit(&mut statement, &mut pass) {
-        return Err(message);
-    }
-    let Pass::Resolve(resolver) = pass else { unreachable!("the first pass resolves") };
-    let protected = Protected::of(visibility, &resolver.touched);
-    let mut pass = Pass::Check(Checker { dialect, protected: &protected, placeholders: Vec::new() });
-    if let ControlFlow::Break(message) = VisitMut::visit(&mut statement, &mut pass) {
-        return Err(message);
-    }
-    let Pass::Check(checker) = pass else { unreachable!("the second pass checks") };
-    let params_needed = params_needed(dialect, &checker.placeholders)?;
+    let params_needed = check_tree(dialect, &mut *statement, visibility, false)?;
 
     let canonical = statement.to_string();
     // Defence in depth: what the database receives must parse back to the very AST checked
@@ -140,6 +129,47 @@ pub fn validate(dialect: Dialect, sql: &str, visibility: &Visibility, limit: u64
     }
     let wrapped = format!("SELECT * FROM ({canonical}) AS q LIMIT {limit}");
     Ok(ReadOnlyQuery { canonical, wrapped, params_needed })
+}
+
+/// Both passes over `tree` (a query, or a write statement whose shape the caller has checked:
+/// `root_statement`), rewriting its relations to canonical names; returns the parameters needed.
+fn check_tree<T: VisitMut>(
+    dialect: Dialect,
+    tree: &mut T,
+    visibility: &Visibility,
+    root_statement: bool,
+) -> Result<usize, String> {
+    let resolver = Resolver { dialect, visibility, ctes: BTreeSet::new(), touched: Vec::new(), root_statement };
+    let mut pass = Pass::Resolve(resolver);
+    if let ControlFlow::Break(message) = VisitMut::visit(tree, &mut pass) {
+        return Err(message);
+    }
+    let Pass::Resolve(resolver) = pass else { unreachable!("the first pass resolves") };
+    let protected = Protected::of(visibility, &resolver.touched);
+    let mut pass = Pass::Check(Checker { dialect, protected: &protected, placeholders: Vec::new() });
+    if let ControlFlow::Break(message) = VisitMut::visit(tree, &mut pass) {
+        return Err(message);
+    }
+    let Pass::Check(checker) = pass else { unreachable!("the second pass checks") };
+    params_needed(dialect, &checker.placeholders)
+}
+
+/// For custom tools that write ([`super::write_check`], which checks the statement's shape and
+/// written columns first): every table, subquery, expression and function of `statement` goes
+/// through the checks a query gets, its relations rewritten to their canonical names. Returns
+/// the parameters its placeholders need.
+pub(crate) fn check_write_statement(
+    dialect: Dialect,
+    statement: &mut Statement,
+    visibility: &Visibility,
+) -> Result<usize, String> {
+    check_tree(dialect, statement, visibility, true)
+}
+
+/// The visible table a canonical name (after [`check_write_statement`]) denotes.
+pub(crate) fn table_of_canonical(dialect: Dialect, visibility: &Visibility, name: &ObjectName) -> Option<usize> {
+    let canonical = name.to_string();
+    visibility.schema.tables.iter().position(|t| canonical_name(dialect, t).to_string() == canonical)
 }
 
 /// How many parameters the placeholders call for: positional `?` count one each, numbered ones
@@ -227,6 +257,8 @@ struct Resolver<'v, 'a> {
     ctes: BTreeSet<String>,
     /// Indexes of the schema tables the query reads, with the aliases it gives them.
     touched: Vec<(usize, Option<String>)>,
+    /// The root is a write statement (custom tools that write), let through once.
+    root_statement: bool,
 }
 
 /// Both passes through one visitor type: the AST walker is generic over it, and each type
@@ -298,7 +330,11 @@ impl VisitorMut for Pass<'_, '_, '_> {
 
 impl Resolver<'_, '_> {
     fn pre_visit_statement(&mut self, _: &mut Statement) -> ControlFlow<String> {
-        // The root is a query: any statement is one nested in it (a data-modifying CTE).
+        // The root of a write tool's statement is let through (its shape is checked elsewhere);
+        // under a query, any statement is a nested one (a data-modifying CTE).
+        if std::mem::take(&mut self.root_statement) {
+            return ControlFlow::Continue(());
+        }
         ControlFlow::Break(
             "a data-modifying statement inside the query (INSERT/UPDATE/DELETE/MERGE) is not allowed".into(),
         )
@@ -408,6 +444,9 @@ impl Resolver<'_, '_> {
         if let Err(why) = (self.visibility.table_allowed)(table) {
             return ControlFlow::Break(why);
         }
+        // Every relation's protected columns count, not only those named in FROM (an INSERT's
+        // target is a relation but not a table factor).
+        self.touched.push((index, None));
         *relation = canonical_name(self.dialect, table);
         ControlFlow::Continue(())
     }

@@ -119,6 +119,9 @@ pub enum Action {
     /// routine may write, and its body is not read.
     Procedure,
     Function,
+    /// A custom tool that writes (its name is the confirmation's `table`), on a service that
+    /// confirms writes: the confirmation shows its arguments, not a row count.
+    Custom,
 }
 
 impl Action {
@@ -138,6 +141,7 @@ impl Action {
             Action::Update => "update",
             Action::Delete => "delete",
             Action::Procedure | Action::Function => "call",
+            Action::Custom => "run",
         }
     }
     fn done(self) -> &'static str {
@@ -146,6 +150,7 @@ impl Action {
             Action::Update => "updated",
             Action::Delete => "deleted",
             Action::Procedure | Action::Function => "called",
+            Action::Custom => "written",
         }
     }
     fn tool(self) -> &'static str {
@@ -155,6 +160,7 @@ impl Action {
             Action::Delete => "delete_records",
             Action::Procedure => "call_stored_procedure",
             Action::Function => "call_stored_function",
+            Action::Custom => "the tool",
         }
     }
     /// The tool's result fields for "nothing happened" (so a confirmation or a declined call
@@ -167,6 +173,7 @@ impl Action {
             Action::Procedure | Action::Function => {
                 json!({ "name": table, "returned": 0, "truncated": false, "records": [] })
             }
+            Action::Custom => json!({ "tool": table, "rows_written": 0 }),
         }
     }
 }
@@ -437,8 +444,9 @@ impl Confirmation {
             Action::Delete => format!("delete {} {} of {:?}", self.count, rows_word(self.count), self.table),
             Action::Procedure => format!("call the stored procedure {:?}", self.table),
             Action::Function => format!("call the stored function {:?}", self.table),
+            Action::Custom => format!("run the tool {:?}, which writes to the database,", self.table),
         };
-        let is_call = matches!(self.action, Action::Procedure | Action::Function);
+        let is_call = matches!(self.action, Action::Procedure | Action::Function | Action::Custom);
         match &self.changes {
             Some(changes) if is_call => format!("{what} with the arguments {changes}"),
             Some(changes) => format!("{what}, setting {changes}"),
@@ -450,7 +458,7 @@ impl Confirmation {
     pub fn to_tool_result(&self) -> Json {
         let mut out = self.action.nothing(&self.table);
         let shown = match self.action {
-            Action::Procedure | Action::Function => "the call is in `preview`".to_string(),
+            Action::Procedure | Action::Function | Action::Custom => "the call is in `preview`".to_string(),
             _ => format!("the first {} are in `preview`", self.preview.len()),
         };
         let message = format!(
@@ -461,7 +469,7 @@ impl Confirmation {
             done = self.action.done(),
             summary = self.summary(),
             reason = self.reason,
-            tool = self.action.tool(),
+            tool = if self.action == Action::Custom { self.table.as_str() } else { self.action.tool() },
             ttl = self.ttl_seconds,
         );
         let extra = json!({
@@ -496,7 +504,7 @@ impl Confirmation {
             head = format!("{}{}", first.to_uppercase(), &head[1..]);
         }
         text.push_str(&format!("{head}? ({})", self.reason));
-        if !self.preview.is_empty() && !matches!(self.action, Action::Procedure | Action::Function) {
+        if !self.preview.is_empty() && !matches!(self.action, Action::Procedure | Action::Function | Action::Custom) {
             let label = if self.action == Action::Create { "records" } else { "rows" };
             text.push_str(&format!("\nFirst {} {label}:", self.preview.len()));
             for row in &self.preview {
@@ -523,6 +531,7 @@ impl Confirmation {
     pub fn to_input_required(&self) -> Json {
         let title = match self.action {
             Action::Procedure | Action::Function => format!("Call {}", self.table),
+            Action::Custom => format!("Run {}", self.table),
             _ => format!("{} {} {}", capitalized(self.action.verb()), self.count, rows_word(self.count)),
         };
         json!({
@@ -593,6 +602,12 @@ pub fn declined_result(tool: &str, args: &Json, how: &str) -> Option<Json> {
     let action = Action::of_tool(tool)?;
     let key = if matches!(action, Action::Procedure | Action::Function) { "name" } else { "table" };
     let table = args.get(key).and_then(Json::as_str).unwrap_or_default();
+    Some(declined(action, table, how))
+}
+
+/// The tool result for a declined or cancelled confirmation of `action` on `table` (a routine's
+/// or custom tool's name).
+pub fn declined(action: Action, table: &str, how: &str) -> Json {
     let mut out = action.nothing(table);
     let message = format!(
         "The person {how} the confirmation: nothing was {}. Do not retry unless they ask for it again.",
@@ -600,11 +615,11 @@ pub fn declined_result(tool: &str, args: &Json, how: &str) -> Option<Json> {
     );
     out["declined"] = json!(true);
     out["message"] = json!(message);
-    Some(json!({
+    json!({
         "content": [ { "type": "text", "text": message } ],
         "structuredContent": out,
         "isError": false,
-    }))
+    })
 }
 
 /// The `confirm` property every write tool's input schema gains.
@@ -792,7 +807,11 @@ pub async fn gate_call(
         count: 1,
         preview: vec![json!({ "name": routine, "arguments": args })],
         changes: Some(args),
-        reason: "this service asks the person before every write, and a routine may write".into(),
+        reason: if action == Action::Custom {
+            "this service asks the person before every write".into()
+        } else {
+            "this service asks the person before every write, and a routine may write".into()
+        },
         token: String::new(),
         ttl_seconds: 0,
         changed_from: None,

@@ -1,6 +1,8 @@
-//! Custom tools: per-service, operator-defined read-only queries (`tools = { name = {...} }`).
+//! Custom tools: per-service, operator-defined queries (`tools = { name = {...} }`), read-only
+//! unless the tool says `writes = true` on a writable service.
 //!
-//! Each tool is one SELECT with named placeholders (`:country`, and `:user.<attr>` filled from the
+//! Each tool is one SELECT (or, when it writes, one INSERT, UPDATE or DELETE checked by
+//! [`crate::sql::write_check`]) with named placeholders (`:country`, and `:user.<attr>` filled from the
 //! caller's identity). At configuration time the placeholders are rewritten, token by token, to the
 //! dialect's numbered ones (`?1` / `$1`), never by putting a value into the text, and the statement
 //! is parsed as a read query. At call time the arguments are checked against the declared
@@ -27,6 +29,25 @@ pub struct CustomTool {
     pub parameters: Vec<(String, Param)>,
     pub required: Vec<String>,
     pub enabled: bool,
+    /// `Some` for a tool that writes (`writes = true`): what its statement does.
+    pub write: Option<WriteKind>,
+}
+
+/// What a tool that writes does, from its statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteKind {
+    Insert,
+    /// `INSERT ... ON CONFLICT ... DO UPDATE`: may overwrite rows.
+    Upsert,
+    Update,
+    Delete,
+}
+
+impl WriteKind {
+    /// Whether the write can change or remove existing rows (an INSERT only adds).
+    pub fn destructive(self) -> bool {
+        self != WriteKind::Insert
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -165,8 +186,31 @@ fn number_json(n: f64) -> Json {
 impl CustomTool {
     /// The `Tool` object of `tools/list`.
     pub fn to_json(&self) -> Json {
-        let properties: Map<String, Json> =
+        let mut properties: Map<String, Json> =
             self.parameters.iter().map(|(name, param)| (name.clone(), param.to_schema())).collect();
+        if let Some(kind) = self.write {
+            // A write may need the person's confirmation (services with confirm_writes).
+            properties.insert(super::confirm::ARGUMENT.into(), super::confirm::input_property());
+            return json!({
+                "name": self.name,
+                "title": self.title,
+                "description": self.description,
+                "inputSchema": {
+                    "type": "object",
+                    "properties": properties,
+                    "required": self.required,
+                    "additionalProperties": false
+                },
+                "outputSchema": write_output_schema(),
+                "annotations": {
+                    "title": self.title,
+                    "readOnlyHint": false,
+                    "destructiveHint": kind.destructive(),
+                    "idempotentHint": false,
+                    "openWorldHint": false,
+                },
+            });
+        }
         json!({
             "name": self.name,
             "title": self.title,
@@ -247,6 +291,33 @@ fn caller_value(caller: &crate::rows::Caller, attr: &str) -> Option<Json> {
     }
 }
 
+/// The result of a tool that writes (or of its confirmation request).
+fn write_output_schema() -> Json {
+    super::confirm::with_output_properties(super::object_schema(
+        json!({
+            "tool": { "type": "string" },
+            "table": { "type": "string" },
+            "rows_written": { "type": "integer", "description": "Rows the statement inserted, updated or deleted." }
+        }),
+        &["rows_written"],
+    ))
+}
+
+/// Configuration errors of a service's tools that need the service's settings: a tool that
+/// writes on a read-only service.
+pub fn service_problems(service: &str, read_only: bool, tools: &[CustomTool]) -> Vec<String> {
+    tools
+        .iter()
+        .filter(|t| t.write.is_some() && read_only)
+        .map(|t| {
+            format!(
+                "tools.{}: writes = true, but the service {service:?} is read-only (read_only is true unless the                  service sets read_only = false)",
+                t.name
+            )
+        })
+        .collect()
+}
+
 /// The result shape, shared with `query_sql`.
 pub fn rows_output_schema() -> Json {
     super::object_schema(
@@ -275,7 +346,7 @@ mod with_parser {
     use super::{valid_name, Bind, CustomTool, Param, ParamType, MAX_PARAMETERS, MAX_TOOLS};
     use crate::db::{SqlValue, Statement};
     use crate::sql::readonly::{self, Visibility};
-    use crate::sql::Dialect;
+    use crate::sql::{write_check, Dialect};
     use crate::tools::{ToolContext, ToolError, ToolResult};
 
     /// Rewrites `:name` and `:user.attr` to the dialect's numbered placeholders, found on the
@@ -396,13 +467,21 @@ mod with_parser {
             return Err(one(format!("unknown field {unknown:?}; fields are: {}", FIELDS.join(", "))));
         }
         let text = |field: &str| object.get(field).and_then(Json::as_str).map(str::trim).filter(|s| !s.is_empty());
-        let Some(sql) = text("sql") else { return Err(one("sql: missing; give one SELECT statement".into())) };
+        let writes = match object.get("writes") {
+            None => false,
+            Some(Json::Bool(b)) => *b,
+            Some(other) => return Err(one(format!("writes: must be true or false, got {other}"))),
+        };
+        let Some(sql) = text("sql") else {
+            return Err(one(if writes {
+                "sql: missing; give one INSERT, UPDATE or DELETE statement".into()
+            } else {
+                "sql: missing; give one SELECT statement".into()
+            }));
+        };
         let Some(description) = text("description") else {
             return Err(one("description: missing; say what the tool returns, for the model".into()));
         };
-        if object.get("writes").is_some_and(|w| w != &Json::Bool(false)) {
-            return Err(one("writes: tools that write are not supported yet; custom tools are read-only".into()));
-        }
         let enabled = match object.get("enabled") {
             None => true,
             Some(Json::Bool(b)) => *b,
@@ -412,7 +491,19 @@ mod with_parser {
             return Err(one(format!("sql: at most {} bytes", readonly::MAX_SQL_BYTES)));
         }
         let (rewritten, binds) = rewrite_placeholders(dialect, sql).map_err(|e| one(format!("sql: {e}")))?;
-        readonly::check_syntax(dialect, &rewritten).map_err(|e| one(format!("sql: {e}")))?;
+        let write = if writes {
+            Some(write_check::check_shape(dialect, &rewritten).map_err(|e| one(format!("sql: {e}")))?)
+        } else {
+            readonly::check_syntax(dialect, &rewritten).map_err(|e| {
+                let hint = if write_check::check_shape(dialect, &rewritten).is_ok() {
+                    " (a tool that writes must say writes = true)"
+                } else {
+                    ""
+                };
+                one(format!("sql: {e}{hint}"))
+            })?;
+            None
+        };
 
         let mut errors = Vec::new();
         let parameters = match object.get("parameters") {
@@ -425,6 +516,12 @@ mod with_parser {
                 for (param, spec) in map {
                     if !valid_name(param) || param.eq_ignore_ascii_case("user") {
                         errors.push(format!("parameters.{param}: invalid name (letters, digits, _; not `user`)"));
+                        continue;
+                    }
+                    if writes && param == super::super::confirm::ARGUMENT {
+                        errors.push(format!(
+                            "parameters.{param}: a tool that writes takes `confirm` for confirmations; rename it"
+                        ));
                         continue;
                     }
                     match parse_param(spec) {
@@ -474,6 +571,7 @@ mod with_parser {
             parameters: parameters.into_iter().collect(),
             required,
             enabled,
+            write,
         })
     }
 
@@ -530,6 +628,9 @@ mod with_parser {
     /// Runs a custom tool: arguments checked, the SQL checked against the caller's schema as
     /// `query_sql` checks it, then run with the row cap and every value bound.
     pub async fn run(ctx: &ToolContext<'_>, tool: &CustomTool, args: Json) -> ToolResult {
+        if tool.write.is_some() {
+            return run_write(ctx, tool, args).await;
+        }
         let values = tool.bind_values(&args, ctx.caller).map_err(ToolError)?;
         let schema = ctx.schema().await?;
         let dialect = ctx.db.dialect();
@@ -541,5 +642,58 @@ mod with_parser {
         }
         let params: Vec<SqlValue> = values.iter().map(SqlValue::from_json).collect();
         crate::tools::query_sql::run_checked(ctx, Statement::new(query.wrapped, params), cap).await
+    }
+
+    /// Whether a tool that writes may write this table: not one with a row policy, which a
+    /// free-form statement could write around (refused, saying where the policy does apply).
+    fn write_table_allowed(table: &crate::schema::Table) -> Result<(), String> {
+        match table.rows {
+            crate::rows::RowAccess::Open => Ok(()),
+            _ => Err(format!(
+                "table {:?} has a row policy, which custom tools do not apply; write it with create_records, \
+                 update_records or delete_records, which do",
+                table.name
+            )),
+        }
+    }
+
+    /// Runs a tool that writes: the service and credential may write, the arguments are checked,
+    /// the statement is checked against the caller's schema, the person confirms when the service
+    /// asks for it, then the one statement runs (atomic; on PostgreSQL under the statement timeout
+    /// every transaction gets) and the result says how many rows it wrote.
+    async fn run_write(ctx: &ToolContext<'_>, tool: &CustomTool, args: Json) -> ToolResult {
+        if ctx.service.read_only || !ctx.can_write {
+            return Err(ToolError(format!(
+                "{} writes, and {}",
+                tool.name,
+                if ctx.service.read_only { "this service is read-only" } else { "this credential may only read" }
+            )));
+        }
+        let values = tool.bind_values(&args, ctx.caller).map_err(ToolError)?;
+        let schema = ctx.schema().await?;
+        let dialect = ctx.db.dialect();
+        let visibility = Visibility::of_service(&schema, ctx.service, &write_table_allowed);
+        let checked = write_check::validate(dialect, &tool.sql, &visibility).map_err(ToolError)?;
+        if checked.params_needed != values.len() {
+            return Err(ToolError::new("this tool's SQL and its parameters disagree; check its configuration"));
+        }
+        let shown = match &args {
+            Json::Object(map) => map.clone(),
+            _ => Default::default(),
+        };
+        let action = crate::tools::confirm::Action::Custom;
+        if let crate::tools::confirm::Gate::Ask(result) =
+            crate::tools::confirm::gate_call(ctx, action, &tool.name, &shown).await?
+        {
+            return Ok(result);
+        }
+        let params: Vec<SqlValue> = values.iter().map(SqlValue::from_json).collect();
+        // A batch of one: D1 reports the rows changed only for batches; it is one transaction.
+        let mut results = ctx.db.batch(&[Statement::new(checked.sql, params)]).await?;
+        let written = results
+            .pop()
+            .and_then(|r| r.rows_affected)
+            .ok_or_else(|| ToolError::new("the statement ran, but the database did not say how many rows it wrote"))?;
+        Ok(serde_json::json!({ "tool": tool.name, "table": checked.table, "rows_written": written }))
     }
 }

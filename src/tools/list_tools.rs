@@ -33,8 +33,8 @@ fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResul
         let _: NoInput = parse_args(args)?;
         let tools: Vec<Json> = visible(ctx.service, ctx.can_write)
             .map(|t| json!({ "name": t.name, "title": t.title, "read_only": t.annotations.read_only, "description": t.description }))
-            .chain(super::custom_visible(ctx.service).map(
-                |t| json!({ "name": t.name, "title": t.title, "read_only": true, "description": t.description }),
+            .chain(super::custom_visible(ctx.service, ctx.can_write).map(
+                |t| json!({ "name": t.name, "title": t.title, "read_only": t.write.is_none(), "description": t.description }),
             ))
             .collect();
         Ok(json!({ "tools": tools }))

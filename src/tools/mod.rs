@@ -165,11 +165,14 @@ pub fn visible(service: &ServiceConfig, can_write: bool) -> impl Iterator<Item =
     catalog().iter().filter(move |t| (can_write || !t.writes) && enabled(t, service))
 }
 
-/// The service's enabled custom tools, listed after the built-ins (read-only, so every caller).
-pub fn custom_visible(service: &ServiceConfig) -> impl Iterator<Item = &custom::CustomTool> + '_ {
+/// The service's enabled custom tools, listed after the built-ins: those that write only when the
+/// service and the credential may write, as for the built-in write tools.
+pub fn custom_visible(service: &ServiceConfig, can_write: bool) -> impl Iterator<Item = &custom::CustomTool> + '_ {
     // Without the feature there are none (a configuration with `tools` is refused): the constant
     // lets the build drop their listing code.
-    service.custom_tools.iter().filter(|t| cfg!(feature = "query-sql") && t.enabled)
+    service.custom_tools.iter().filter(move |t| {
+        cfg!(feature = "query-sql") && t.enabled && (t.write.is_none() || (can_write && !service.read_only))
+    })
 }
 
 /// Whether the service offers this tool at all (`query_sql` only when configured).
