@@ -344,7 +344,7 @@ impl Resolver<'_, '_> {
         check_query_shape(query)?;
         if let Some(with) = &query.with {
             if with.recursive {
-                return ControlFlow::Break("WITH RECURSIVE is not allowed in query_sql".into());
+                return ControlFlow::Break("WITH RECURSIVE is not allowed in checked SQL (query_sql, custom tools)".into());
             }
             for cte in &with.cte_tables {
                 if cte.from.is_some() {
@@ -384,12 +384,12 @@ impl Resolver<'_, '_> {
                 // `customers AS c(a, b, secret)` would rename a hidden column to an allowed name.
                 if alias.as_ref().is_some_and(|a| !a.columns.is_empty()) {
                     return ControlFlow::Break(
-                        "column lists on a table alias are not allowed in query_sql; alias columns in SELECT".into(),
+                        "column lists on a table alias are not allowed in checked SQL (query_sql, custom tools); alias columns in SELECT".into(),
                     );
                 }
                 if args.is_some() || *with_ordinality {
                     return ControlFlow::Break(
-                        "table functions (generate_series, json_each, pragma_table_info...) are not allowed in query_sql"
+                        "table functions (generate_series, json_each, pragma_table_info...) are not allowed in checked SQL (query_sql, custom tools)"
                             .into(),
                     );
                 }
@@ -400,7 +400,7 @@ impl Resolver<'_, '_> {
                     || sample.is_some()
                     || !index_directives.is_empty()
                 {
-                    return ControlFlow::Break("table hints, samples and versions are not allowed in query_sql".into());
+                    return ControlFlow::Break("table hints, samples and versions are not allowed in checked SQL (query_sql, custom tools)".into());
                 }
                 ControlFlow::Continue(())
             }
@@ -532,7 +532,7 @@ fn idents(name: &ObjectName) -> ControlFlow<String, Vec<Ident>> {
 
 fn check_query_shape(query: &Query) -> ControlFlow<String> {
     if !query.locks.is_empty() {
-        return ControlFlow::Break("FOR UPDATE / FOR SHARE locks are not allowed in query_sql".into());
+        return ControlFlow::Break("FOR UPDATE / FOR SHARE locks are not allowed in checked SQL (query_sql, custom tools)".into());
     }
     if query.for_clause.is_some()
         || query.settings.is_some()
@@ -560,7 +560,7 @@ fn check_set_expr(body: &SetExpr) -> ControlFlow<String> {
 
 fn check_select_shape(select: &Select) -> ControlFlow<String> {
     if select.into.is_some() {
-        return ControlFlow::Break("SELECT ... INTO is not allowed in query_sql".into());
+        return ControlFlow::Break("SELECT ... INTO is not allowed in checked SQL (query_sql, custom tools)".into());
     }
     if select.top.is_some()
         || !select.optimizer_hints.is_empty()
@@ -598,7 +598,7 @@ fn check_joins(from: &TableWithJoins) -> ControlFlow<String> {
         };
         match constraint {
             JoinConstraint::Natural => {
-                return ControlFlow::Break("NATURAL JOIN is not allowed in query_sql; write the join condition".into())
+                return ControlFlow::Break("NATURAL JOIN is not allowed in checked SQL (query_sql, custom tools); write the join condition".into())
             }
             JoinConstraint::UsingAlias(..) => {
                 return ControlFlow::Break("JOIN ... USING ... AS is not supported by query_sql".into())
@@ -733,7 +733,7 @@ impl Checker<'_> {
             }
             Expr::Function(function) => self.function(function),
             Expr::BinaryOp { op: BinaryOperator::PGCustomBinaryOperator(_) | BinaryOperator::Custom(_), .. } => {
-                ControlFlow::Break("custom operators (OPERATOR(...)) are not allowed in query_sql".into())
+                ControlFlow::Break("custom operators (OPERATOR(...)) are not allowed in checked SQL (query_sql, custom tools)".into())
             }
             Expr::Wildcard(_) | Expr::QualifiedWildcard(..) => self.protected.wildcard(),
             Expr::CompoundFieldAccess { .. }
@@ -800,7 +800,7 @@ impl Checker<'_> {
         let lower = name.value.to_lowercase();
         if !allowed.contains(&lower.as_str()) || (name.quote_style.is_some() && name.value != lower) {
             return ControlFlow::Break(format!(
-                "function {:?} is not allowed in query_sql; allowed: {}",
+                "function {:?} is not allowed in checked SQL (query_sql, custom tools); allowed: {}",
                 name.value,
                 allowed.join(", ")
             ));
