@@ -68,7 +68,9 @@ fn read_definition(request: &HttpRequest) -> Result<Json, HttpResponse> {
     }
     match crate::mcp::strict_json::from_slice(&request.body) {
         Ok(value @ Json::Object(_)) => Ok(value),
-        Ok(other) => Err(bad_request(vec![format!("the body must be a JSON object (the tool's definition), got {other}")])),
+        Ok(other) => {
+            Err(bad_request(vec![format!("the body must be a JSON object (the tool's definition), got {other}")]))
+        }
         Err(e) => Err(bad_request(vec![format!("the body is not valid JSON: {e}")])),
     }
 }
@@ -84,7 +86,12 @@ mod with_parser {
     use crate::tools::stored::{self, StoredTools};
     use crate::tools::{confirm, ToolContext};
 
-    pub async fn route(request: &HttpRequest, service: &ServiceConfig, name: Option<&str>, env: &Env<'_>) -> HttpResponse {
+    pub async fn route(
+        request: &HttpRequest,
+        service: &ServiceConfig,
+        name: Option<&str>,
+        env: &Env<'_>,
+    ) -> HttpResponse {
         let stored = match StoredTools::load(env.kv, &service.name).await {
             Ok(stored) => stored,
             Err(e) => return storage_error(e),
@@ -136,7 +143,11 @@ mod with_parser {
     }
 
     fn unknown(service: &ServiceConfig, name: &str) -> HttpResponse {
-        HttpResponse::error(404, "unknown_tool", format!("service {:?} has no custom tool named {name:?}", service.name))
+        HttpResponse::error(
+            404,
+            "unknown_tool",
+            format!("service {:?} has no custom tool named {name:?}", service.name),
+        )
     }
 
     fn conflict(message: String) -> HttpResponse {
@@ -156,7 +167,12 @@ mod with_parser {
     }
 
     /// Checks that nothing else wrote since the caller read (If-Match), then the name.
-    fn writable(request: &HttpRequest, service: &ServiceConfig, stored: &StoredTools, name: &str) -> Result<(), HttpResponse> {
+    fn writable(
+        request: &HttpRequest,
+        service: &ServiceConfig,
+        stored: &StoredTools,
+        name: &str,
+    ) -> Result<(), HttpResponse> {
         if !stored.matches(request.header("if-match")) {
             return Err(stale(stored));
         }

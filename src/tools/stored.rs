@@ -68,7 +68,9 @@ impl StoredTools {
     pub fn matches(&self, if_match: Option<&str>) -> bool {
         match if_match.map(str::trim) {
             None | Some("*") => true,
-            Some(tags) => tags.split(',').any(|t| t.trim().trim_start_matches("W/").trim_matches('"') == self.version.to_string()),
+            Some(tags) => {
+                tags.split(',').any(|t| t.trim().trim_start_matches("W/").trim_matches('"') == self.version.to_string())
+            }
         }
     }
 }
@@ -162,6 +164,23 @@ pub fn fingerprint(service: &ServiceConfig) -> String {
     crate::auth::sha256_hex(&Json::Array(listed).to_string())
 }
 
+/// What `subscriptions/listen` reads for `toolsListChanged`: the listed custom tools of a
+/// service, through the per-isolate copy of its stored tools.
+pub struct StoredToolWatch<'a> {
+    /// The configured service (without stored tools: they are merged in on each read).
+    pub configured: &'a ServiceConfig,
+    pub kv: &'a dyn KvStore,
+}
+
+impl crate::mcp::subscriptions::ToolWatch for StoredToolWatch<'_> {
+    fn fingerprint(&self, now_ms: u64) -> std::pin::Pin<Box<dyn std::future::Future<Output = String> + '_>> {
+        Box::pin(async move {
+            let merged = service_with_stored(self.configured, self.kv, now_ms).await;
+            fingerprint(merged.as_deref().unwrap_or(self.configured))
+        })
+    }
+}
+
 struct Cached {
     /// The configuration the entry was built from (one per isolate at the edge; tests make many).
     base: *const ServiceConfig,
@@ -200,9 +219,13 @@ pub async fn service_with_stored(service: &ServiceConfig, kv: &dyn KvStore, now_
         }
         let merged = match StoredTools::load(kv, &service.name).await {
             Ok(stored) => merge(service, &stored).map(Rc::new),
-            Err(_) => CACHE.with(|c| c.borrow().get(&service.name).filter(|e| e.base == base).and_then(|e| e.merged.clone())),
+            Err(_) => {
+                CACHE.with(|c| c.borrow().get(&service.name).filter(|e| e.base == base).and_then(|e| e.merged.clone()))
+            }
         };
-        CACHE.with(|c| c.borrow_mut().insert(service.name.clone(), Cached { base, loaded_ms: now_ms, merged: merged.clone() }));
+        CACHE.with(|c| {
+            c.borrow_mut().insert(service.name.clone(), Cached { base, loaded_ms: now_ms, merged: merged.clone() })
+        });
         merged
     }
 }
@@ -313,12 +336,20 @@ mod tests {
     #[test]
     fn a_definition_is_checked_by_the_configuration_code_with_every_problem() {
         let s = service();
-        let ok = check(&s, "by_country", &json!({ "description": "d", "sql": "SELECT id FROM customers WHERE country = :c",
-            "parameters": { "c": { "type": "string" } }, "required": ["c"] }))
+        let ok = check(
+            &s,
+            "by_country",
+            &json!({ "description": "d", "sql": "SELECT id FROM customers WHERE country = :c",
+            "parameters": { "c": { "type": "string" } }, "required": ["c"] }),
+        )
         .unwrap();
         assert_eq!(ok.sql, "SELECT id FROM customers WHERE country = ?1");
-        let problems = check(&s, "bad", &json!({ "description": "d", "sql": "SELECT :a, :b",
-            "parameters": { "a": { "type": "string" }, "z": { "type": "integer" } }, "required": ["q"] }))
+        let problems = check(
+            &s,
+            "bad",
+            &json!({ "description": "d", "sql": "SELECT :a, :b",
+            "parameters": { "a": { "type": "string" }, "z": { "type": "integer" } }, "required": ["q"] }),
+        )
         .unwrap_err();
         assert!(problems.iter().any(|p| p == "required: \"q\" is not a declared parameter"), "{problems:?}");
         assert!(problems.iter().any(|p| p.contains("uses :b")), "{problems:?}");
@@ -361,8 +392,9 @@ mod tests {
         let s = service();
         let base = fingerprint(&s);
         let on = merge(&s, &stored(json!({ "t": { "description": "T", "sql": "SELECT 1 AS one" } }))).unwrap();
-        let off = merge(&s, &stored(json!({ "t": { "description": "T", "sql": "SELECT 1 AS one", "enabled": false } })))
-            .unwrap();
+        let off =
+            merge(&s, &stored(json!({ "t": { "description": "T", "sql": "SELECT 1 AS one", "enabled": false } })))
+                .unwrap();
         let edited = merge(&s, &stored(json!({ "t": { "description": "T2", "sql": "SELECT 1 AS one" } }))).unwrap();
         assert_ne!(fingerprint(&on), base);
         assert_eq!(fingerprint(&off), base, "a disabled tool changes nothing listed");
