@@ -124,9 +124,12 @@ fn stored_tools_are_listed_after_the_configured_ones_and_called_like_them() {
 
 // ---- subscriptions/listen --------------------------------------------------------------------
 
+/// Actions to run once the virtual clock passes their moment.
+type Scheduled<'a> = Vec<(u64, Box<dyn Fn() + 'a>)>;
+
 struct VirtualTimer<'a> {
     now: Cell<u64>,
-    at: RefCell<Vec<(u64, Box<dyn Fn() + 'a>)>>,
+    at: RefCell<Scheduled<'a>>,
 }
 
 impl<'a> VirtualTimer<'a> {

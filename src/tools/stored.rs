@@ -176,7 +176,12 @@ impl crate::mcp::subscriptions::ToolWatch for StoredToolWatch<'_> {
     fn fingerprint(&self, now_ms: u64) -> std::pin::Pin<Box<dyn std::future::Future<Output = String> + '_>> {
         Box::pin(async move {
             let merged = service_with_stored(self.configured, self.kv, now_ms).await;
-            fingerprint(merged.as_deref().unwrap_or(self.configured))
+            #[allow(unused_mut)]
+            let mut print = fingerprint(merged.as_deref().unwrap_or(self.configured));
+            // Test builds: the conformance suite's hook that changes the tool list.
+            #[cfg(feature = "conformance-fixtures")]
+            print.push_str(&format!(":{}", crate::mcp::fixtures::tool_list_changes()));
+            print
         })
     }
 }
