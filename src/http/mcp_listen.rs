@@ -70,7 +70,9 @@ pub async fn respond(
         settings: &settings,
         query_budget: service.max_queries_per_call,
         hidden: &service.hidden_tables,
-        tools: Some(&watch),
+        // Only a build with custom tools has a tool list that changes (the constant lets the
+        // build without them drop the watch).
+        tools: if cfg!(feature = "query-sql") { Some(&watch) } else { None },
     };
     subscriptions::listen(subscription, streaming.events, streaming.timer, db.as_ref()).await;
     drop(slot);
