@@ -157,10 +157,17 @@ pub async fn check_against_schema(ctx: &super::ToolContext<'_>, tool: &CustomToo
     Ok(())
 }
 
-/// A digest of the custom tools a caller of `service` sees listed (names, schemas, descriptions):
+/// The service's enabled custom tools (none without the feature).
+fn enabled_tools(service: &ServiceConfig) -> impl Iterator<Item = &CustomTool> + '_ {
+    service.custom_tools.iter().filter(|t| cfg!(feature = "query-sql") && t.enabled)
+}
+
+/// A digest of the enabled custom tools of `service` (names, schemas, descriptions):
 /// what `notifications/tools/list_changed` watches. The built-ins change only with a deploy.
 pub fn fingerprint(service: &ServiceConfig) -> String {
-    let listed: Vec<Json> = super::custom_visible(service).map(CustomTool::to_json).collect();
+    // Every enabled custom tool, whoever may call it (a change to a tool only writing callers see
+    // tells read-only listeners too: they list again and find nothing new).
+    let listed: Vec<Json> = enabled_tools(service).map(CustomTool::to_json).collect();
     crate::auth::sha256_hex(&Json::Array(listed).to_string())
 }
 
@@ -384,7 +391,7 @@ mod tests {
         let merged = merge(&s, &st).unwrap();
         let names: Vec<&str> = merged.custom_tools.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["configured", "a_tool", "b_tool"]);
-        let listed: Vec<&str> = crate::tools::custom_visible(&merged).map(|t| t.name.as_str()).collect();
+        let listed: Vec<&str> = enabled_tools(&merged).map(|t| t.name.as_str()).collect();
         assert_eq!(listed, ["configured", "b_tool"], "a disabled tool is not listed");
         let (_, problems) = parse_stored(&s, &st);
         assert!(problems["configured"].contains("configuration"));
