@@ -17,7 +17,8 @@ import { startWorker } from '../tests/support/worker.mjs';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const CLI = 'node_modules/@modelcontextprotocol/conformance/dist/index.js';
 const SERVICES = {
-  open: { label: 'Conformance', database: { kind: 'd1', binding: 'DB' }, read_only: false, auth: 'none' },
+  // Listen streams check every second: the suite waits 1.5 s for notifications/tools/list_changed.
+  open: { label: 'Conformance', database: { kind: 'd1', binding: 'DB' }, read_only: false, auth: 'none', listen: { check_seconds: 1 } },
 };
 const RUNS = {
   '2025-11-25': { buildDir: 'build-conformance', args: ['--spec-version', '2025-11-25', '--expected-failures', 'conformance/expected-failures.yml'] },

@@ -313,7 +313,7 @@ fn run_listen(
     hidden: &[String],
 ) -> Vec<(u64, Out)> {
     let recorder = Recorder::default();
-    let honored = Honored { resources_list_changed: true };
+    let honored = Honored { resources_list_changed: true, tools_list_changed: false };
     let out = Recording { out: &recorder, timer };
     let subscription = Subscription {
         id: &RequestId::Number(7),
@@ -321,6 +321,7 @@ fn run_listen(
         settings: &settings,
         query_budget: budget,
         hidden,
+        tools: None,
     };
     futures_executor::block_on(subscriptions::listen(subscription, &out, timer, &fx.db));
     recorder.0.into_inner()
@@ -460,8 +461,16 @@ fn the_listen_filter_is_checked_and_only_honored_types_are_acknowledged() {
                                               "resourceSubscriptions": ["dbmcp://demo/tables/customers"]}}),
     )
     .unwrap();
-    assert_eq!(all.to_json(), json!({"resourcesListChanged": true}));
-    assert_eq!(parse(json!({"notifications": {"toolsListChanged": true}})).unwrap().to_json(), json!({}));
+    // The tool list changes only where the build has custom tools (the admin API adds them).
+    let tools = cfg!(feature = "query-sql");
+    let expected = if tools {
+        json!({"resourcesListChanged": true, "toolsListChanged": true})
+    } else {
+        json!({"resourcesListChanged": true})
+    };
+    assert_eq!(all.to_json(), expected);
+    let only_tools = if tools { json!({"toolsListChanged": true}) } else { json!({}) };
+    assert_eq!(parse(json!({"notifications": {"toolsListChanged": true}})).unwrap().to_json(), only_tools);
     assert_eq!(parse(json!({"notifications": {"resourcesListChanged": false}})).unwrap().to_json(), json!({}));
     assert!(parse(json!({})).unwrap_err().message.contains("needs params.notifications"));
     assert!(parse(json!({"notifications": []})).unwrap_err().message.contains("must be an object"));

@@ -8,7 +8,7 @@
 //!
 //! - `GET    /admin/services`                    -> 200 `{"services": [...]}` (for the console)
 //!
-//! OAuth users, clients and custom login URLs: see `oauth_admin`. The operator console (the page,
+//! OAuth users, clients and custom login URLs: see `oauth_admin`; custom tools: `admin_tools`. The operator console (the page,
 //! its session cookie and CSRF rules): see `console`.
 
 use serde::Deserialize;
@@ -86,6 +86,9 @@ async fn route(request: &HttpRequest, rest: &[&str], config: &Config, env: &Env<
     if let Some(response) = super::oauth_admin::handle(request, rest, config, env).await {
         return response;
     }
+    if let Some(response) = super::admin_tools::handle(request, rest, config, env).await {
+        return response;
+    }
     let (service, key_id) = match rest {
         ["services", service, "keys"] => (*service, None),
         ["services", service, "keys", id] if !id.is_empty() => (*service, Some(*id)),
@@ -93,7 +96,7 @@ async fn route(request: &HttpRequest, rest: &[&str], config: &Config, env: &Env<
             return HttpResponse::error(
                 404,
                 "not_found",
-                "admin routes: /admin/services, /admin/services/<name>/{keys,users,clients,login,logs}[/<id>], /admin/clients[/<id>], /admin/session, /admin (the console)",
+                "admin routes: /admin/services, /admin/services/<name>/{keys,users,clients,login,logs,tools}[/<id>], /admin/clients[/<id>], /admin/session, /admin (the console)",
             )
         }
     };

@@ -9,6 +9,7 @@ use crate::auth::Principal;
 use crate::config::ServiceConfig;
 use crate::mcp::jsonrpc::{self, Request, RpcError};
 use crate::mcp::subscriptions::{self, Slot, Subscription};
+use crate::tools::stored::StoredToolWatch;
 
 fn error(status: u16, id: Option<&jsonrpc::RequestId>, error: RpcError) -> HttpResponse {
     HttpResponse::json(status, &jsonrpc::error(id, &error))
@@ -59,6 +60,9 @@ pub async fn respond(
             )
         }
     };
+    // `service` may already carry the stored tools: the watch starts from the configured one.
+    let configured = env.config.ok().and_then(|c| c.service(&service.name)).unwrap_or(service);
+    let watch = StoredToolWatch { configured, kv: env.kv };
     streaming.events.open(sse::head());
     let subscription = Subscription {
         id: &listen.id,
@@ -66,6 +70,9 @@ pub async fn respond(
         settings: &settings,
         query_budget: service.max_queries_per_call,
         hidden: &service.hidden_tables,
+        // Only a build with custom tools has a tool list that changes (the constant lets the
+        // build without them drop the watch).
+        tools: if cfg!(feature = "query-sql") { Some(&watch) } else { None },
     };
     subscriptions::listen(subscription, streaming.events, streaming.timer, db.as_ref()).await;
     drop(slot);

@@ -3,6 +3,7 @@
 
 mod admin;
 mod admin_logs;
+mod admin_tools;
 pub mod body;
 mod call_record;
 mod challenge;
@@ -198,7 +199,11 @@ async fn route(request: &HttpRequest, env: &Env<'_>) -> HttpResponse {
     match segments.as_slice() {
         [""] if request.method == "GET" || request.method == "HEAD" => pages::home(request, config),
         ["mcp", name] | ["mcp", name, ""] => match config.service(name) {
-            Some(service) => mcp_endpoint::handle(request, service, config, env).await,
+            Some(service) => {
+                // Tools added through the admin API, from a per-isolate copy (`tools::stored`).
+                let merged = crate::tools::stored::service_with_stored(service, env.kv, env.now_ms).await;
+                mcp_endpoint::handle(request, merged.as_deref().unwrap_or(service), config, env).await
+            }
             None => unknown_service(name, config),
         },
         ["mcp", name, "info"] if request.method == "GET" => match config.service(name) {

@@ -43,6 +43,16 @@ const TOOLS: [(&str, &str); 23] = [
     ("test_trigger_prompt_change", "Diagnostic hook: the prompt list changes"),
 ];
 
+thread_local! {
+    static TOOL_LIST_CHANGES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How often `test_trigger_tool_change` ran in this isolate: the tool-list watch of
+/// `subscriptions/listen` (`tools::stored::StoredToolWatch`) counts it as a change of the list.
+pub fn tool_list_changes() -> u64 {
+    TOOL_LIST_CHANGES.with(|n| n.get())
+}
+
 fn text(t: impl Into<String>) -> Json {
     json!({ "content": [ { "type": "text", "text": t.into() } ] })
 }
@@ -184,7 +194,11 @@ fn call(name: &str, params: &Map<String, Json>, capabilities: &Json, now_ms: u64
             json!({ "content": [ { "type": "text", "text": "This tool intentionally returns an error for testing" } ], "isError": true })
         }
         "test_streaming_elicitation" => text("Streaming complete"),
-        "test_trigger_tool_change" | "test_trigger_prompt_change" => text("Mutation triggered"),
+        "test_trigger_tool_change" => {
+            TOOL_LIST_CHANGES.with(|n| n.set(n.get() + 1));
+            text("Mutation triggered")
+        }
+        "test_trigger_prompt_change" => text("Mutation triggered"),
         "json_schema_2020_12_tool" => text(format!(
             "JSON Schema 2020-12 tool called with: {}",
             params.get("arguments").cloned().unwrap_or(json!({}))

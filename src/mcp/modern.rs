@@ -370,9 +370,11 @@ pub fn supported_versions() -> Vec<&'static str> {
 }
 
 pub fn capabilities() -> Json {
-    // No `logging`: this server emits no log notifications. Tool and prompt lists change only with
-    // a deploy; the resource list follows the schema, which subscriptions/listen watches.
-    json!({ "tools": {}, "resources": { "listChanged": true }, "prompts": {}, "completions": {} })
+    // No `logging`: this server emits no log notifications. The prompt list changes only with a
+    // deploy; the resource list follows the schema, and (with custom tools in the build) the tool
+    // list follows the admin API: subscriptions/listen watches both.
+    let tools = if cfg!(feature = "query-sql") { json!({ "listChanged": true }) } else { json!({}) };
+    json!({ "tools": tools, "resources": { "listChanged": true }, "prompts": {}, "completions": {} })
 }
 
 /// The `server/discover` result (before [`decorate`] adds resultType, serverInfo and caching).

@@ -3,12 +3,16 @@
 //!
 //! What changes here is the database schema: tables and columns added, altered or dropped (by a
 //! migration, another client, a console). The resources (one per table) follow it, so a schema
-//! change is `notifications/resources/list_changed`. The tool and prompt lists are fixed by the
-//! deployment, so `toolsListChanged`/`promptsListChanged` are left out of the acknowledgment, as
-//! are `resourceSubscriptions` (no per-resource updates yet).
+//! change is `notifications/resources/list_changed`. With custom tools in the build (feature
+//! `query-sql`), an operator can add, edit, enable, disable or delete tools through the admin API
+//! (`tools::stored`): a change of the listed tools is `notifications/tools/list_changed`. The
+//! prompt list is fixed by the deployment, so `promptsListChanged` is left out of the
+//! acknowledgment, as are `resourceSubscriptions` (no per-resource updates yet), and
+//! `toolsListChanged` in a build without custom tools.
 //!
 //! The stream re-reads a schema fingerprint every `check_seconds` (one small query, hidden tables
-//! left out), sends an SSE comment when a tick has nothing else to say (keep-alive), and ends with
+//! left out) and, when asked, a fingerprint of the listed tools (through the per-isolate copy of
+//! the stored tools: one KV read per `tools::stored::CACHE_MS` at most), sends an SSE comment when a tick has nothing else to say (keep-alive), and ends with
 //! the graceful-closure result after `max_seconds`, or earlier when the next check would pass the
 //! service's `max_queries_per_call` (D1 counts every query of the invocation). Open streams are
 //! counted per principal and service within the isolate; one over `max_streams` is refused.
@@ -89,6 +93,7 @@ impl ListenSettings {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Honored {
     pub resources_list_changed: bool,
+    pub tools_list_changed: bool,
 }
 
 impl Honored {
@@ -97,6 +102,9 @@ impl Honored {
         let mut out = Map::new();
         if self.resources_list_changed {
             out.insert("resourcesListChanged".into(), Json::Bool(true));
+        }
+        if self.tools_list_changed {
+            out.insert("toolsListChanged".into(), Json::Bool(true));
         }
         Json::Object(out)
     }
@@ -131,13 +139,23 @@ pub fn parse_filter(params: Option<&Map<String, Json>>) -> Result<Honored, RpcEr
             return Err(RpcError::invalid_params("notifications.resourceSubscriptions must be an array of strings"));
         }
     }
-    Ok(Honored { resources_list_changed: filter.get("resourcesListChanged") == Some(&Json::Bool(true)) })
+    let asked = |key: &str| filter.get(key) == Some(&Json::Bool(true));
+    Ok(Honored {
+        resources_list_changed: asked("resourcesListChanged"),
+        // Only a build with custom tools has a tool list that changes.
+        tools_list_changed: cfg!(feature = "query-sql") && asked("toolsListChanged"),
+    })
 }
 
 /// The stream a subscription writes to.
 pub trait ListenOut {
     fn message(&self, message: &Json);
     fn comment(&self, text: &str);
+}
+
+/// The fingerprint of the tools a caller sees listed, read when a tools check is due.
+pub trait ToolWatch {
+    fn fingerprint(&self, now_ms: u64) -> Pin<Box<dyn Future<Output = String> + '_>>;
 }
 
 /// Waits, so a long-lived stream can tick (setTimeout at the edge, virtual time in tests).
@@ -184,12 +202,15 @@ pub struct Subscription<'a> {
     pub query_budget: u64,
     /// Tables whose changes say nothing.
     pub hidden: &'a [String],
+    /// Where the listed tools are read (`honored.tools_list_changed`); `None`: never checked.
+    pub tools: Option<&'a dyn ToolWatch>,
 }
 
 /// Runs one subscription until its bound: acknowledgment first, then notifications and
 /// keep-alives, then the closing result. Dropping the future (client gone) ends it anywhere.
 pub async fn listen(subscription: Subscription<'_>, out: &dyn ListenOut, timer: &dyn Timer, db: &dyn Database) {
-    let Subscription { id, honored, settings, query_budget, hidden } = subscription;
+    let Subscription { id, honored, settings, query_budget, hidden, tools } = subscription;
+    let tools = tools.filter(|_| honored.tools_list_changed);
     out.message(&acknowledgment(id, honored));
     let start = timer.now_ms();
     let check_ms = settings.check_seconds * 1000;
@@ -198,6 +219,10 @@ pub async fn listen(subscription: Subscription<'_>, out: &dyn ListenOut, timer: 
     let checks_allowed = query_budget.saturating_sub(1);
     let end = start + (settings.max_seconds * 1000).min(check_ms.saturating_mul(checks_allowed + 1));
     let mut baseline = if honored.resources_list_changed { schema_fingerprint(db, hidden).await.ok() } else { None };
+    let mut tools_baseline = match tools {
+        Some(watch) => Some(watch.fingerprint(start).await),
+        None => None,
+    };
     let mut next_check = start + check_ms;
     let mut next_tick = start + tick_ms;
     loop {
@@ -217,8 +242,19 @@ pub async fn listen(subscription: Subscription<'_>, out: &dyn ListenOut, timer: 
         }
         next_tick = now + tick_ms;
         let mut said = false;
-        if honored.resources_list_changed && now >= next_check {
+        let check_due = now >= next_check;
+        if check_due {
             next_check = now + check_ms;
+        }
+        if let (Some(watch), true) = (tools, check_due) {
+            let current = watch.fingerprint(now).await;
+            if tools_baseline.as_ref().is_some_and(|b| *b != current) {
+                out.message(&notification(id, "notifications/tools/list_changed"));
+                said = true;
+            }
+            tools_baseline = Some(current);
+        }
+        if honored.resources_list_changed && check_due {
             // A failed read changes nothing: the next check tries again.
             if let Ok(current) = schema_fingerprint(db, hidden).await {
                 if baseline.as_ref().is_some_and(|b| *b != current) {

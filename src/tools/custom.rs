@@ -311,7 +311,7 @@ pub fn service_problems(service: &str, read_only: bool, tools: &[CustomTool]) ->
         .filter(|t| t.write.is_some() && read_only)
         .map(|t| {
             format!(
-                "tools.{}: writes = true, but the service {service:?} is read-only (read_only is true unless the                  service sets read_only = false)",
+                "tools.{}: writes = true, but the service {service:?} is read-only (read_only is true unless the service sets read_only = false)",
                 t.name
             )
         })
@@ -333,7 +333,7 @@ pub fn rows_output_schema() -> Json {
 }
 
 #[cfg(feature = "query-sql")]
-pub use with_parser::{parse, rewrite_placeholders, run};
+pub use with_parser::{parse, rewrite_placeholders, run, write_table_allowed};
 
 #[cfg(feature = "query-sql")]
 mod with_parser {
@@ -646,7 +646,7 @@ mod with_parser {
 
     /// Whether a tool that writes may write this table: not one with a row policy, which a
     /// free-form statement could write around (refused, saying where the policy does apply).
-    fn write_table_allowed(table: &crate::schema::Table) -> Result<(), String> {
+    pub fn write_table_allowed(table: &crate::schema::Table) -> Result<(), String> {
         match table.rows {
             crate::rows::RowAccess::Open => Ok(()),
             _ => Err(format!(

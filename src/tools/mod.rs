@@ -39,6 +39,7 @@ mod related;
 mod routines;
 pub mod scrub;
 mod search;
+pub mod stored;
 mod update_records;
 pub mod values;
 

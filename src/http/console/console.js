@@ -24,8 +24,8 @@ function h(tag, attrs = {}, ...children) {
 
 class SessionEnded extends Error {}
 
-async function api(method, path, body) {
-  const headers = { 'x-csrf-token': state.csrf || '' };
+async function api(method, path, body, extraHeaders = {}) {
+  const headers = { 'x-csrf-token': state.csrf || '', ...extraHeaders };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(path, {
     method, headers, credentials: 'same-origin', cache: 'no-store',
@@ -44,6 +44,7 @@ async function api(method, path, body) {
     const error = new Error((data && (data.error_description || data.error)) || `HTTP ${res.status}`);
     error.status = res.status;
     error.code = data && data.error;
+    error.data = data;
     throw error;
   }
   return data;
@@ -173,7 +174,7 @@ async function start() {
 
 // ---- pages ---------------------------------------------------------------------------------
 
-const pages = { services: servicesPage, keys: keysPage, oauth: oauthPage, users: usersPage, logs: logsPage };
+const pages = { services: servicesPage, keys: keysPage, oauth: oauthPage, users: usersPage, tools: toolsPage, logs: logsPage };
 
 async function render() {
   if (!state.csrf) return;
@@ -550,6 +551,148 @@ async function usersPage(view) {
     h('div', { class: 'table-wrap' }, h('table', { id: 'users-table' },
       h('thead', {}, h('tr', {}, ['Username', 'Status', 'Created', ''].map((t) => h('th', { scope: 'col' }, t)))), tbody)));
   await load();
+}
+
+// ---- custom tools --------------------------------------------------------------------------
+
+async function toolsPage(view) {
+  const note = h('p', { id: 'page-message', role: 'alert', hidden: true });
+  const problems = h('ul', { id: 'tool-errors', class: 'error', role: 'alert', hidden: true });
+  const tbody = h('tbody');
+  const field = (id, label, el, hint) => h('div', {}, h('label', { for: id }, label), el, hint ? h('p', { class: 'muted' }, hint) : null);
+  const name = h('input', { type: 'text', id: 'tool-name', required: true, maxlength: 64, autocomplete: 'off', pattern: '[A-Za-z_][A-Za-z0-9_]*' });
+  const title = h('input', { type: 'text', id: 'tool-title', autocomplete: 'off' });
+  const description = h('textarea', { id: 'tool-description', rows: 2, required: true });
+  const sql = h('textarea', { id: 'tool-sql', rows: 5, required: true, spellcheck: 'false', placeholder: 'SELECT name FROM customers WHERE country = :country LIMIT :n' });
+  const parameters = h('textarea', { id: 'tool-parameters', rows: 4, spellcheck: 'false', placeholder: '{"country": {"type": "string", "maxLength": 40}, "n": {"type": "integer", "default": 10}}' });
+  const required = h('input', { type: 'text', id: 'tool-required', autocomplete: 'off', placeholder: 'country' });
+  const enabled = h('input', { type: 'checkbox', id: 'tool-enabled', checked: true });
+  const heading = h('h2', { id: 'tool-form-title' }, 'Create a tool');
+  const cancel = h('button', { type: 'button', class: 'secondary', id: 'tool-cancel', hidden: true, onclick: () => reset() }, 'Cancel editing');
+  const form = h('form', { id: 'tool-form', class: 'card' }, heading,
+    h('p', { class: 'muted' }, 'One read-only SELECT with named parameters (:name), or the caller\'s attributes (:user.customer_id). It is checked like the configuration\'s tools and against the live schema before it is saved.'),
+    problems,
+    h('div', { class: 'row' }, field('tool-name', 'Name', name), field('tool-title', 'Title (optional)', title)),
+    field('tool-description', 'Description (for the model)', description),
+    field('tool-sql', 'SQL', sql),
+    field('tool-parameters', 'Parameters (JSON: name → {type, description, maxLength, enum, minimum, maximum, default})', parameters),
+    field('tool-required', 'Required parameters (comma-separated)', required),
+    h('label', { class: 'inline', for: 'tool-enabled' }, enabled, 'Enabled (listed and callable)'),
+    h('div', {}, h('button', { type: 'submit', id: 'tool-save' }, 'Save tool'), ' ', cancel));
+  let version = 0;
+  let editing = null;
+  const failed = (what) => (e) => { if (!(e instanceof SessionEnded)) message(note, `${what}: ${e.message}`); };
+
+  function showProblems(list) {
+    problems.replaceChildren(...list.map((p) => h('li', {}, p)));
+    problems.hidden = list.length === 0;
+  }
+
+  function reset() {
+    editing = null;
+    form.reset();
+    name.readOnly = false;
+    heading.textContent = 'Create a tool';
+    cancel.hidden = true;
+    showProblems([]);
+  }
+
+  function edit(t) {
+    const d = t.definition || {};
+    editing = t;
+    name.value = t.name;
+    name.readOnly = true;
+    title.value = d.title ?? '';
+    description.value = d.description ?? '';
+    sql.value = d.sql ?? '';
+    parameters.value = d.parameters ? JSON.stringify(d.parameters, null, 2) : '';
+    required.value = (d.required || []).join(', ');
+    enabled.checked = d.enabled !== false;
+    heading.textContent = `Edit ${t.name}`;
+    cancel.hidden = false;
+    showProblems([]);
+    name.scrollIntoView({ block: 'center' });
+    description.focus();
+  }
+
+  // A change made elsewhere since this page read the list (412): say so and read it again.
+  async function write(method, path, body, done) {
+    try {
+      await api(method, servicePath(path), body, { 'if-match': `"${version}"` });
+      message(note, '');
+      showProblems([]);
+      toast(done);
+      return true;
+    } catch (e) {
+      if (e instanceof SessionEnded) return false;
+      if (e.status === 412) message(note, 'The tools were changed elsewhere since this page read them. The list was refreshed: check it and try again.');
+      else if (e.status === 404) message(note, 'That tool no longer exists (deleted elsewhere). The list was refreshed.');
+      else if (e.data && Array.isArray(e.data.problems)) showProblems(e.data.problems);
+      else message(note, e.message);
+      return false;
+    } finally {
+      await load().catch(failed('Could not read the tools'));
+    }
+  }
+
+  function row(t) {
+    const admin = t.source === 'admin';
+    const actions = admin ? [
+      h('button', { type: 'button', class: 'secondary small', 'aria-label': `Edit ${t.name}`, onclick: () => edit(t) }, 'Edit'),
+      h('button', { type: 'button', class: 'secondary small', 'aria-label': `${t.enabled ? 'Disable' : 'Enable'} ${t.name}`,
+        onclick: () => write('PATCH', `tools/${enc(t.name)}`, { enabled: !t.enabled }, t.enabled ? 'Tool disabled' : 'Tool enabled') }, t.enabled ? 'Disable' : 'Enable'),
+      h('button', { type: 'button', class: 'danger small', 'aria-label': `Delete ${t.name}`, onclick: async () => {
+        if (!await confirmAction(`Delete the tool ${t.name}? Clients stop seeing it at once.`, 'Delete')) return;
+        if (editing && editing.name === t.name) reset();
+        await write('DELETE', `tools/${enc(t.name)}`, undefined, 'Tool deleted');
+      } }, 'Delete'),
+    ] : [h('span', { class: 'muted' }, 'read-only: set in the configuration')];
+    return h('tr', { 'data-tool': t.name, 'data-source': t.source },
+      h('td', {}, h('code', {}, t.name)),
+      h('td', { class: 'tool-title' }, t.title ?? ''),
+      h('td', {}, admin ? 'admin API' : 'configuration'),
+      h('td', {}, h('span', { class: t.enabled ? 'badge good' : 'badge bad' }, t.enabled ? 'enabled' : 'disabled'),
+        t.problem ? h('p', { class: 'error tool-problem' }, t.problem) : null),
+      h('td', {}, t.writes ? 'yes' : 'no'),
+      h('td', {}, actions));
+  }
+
+  async function load() {
+    const data = await api('GET', servicePath('tools'));
+    version = data.version;
+    tbody.replaceChildren(...(data.tools.length ? data.tools.map(row) : [h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'No custom tools yet.'))]));
+  }
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    let params;
+    if (parameters.value.trim()) {
+      try { params = JSON.parse(parameters.value); } catch (e) { showProblems([`parameters: not valid JSON (${e.message})`]); return; }
+    }
+    const definition = { description: description.value, sql: sql.value, enabled: enabled.checked };
+    if (title.value.trim()) definition.title = title.value.trim();
+    if (params !== undefined) definition.parameters = params;
+    const names = required.value.split(',').map((r) => r.trim()).filter(Boolean);
+    if (names.length) definition.required = names;
+    if (editing && editing.definition && 'writes' in editing.definition) definition.writes = editing.definition.writes;
+    const saved = await write('PUT', `tools/${enc(name.value.trim())}`, definition, editing ? 'Tool saved' : 'Tool created');
+    if (saved) reset();
+  });
+
+  view.replaceChildren(pageHeading('Custom tools'), note,
+    h('p', { class: 'muted' }, 'Tools of this service: those of the configuration (read-only here), then those added here. Clients see a change within about a minute (each worker instance reads the stored tools at most every 10 seconds; storage takes up to 60 seconds to reach every location); clients listening for changes are told.'),
+    h('div', { class: 'table-wrap' }, h('table', { id: 'custom-tools-table' },
+      h('thead', {}, h('tr', {}, ['Name', 'Title', 'Source', 'Status', 'Writes', ''].map((t) => h('th', { scope: 'col' }, t)))), tbody)),
+    form);
+  try {
+    await load();
+  } catch (e) {
+    if (e.status === 501) {
+      view.replaceChildren(pageHeading('Custom tools'), h('p', { class: 'notice', id: 'tools-unavailable' }, e.message));
+      return;
+    }
+    throw e;
+  }
 }
 
 // ---- execution logs ------------------------------------------------------------------------
