@@ -260,9 +260,10 @@ fn write_tool(sql: &str) -> Json {
 #[test]
 fn a_stored_writing_tool_is_checked_as_a_write_and_refused_on_a_read_only_service() {
     let read_only = Fixture::configured(service());
-    let refused = stored::check(&read_only.service, "w", &write_tool("UPDATE customers SET name = :name WHERE id = :id"))
-        .unwrap_err()
-        .join("; ");
+    let refused =
+        stored::check(&read_only.service, "w", &write_tool("UPDATE customers SET name = :name WHERE id = :id"))
+            .unwrap_err()
+            .join("; ");
     assert!(refused.contains("read-only"), "{refused}");
 
     let mut writable = service();

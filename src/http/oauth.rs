@@ -12,9 +12,9 @@ use crate::config::{AuthMode, Config};
 use crate::oauth::cimd::{self, DocumentCache, DocumentFetcher};
 use crate::oauth::client::{self, ClientRecord};
 use crate::oauth::form::Params;
-use crate::oauth::record_viewer;
 use crate::oauth::grants::{Command, GrantStore, Reply, GLOBAL_SHARD};
 use crate::oauth::password::PasswordHasher;
+use crate::oauth::record_viewer;
 use crate::oauth::tokens::{AccessClaims, SigningKeys};
 use crate::oauth::{
     self, metadata, registration, service_of_token, OAuthError, ACCESS_TOKEN_SECONDS, CODE_PREFIX, REFRESH_TOKEN_PREFIX,

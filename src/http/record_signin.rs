@@ -40,7 +40,8 @@ pub async fn handle(
     env: &Env<'_>,
 ) -> HttpResponse {
     if request.method != "GET" {
-        return HttpResponse::error(405, "method_not_allowed", "this page is opened with GET").with_header("allow", "GET");
+        return HttpResponse::error(405, "method_not_allowed", "this page is opened with GET")
+            .with_header("allow", "GET");
     }
     if service.auth != AuthMode::Required {
         return page(404, "No sign-in here", "this service is open: its records need no sign-in");
@@ -100,7 +101,8 @@ async fn callback(request: &HttpRequest, service: &ServiceConfig, config: &Confi
             d if d.is_empty() => get("error"),
             d => d,
         };
-        return page(403, "Sign-in was not completed", &why).with_header("set-cookie", record_viewer::clear_flow_cookie());
+        return page(403, "Sign-in was not completed", &why)
+            .with_header("set-cookie", record_viewer::clear_flow_cookie());
     }
     let iss = get("iss");
     if !iss.is_empty() && iss != issuer {

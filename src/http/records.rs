@@ -9,12 +9,12 @@
 
 use super::login::escape;
 use super::mcp_endpoint::{authenticate, RequestTools};
-use super::{Env, HttpRequest, HttpResponse};
 use super::record_signin;
+use super::{Env, HttpRequest, HttpResponse};
 use crate::config::ServiceConfig;
+use crate::mcp::resources::percent_decode;
 use crate::oauth::flow::cookie;
 use crate::oauth::record_viewer;
-use crate::mcp::resources::percent_decode;
 use crate::tools::guard::CallGuard;
 use crate::tools::{fetch, ToolContext};
 
@@ -147,7 +147,12 @@ fn is_navigation(request: &HttpRequest) -> bool {
 
 /// The 401 of the MCP endpoint (its `WWW-Authenticate` challenge kept) as a page for a person,
 /// with a sign-in link when the service's users can sign in with a browser.
-fn sign_in_page(refusal: HttpResponse, service: &ServiceConfig, origin: &str, record_path: Option<&String>) -> HttpResponse {
+fn sign_in_page(
+    refusal: HttpResponse,
+    service: &ServiceConfig,
+    origin: &str,
+    record_path: Option<&String>,
+) -> HttpResponse {
     let endpoint = format!("{origin}/mcp/{}", service.name);
     let link = match record_path {
         Some(path) => format!(

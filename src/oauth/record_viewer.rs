@@ -131,7 +131,9 @@ pub fn open_flow_cookie(
         .ok_or_else(|| again("this browser has no sign-in in progress (cookies must be enabled)"))?;
     let (payload, signature) = value.split_once('.').ok_or_else(|| again("the sign-in cookie is malformed"))?;
     let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| again("the sign-in cookie is malformed"))?;
-    mac(keys, payload)?.verify_slice(&signature).map_err(|_| again("the sign-in cookie was not issued by this server"))?;
+    mac(keys, payload)?
+        .verify_slice(&signature)
+        .map_err(|_| again("the sign-in cookie was not issued by this server"))?;
     let bytes = URL_SAFE_NO_PAD.decode(payload).map_err(|_| again("the sign-in cookie is malformed"))?;
     let pending: PendingSignIn =
         serde_json::from_slice(&bytes).map_err(|_| again("the sign-in cookie is malformed"))?;
@@ -214,7 +216,8 @@ mod tests {
         let payload = name_payload.split_once('=').unwrap().1;
         let mut forged: PendingSignIn = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
         forged.return_to = "/mcp/shop/records/secrets/1".into();
-        let forged = format!("{FLOW_COOKIE}={}.{signature}", URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap()));
+        let forged =
+            format!("{FLOW_COOKIE}={}.{signature}", URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap()));
         assert!(open_flow_cookie(&keys(), Some(&forged), "shop", "s1", 999).unwrap_err().contains("not issued"));
 
         let other_keys = SigningKeys::parse("k2:HxwdHh8AAQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRo").unwrap();

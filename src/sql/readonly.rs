@@ -344,7 +344,9 @@ impl Resolver<'_, '_> {
         check_query_shape(query)?;
         if let Some(with) = &query.with {
             if with.recursive {
-                return ControlFlow::Break("WITH RECURSIVE is not allowed in checked SQL (query_sql, custom tools)".into());
+                return ControlFlow::Break(
+                    "WITH RECURSIVE is not allowed in checked SQL (query_sql, custom tools)".into(),
+                );
             }
             for cte in &with.cte_tables {
                 if cte.from.is_some() {
@@ -400,7 +402,10 @@ impl Resolver<'_, '_> {
                     || sample.is_some()
                     || !index_directives.is_empty()
                 {
-                    return ControlFlow::Break("table hints, samples and versions are not allowed in checked SQL (query_sql, custom tools)".into());
+                    return ControlFlow::Break(
+                        "table hints, samples and versions are not allowed in checked SQL (query_sql, custom tools)"
+                            .into(),
+                    );
                 }
                 ControlFlow::Continue(())
             }
@@ -532,7 +537,9 @@ fn idents(name: &ObjectName) -> ControlFlow<String, Vec<Ident>> {
 
 fn check_query_shape(query: &Query) -> ControlFlow<String> {
     if !query.locks.is_empty() {
-        return ControlFlow::Break("FOR UPDATE / FOR SHARE locks are not allowed in checked SQL (query_sql, custom tools)".into());
+        return ControlFlow::Break(
+            "FOR UPDATE / FOR SHARE locks are not allowed in checked SQL (query_sql, custom tools)".into(),
+        );
     }
     if query.for_clause.is_some()
         || query.settings.is_some()
@@ -598,7 +605,10 @@ fn check_joins(from: &TableWithJoins) -> ControlFlow<String> {
         };
         match constraint {
             JoinConstraint::Natural => {
-                return ControlFlow::Break("NATURAL JOIN is not allowed in checked SQL (query_sql, custom tools); write the join condition".into())
+                return ControlFlow::Break(
+                    "NATURAL JOIN is not allowed in checked SQL (query_sql, custom tools); write the join condition"
+                        .into(),
+                )
             }
             JoinConstraint::UsingAlias(..) => {
                 return ControlFlow::Break("JOIN ... USING ... AS is not supported by query_sql".into())
@@ -733,7 +743,9 @@ impl Checker<'_> {
             }
             Expr::Function(function) => self.function(function),
             Expr::BinaryOp { op: BinaryOperator::PGCustomBinaryOperator(_) | BinaryOperator::Custom(_), .. } => {
-                ControlFlow::Break("custom operators (OPERATOR(...)) are not allowed in checked SQL (query_sql, custom tools)".into())
+                ControlFlow::Break(
+                    "custom operators (OPERATOR(...)) are not allowed in checked SQL (query_sql, custom tools)".into(),
+                )
             }
             Expr::Wildcard(_) | Expr::QualifiedWildcard(..) => self.protected.wildcard(),
             Expr::CompoundFieldAccess { .. }
