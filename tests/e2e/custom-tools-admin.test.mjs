@@ -30,6 +30,7 @@ before(async () => {
         listen: { max_seconds: 8, check_seconds: 1 },
         tools: { from_config: { description: 'Configured.', sql: 'SELECT 1 AS one' } },
       },
+      rw: { label: 'Writable shop', database: { kind: 'd1', binding: 'DB' }, read_only: false, columns: { customers: { read_only: ['email'] } } },
     },
     buildDir: BUILD,
   });
@@ -275,5 +276,46 @@ describe('custom tools through the admin API', () => {
     assert.deepEqual(changed[0].message.params._meta, { 'io.modelcontextprotocol/subscriptionId': 'listen-tools' });
     assert.ok(changed[0].at - putAt <= 2500, `seen at the next 1 s check: put at ${putAt} ms, told at ${changed[0].at} ms`);
     assert.ok((await names()).includes('announced'));
+  });
+
+  test('a tool that writes: refused on a read-only service, checked as a write, and run on a writable one', async () => {
+    const rename = {
+      description: 'Renames a category.',
+      sql: 'UPDATE categories SET name = :name WHERE id = :id',
+      parameters: { id: { type: 'integer' }, name: { type: 'string', maxLength: 60 } },
+      required: ['id', 'name'],
+      writes: true,
+    };
+    const onReadOnly = await admin('PUT', 'rename_category', rename);
+    assert.equal(onReadOnly.status, 400, JSON.stringify(onReadOnly.json));
+    assert.match(onReadOnly.json.error_description, /read-only/);
+
+    const rwAdmin = (method, name, body) =>
+      fetch(`${w.url}/admin/services/rw/tools/${name}`, {
+        method,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }).then(async (res) => ({ status: res.status, json: await res.json().catch(() => null) }));
+    const readOnlyColumn = await rwAdmin('PUT', 'set_email', { description: 'x', sql: 'UPDATE customers SET email = :e WHERE id = :id', parameters: { e: { type: 'string' }, id: { type: 'integer' } }, writes: true });
+    assert.equal(readOnlyColumn.status, 400, JSON.stringify(readOnlyColumn.json));
+    assert.match(readOnlyColumn.json.error_description, /email/);
+    const created = await rwAdmin('PUT', 'rename_category', rename);
+    assert.equal(created.status, 201, JSON.stringify(created.json));
+
+    const rwKey = (await createKey(w.url, 'rw', { label: 'admin write tools e2e' })).key;
+    const rw = (await connectClient(w.mcpUrl('rw'), rwKey)).client;
+    try {
+      const listed = (await rw.listTools()).tools.find((t) => t.name === 'rename_category');
+      assert.ok(listed, 'the stored writing tool is listed to a credential that may write');
+      assert.equal(listed.annotations.readOnlyHint, false);
+      assert.equal(listed.annotations.destructiveHint, true);
+      const result = await rw.callTool({ name: 'rename_category', arguments: { id: 2, name: "Renamed'); DROP TABLE categories; --" } });
+      assert.equal(result.isError, false, JSON.stringify(result.content));
+      assert.equal(result.structuredContent.rows_written, 1);
+      const read = await rw.callTool({ name: 'get_table_data', arguments: { table: 'categories', filter: 'id = 2' } });
+      assert.equal(read.structuredContent.records[0].name, "Renamed'); DROP TABLE categories; --", 'stored literally');
+    } finally {
+      await rw.close().catch(() => {});
+    }
   });
 });
