@@ -210,8 +210,16 @@ fn configuration_errors_name_the_problem() {
         ),
         (json!({ "t": with(json!({ "description": "" })) }), "description: missing"),
         (json!({ "t": with(json!({ "colour": "red" })) }), "unknown field \"colour\""),
-        // Annotations are derived (read-only, the title), not configured yet: refused, not ignored.
-        (json!({ "t": with(json!({ "annotations": { "readOnlyHint": false } })) }), "unknown field \"annotations\""),
+        // A hint never claims a read writes, or is destructive or not idempotent; unknown hints refused.
+        (
+            json!({ "t": with(json!({ "annotations": { "readOnlyHint": false } })) }),
+            "annotations.readOnlyHint: follows writes",
+        ),
+        (json!({ "t": with(json!({ "annotations": { "destructiveHint": true } })) }), "a read is never destructive"),
+        (json!({ "t": with(json!({ "annotations": { "idempotentHint": false } })) }), "a read is always idempotent"),
+        (json!({ "t": with(json!({ "annotations": { "openWorldHint": "yes" } })) }), "must be true or false"),
+        (json!({ "t": with(json!({ "annotations": { "safeHint": true } })) }), "annotations.safeHint: unknown"),
+        (json!({ "t": with(json!({ "annotations": [] })) }), "annotations: must be an object"),
         (json!({ "bad-name": base.clone() }), "a tool name is letters"),
     ] {
         let text = config_error(tools.clone());

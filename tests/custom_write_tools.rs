@@ -447,3 +447,33 @@ fn a_service_that_is_read_only_offers_no_tool_that_writes_whatever_the_credentia
     assert!(outcome.unwrap_err().0.contains("add_category writes, and this service is read-only"));
     assert_eq!(fx.db.scalar_i64("SELECT COUNT(*) FROM categories WHERE name = 'RO'"), 0);
 }
+
+#[test]
+fn operator_hints_may_add_caution_but_never_claim_a_write_is_safer() {
+    let with_hints =
+        |sql: &str, hints: Json| json!({ "description": "x", "writes": true, "sql": sql, "annotations": hints });
+    let delete = "DELETE FROM categories WHERE id = 1";
+    for (tool, expected) in [
+        (
+            with_hints(delete, json!({ "destructiveHint": false })),
+            "an UPDATE, DELETE or upsert can change existing rows",
+        ),
+        (with_hints(delete, json!({ "readOnlyHint": true })), "annotations.readOnlyHint: follows writes"),
+        (with_hints(delete, json!({ "idempotentHint": 1 })), "annotations.idempotentHint: must be true or false"),
+    ] {
+        let text = one_tool(tool.clone());
+        assert!(text.contains("SERVICES.svc.tools.t: ") && text.contains(expected), "{tool}: {text}");
+    }
+
+    let mut listed_tools = tools();
+    listed_tools["add_category"]["annotations"] = json!({ "destructiveHint": true, "openWorldHint": true });
+    listed_tools["set_description"]["annotations"] = json!({ "idempotentHint": true, "readOnlyHint": false });
+    let fx = Fixture::on(demo_db(), service_with(json!({ "tools": listed_tools })));
+    let listed = handle(&fx.ctx(), "tools/list", json!({})).unwrap()["tools"].as_array().unwrap().clone();
+    let annotations = |name: &str| listed.iter().find(|t| t["name"] == name).expect("listed")["annotations"].clone();
+    let add = annotations("add_category");
+    assert_eq!((add["destructiveHint"].clone(), add["openWorldHint"].clone()), (json!(true), json!(true)));
+    let upsert = annotations("set_description");
+    assert_eq!((upsert["idempotentHint"].clone(), upsert["destructiveHint"].clone()), (json!(true), json!(true)));
+    assert_eq!(annotations("add_points")["idempotentHint"], false, "hints are per tool");
+}

@@ -31,6 +31,67 @@ pub struct CustomTool {
     pub enabled: bool,
     /// `Some` for a tool that writes (`writes = true`): what its statement does.
     pub write: Option<WriteKind>,
+    /// Hints the operator may add (`annotations`); the rest are derived from the statement.
+    pub hints: Hints,
+}
+
+/// The annotations an operator may set. `readOnlyHint` always follows `writes`, and
+/// `destructiveHint` may only be raised: a hint never claims a tool is safer than its statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Hints {
+    /// `destructiveHint: true` on an INSERT (e.g. one that fires triggers).
+    pub destructive: bool,
+    /// `idempotentHint: true` on a write (reads always are).
+    pub idempotent: bool,
+    /// `openWorldHint` (default false: the tool reaches only this database).
+    pub open_world: bool,
+}
+
+impl Hints {
+    /// Parses `annotations = { idempotentHint = true, ... }` for a tool whose statement is
+    /// `write` (`None`: a read).
+    pub fn parse(value: &Json, write: Option<WriteKind>) -> Result<Hints, String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("annotations: must be an object like {{ idempotentHint = true }}, got {value}"));
+        };
+        let mut hints = Hints::default();
+        for (key, value) in object {
+            let Some(flag) = value.as_bool() else {
+                return Err(format!("annotations.{key}: must be true or false, got {value}"));
+            };
+            match key.as_str() {
+                "readOnlyHint" if flag == write.is_none() => {}
+                "readOnlyHint" => {
+                    return Err("annotations.readOnlyHint: follows writes (true for a read, false for a write); \
+                                leave it out"
+                        .into())
+                }
+                "destructiveHint" => match write {
+                    None if flag => return Err("annotations.destructiveHint: a read is never destructive".into()),
+                    Some(kind) if !flag && kind.destructive() => {
+                        return Err(
+                            "annotations.destructiveHint: an UPDATE, DELETE or upsert can change existing rows, \
+                             so it stays true"
+                                .into(),
+                        )
+                    }
+                    _ => hints.destructive = flag,
+                },
+                "idempotentHint" => match write {
+                    None if !flag => return Err("annotations.idempotentHint: a read is always idempotent".into()),
+                    _ => hints.idempotent = flag,
+                },
+                "openWorldHint" => hints.open_world = flag,
+                other => {
+                    return Err(format!(
+                        "annotations.{other}: unknown; hints are readOnlyHint, destructiveHint, idempotentHint, \
+                         openWorldHint (the title is the tool's title)"
+                    ))
+                }
+            }
+        }
+        Ok(hints)
+    }
 }
 
 /// What a tool that writes does, from its statement.
@@ -205,9 +266,9 @@ impl CustomTool {
                 "annotations": {
                     "title": self.title,
                     "readOnlyHint": false,
-                    "destructiveHint": kind.destructive(),
-                    "idempotentHint": false,
-                    "openWorldHint": false,
+                    "destructiveHint": kind.destructive() || self.hints.destructive,
+                    "idempotentHint": self.hints.idempotent,
+                    "openWorldHint": self.hints.open_world,
                 },
             });
         }
@@ -227,7 +288,7 @@ impl CustomTool {
                 "readOnlyHint": true,
                 "destructiveHint": false,
                 "idempotentHint": true,
-                "openWorldHint": false,
+                "openWorldHint": self.hints.open_world,
             },
         })
     }
@@ -462,7 +523,8 @@ mod with_parser {
             return Err(one(format!("{name:?} is the name of a built-in tool; choose another name")));
         }
         let Some(object) = value.as_object() else { return Err(one(format!("must be an object, got {value}"))) };
-        const FIELDS: [&str; 7] = ["title", "description", "sql", "parameters", "required", "enabled", "writes"];
+        const FIELDS: [&str; 8] =
+            ["title", "description", "sql", "parameters", "required", "enabled", "writes", "annotations"];
         if let Some(unknown) = object.keys().find(|k| !FIELDS.contains(&k.as_str())) {
             return Err(one(format!("unknown field {unknown:?}; fields are: {}", FIELDS.join(", "))));
         }
@@ -506,6 +568,14 @@ mod with_parser {
         };
 
         let mut errors = Vec::new();
+        let hints = match object.get("annotations").map(|value| super::Hints::parse(value, write)) {
+            None => super::Hints::default(),
+            Some(Ok(hints)) => hints,
+            Some(Err(problem)) => {
+                errors.push(problem);
+                super::Hints::default()
+            }
+        };
         let parameters = match object.get("parameters") {
             None => BTreeMap::new(),
             Some(Json::Object(map)) => {
@@ -572,6 +642,7 @@ mod with_parser {
             required,
             enabled,
             write,
+            hints,
         })
     }
 
