@@ -54,6 +54,8 @@ describe('the console Tools page in a real browser', () => {
   });
 
   async function openTools() {
+    // Each test signs in itself: a session cookie left by another would resume on load.
+    await browser.clearCookies();
     const page = await browser.newPage();
     page.setDefaultTimeout(10_000);
     const errors = [];

@@ -53,6 +53,8 @@ describe('the operator console in a real browser', () => {
   });
 
   async function openConsole(viewport) {
+    // Each test signs in itself: a session cookie left by another would resume on load.
+    await browser.clearCookies();
     const page = await browser.newPage();
     page.setDefaultTimeout(10_000);
     if (viewport) await page.setViewportSize(viewport);
@@ -129,6 +131,10 @@ describe('the operator console in a real browser', () => {
     await demo.getByRole('button', { name: 'Copy MCP endpoint' }).click();
     assert.equal(await clipboard(page), `${base}/mcp/demo`);
     await page.waitForSelector('#toast.show');
+    // A reload keeps the console signed in, on the page it was showing.
+    await page.reload();
+    await page.waitForSelector('article[data-service="demo"]');
+    assert.ok(await page.isHidden('#signin'), 'still signed in after a reload');
     assert.deepEqual(page.errors, []);
     await page.close();
   });
@@ -356,6 +362,10 @@ describe('the operator console in a real browser', () => {
     await page.waitForSelector('#signin:not([hidden])');
     assert.equal(await page.textContent('#signin-message'), 'You signed out.');
     assert.equal((await browser.cookies(base)).filter((c) => c.name === '__Host-dbmcp_console').length, 0);
+    await page.reload();
+    await page.waitForSelector('#signin-form');
+    assert.ok(await page.isVisible('#signin-form'), 'a reload after signing out shows the sign-in');
+    assert.ok(await page.isHidden('#nav'));
     await page.close();
   });
 

@@ -155,6 +155,23 @@ describe('operator console sessions', () => {
     assert.equal((await call('/admin/services', { cookie: other.cookie, csrf: other.csrf })).status, 200);
   });
 
+  test('GET /admin/session gives a live session its CSRF token back (a reload), and nothing else', async () => {
+    const { cookie, csrf } = await consoleSignIn(w.url);
+    const resumed = await call('/admin/session', { cookie, headers: { 'sec-fetch-site': 'same-origin' } });
+    assert.equal(resumed.status, 200);
+    assert.equal(resumed.headers.get('cache-control'), 'no-store');
+    assert.equal((await resumed.json()).csrf_token, csrf);
+    assert.equal((await call('/admin/session')).status, 401, 'no cookie');
+    const forged = cookie.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'));
+    assert.equal((await call('/admin/session', { cookie: forged })).status, 401, 'tampered cookie');
+    const crossSite = await call('/admin/session', { cookie, headers: { 'sec-fetch-site': 'cross-site' } });
+    assert.equal(crossSite.status, 403, 'another site starting the fetch');
+    assert.equal((await call('/admin/session', { method: 'DELETE', cookie, csrf, origin: w.url })).status, 204);
+    const after = await call('/admin/session', { cookie });
+    assert.equal(after.status, 401, 'a signed-out session is not resumed');
+    assert.match((await after.json()).error_description, /signed out/);
+  });
+
   test('sign-in attempts are limited per address, before the token is compared', async () => {
     const address = '192.0.2.77';
     const statuses = [];

@@ -148,6 +148,21 @@ async function signIn(event) {
   await start();
 }
 
+/** A reload keeps the console signed in: the cookie's session gives back its CSRF token. */
+async function resume() {
+  let res;
+  try {
+    res = await fetch('/admin/session', { credentials: 'same-origin', cache: 'no-store' });
+  } catch (e) {
+    return;
+  }
+  if (!res.ok) return;
+  const data = await res.json().catch(() => ({}));
+  if (!data.csrf_token) return;
+  state.csrf = data.csrf_token;
+  await start();
+}
+
 async function signOut() {
   try { await api('DELETE', '/admin/session'); } catch (e) { if (e instanceof SessionEnded) return; }
   endSession('You signed out.');
@@ -861,4 +876,5 @@ document.addEventListener('DOMContentLoaded', () => {
   window.addEventListener('hashchange', render);
   new MutationObserver(labelCells).observe($('#view'), { childList: true, subtree: true });
   $('#token').focus();
+  resume();
 });

@@ -59,7 +59,8 @@ pub async fn public_route(request: &HttpRequest, rest: &[&str], env: &Env<'_>) -
         ["session"] => match request.method.as_str() {
             "POST" => sign_in(request, env).await,
             "DELETE" => sign_out(request, env).await,
-            _ => HttpResponse::error(405, "method_not_allowed", "POST signs in, DELETE signs out"),
+            "GET" => resume(request, env).await,
+            _ => HttpResponse::error(405, "method_not_allowed", "POST signs in, GET resumes, DELETE signs out"),
         },
         _ => return None,
     })
@@ -154,6 +155,40 @@ async fn sign_out(request: &HttpRequest, env: &Env<'_>) -> HttpResponse {
     HttpResponse::new(204).with_header("set-cookie", session::clear_cookie())
 }
 
+/// `GET /admin/session`: this browser's session again (its CSRF token), so reloading the console
+/// keeps it signed in. The token is only as secret as the page that reads it must be: the cookie
+/// is SameSite=Strict and no other origin may read our answers (no credentialed CORS), and a
+/// fetch another site starts is refused by its `Sec-Fetch-Site`.
+async fn resume(request: &HttpRequest, env: &Env<'_>) -> HttpResponse {
+    let expected = match admin_token(env) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    if request.header("sec-fetch-site").is_some_and(|site| !site.eq_ignore_ascii_case("same-origin")) {
+        return HttpResponse::error(403, "forbidden_origin", "only the console's own page may resume its session");
+    }
+    let session = match open_session(request, env, expected).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    HttpResponse::json(200, &json!({"csrf_token": session.csrf(expected), "expires_ms": session.expires_ms}))
+        .with_header("cache-control", "no-store")
+}
+
+/// The unexpired, not signed-out session of the request's cookie.
+async fn open_session(request: &HttpRequest, env: &Env<'_>, expected: &str) -> Result<ConsoleSession, HttpResponse> {
+    let value = request.header("cookie").and_then(session::cookie_value).ok_or_else(|| ended("no session cookie"))?;
+    not_signed_out(ConsoleSession::open(value, expected, env.now_ms).map_err(ended)?, env).await
+}
+
+async fn not_signed_out(session: ConsoleSession, env: &Env<'_>) -> Result<ConsoleSession, HttpResponse> {
+    match env.kv.get(&session::signed_out_key(&session.id)).await {
+        Ok(None) => Ok(session),
+        Ok(Some(_)) => Err(ended("signed out")),
+        Err(e) => Err(HttpResponse::error(503, "storage_unavailable", e)),
+    }
+}
+
 /// Whether the request carries the console cookie (and no Authorization header, which wins).
 pub fn uses_cookie(request: &HttpRequest) -> bool {
     request.header("authorization").is_none() && request.header("cookie").and_then(session::cookie_value).is_some()
@@ -176,11 +211,7 @@ pub async fn check_cookie(request: &HttpRequest, env: &Env<'_>) -> Result<Consol
             "changes need an Origin header equal to this worker's origin",
         ));
     }
-    match env.kv.get(&session::signed_out_key(&session.id)).await {
-        Ok(None) => Ok(session),
-        Ok(Some(_)) => Err(ended("signed out")),
-        Err(e) => Err(HttpResponse::error(503, "storage_unavailable", e)),
-    }
+    not_signed_out(session, env).await
 }
 
 /// `GET /admin/services`: what the console shows of each service.
