@@ -89,7 +89,8 @@ async fn one(request: &HttpRequest, service: &ServiceConfig, store: &dyn LogStor
     let not_found =
         || HttpResponse::error(404, "not_found", format!("no log entry {id:?} in service {:?}", service.name));
     if !is_valid_id(id) {
-        return not_found();
+        // Not echoed: it may be anything, of any length.
+        return HttpResponse::error(404, "not_found", format!("not a log entry id, in service {:?}", service.name));
     }
     for object in service.log.shard_objects(&service.name) {
         match store.get(&object, id).await {

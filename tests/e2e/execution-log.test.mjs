@@ -372,6 +372,9 @@ describe('admin API', () => {
     assert.deepEqual(one.json, list[0]);
     assert.equal((await admin('demo/logs/1700000000000-aaaaaaaaaaaa')).status, 404);
     assert.equal((await admin('demo/logs/not-an-id')).status, 404);
+    const long = await admin(`demo/logs/${'x'.repeat(4000)}`);
+    assert.equal(long.status, 404);
+    assert.ok(!JSON.stringify(long.json).includes('x'.repeat(100)), 'a malformed id is not echoed back');
     assert.equal((await admin(`tiny/logs/${list[0].id}`)).status, 404, 'an entry of another service is not found');
   });
 
