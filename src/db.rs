@@ -7,6 +7,7 @@
 use async_trait::async_trait;
 use serde_json::Value as Json;
 
+use crate::raw_records::RecordsText;
 use crate::sql::Dialect;
 
 /// A value bound to a `?`/`$n` placeholder.
@@ -109,6 +110,13 @@ pub trait Database {
 
     /// Runs statements as one atomic unit: either every statement takes effect or none does.
     async fn batch(&self, statements: &[Statement]) -> Result<Vec<QueryResult>, DbError>;
+
+    /// Runs one query and returns its first `max_rows` rows as the JSON text of an array of
+    /// objects (see [`crate::raw_records`]). Engines that read rows as text (D1) write it without
+    /// building values; the default goes through [`Database::query`].
+    async fn query_records(&self, statement: &Statement, max_rows: usize) -> Result<RecordsText, DbError> {
+        Ok(RecordsText::from_result(self.query(statement).await?, max_rows))
+    }
 }
 
 /// Stands in for a database that could not be opened (a missing binding or secret), so the

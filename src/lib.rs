@@ -15,6 +15,7 @@ pub mod mcp;
 pub mod oauth;
 pub mod postgres;
 pub mod rate_limit;
+pub mod raw_records;
 pub mod relations;
 pub mod rows;
 pub mod schema;

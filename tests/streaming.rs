@@ -220,6 +220,7 @@ fn dropping_a_write_at_its_await_writes_nothing() {
         confirm: dbmcp::tools::confirm::Confirm { store: Some(&fx.confirm), call: None },
         caller: &fx.caller,
         origin: ORIGIN,
+        raw_records: None,
     };
     let sink = Sink::default();
     let params = json!({ "name": "create_records", "arguments": {"table": "categories", "records": [{"name": "x1"}, {"name": "x2"}, {"name": "x3"}]},

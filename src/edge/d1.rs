@@ -11,6 +11,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::db::{Database, DbError, QueryResult, SqlValue, Statement};
+use crate::raw_records::{records_from_arrays, RecordsText};
 use crate::sql::Dialect;
 
 #[wasm_bindgen]
@@ -37,6 +38,17 @@ impl D1 {
     fn prepare(&self, statement: &Statement) -> Result<worker::D1PreparedStatement, DbError> {
         let params: Vec<JsValue> = statement.params.iter().map(to_js).collect();
         self.db.prepare(statement.sql.as_str()).bind(&params).map_err(|e| worker_error(&e))
+    }
+
+    /// The rows as arrays, the column names first.
+    async fn raw_rows(&self, statement: &Statement) -> Result<JsValue, DbError> {
+        let prepared = self.prepare(statement)?;
+        let raw: &RawStatement = prepared.inner().unchecked_ref();
+        let options = js_sys::Object::new();
+        js_sys::Reflect::set(&options, &"columnNames".into(), &JsValue::TRUE)
+            .map_err(|_| DbError::new("could not build D1 options"))?;
+        let promise = raw.raw_with_options(&options).map_err(|e| js_error(&e))?;
+        JsFuture::from(promise).await.map_err(|e| js_error(&e))
     }
 }
 
@@ -76,9 +88,13 @@ fn db_error(message: &str) -> DbError {
 /// hold only what JSON holds (numbers, strings, null; a BLOB is an array of byte values), and
 /// integers beyond 2^53 are already text (see the SQL builder), so nothing is lost on the way.
 fn from_js(value: JsValue) -> Result<Json, DbError> {
-    let text = js_sys::JSON::stringify(&value).map_err(|e| js_error(&e))?;
-    let text = text.as_string().ok_or_else(|| DbError::new("could not read D1 result: not JSON"))?;
+    let text = stringify(value)?;
     serde_json::from_str(&text).map_err(|e| DbError::new(format!("could not read D1 result: {e}")))
+}
+
+fn stringify(value: JsValue) -> Result<String, DbError> {
+    let text = js_sys::JSON::stringify(&value).map_err(|e| js_error(&e))?;
+    text.as_string().ok_or_else(|| DbError::new("could not read D1 result: not JSON"))
 }
 
 #[async_trait(?Send)]
@@ -88,14 +104,7 @@ impl Database for D1 {
     }
 
     async fn query(&self, statement: &Statement) -> Result<QueryResult, DbError> {
-        let prepared = self.prepare(statement)?;
-        let raw: &RawStatement = prepared.inner().unchecked_ref();
-        let options = js_sys::Object::new();
-        js_sys::Reflect::set(&options, &"columnNames".into(), &JsValue::TRUE)
-            .map_err(|_| DbError::new("could not build D1 options"))?;
-        let promise = raw.raw_with_options(&options).map_err(|e| js_error(&e))?;
-        let value = JsFuture::from(promise).await.map_err(|e| js_error(&e))?;
-        let Json::Array(mut rows) = from_js(value)? else {
+        let Json::Array(mut rows) = from_js(self.raw_rows(statement).await?)? else {
             return Err(DbError::new("D1 returned something other than rows"));
         };
         if rows.is_empty() {
@@ -113,6 +122,11 @@ impl Database for D1 {
             })
             .collect();
         Ok(QueryResult { columns, rows, rows_affected: None })
+    }
+
+    async fn query_records(&self, statement: &Statement, max_rows: usize) -> Result<RecordsText, DbError> {
+        let text = stringify(self.raw_rows(statement).await?)?;
+        records_from_arrays(&text, max_rows)
     }
 
     async fn batch(&self, statements: &[Statement]) -> Result<Vec<QueryResult>, DbError> {

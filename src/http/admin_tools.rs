@@ -289,6 +289,7 @@ mod with_parser {
             confirm: confirm::Confirm { store: None, call: None },
             caller: &caller,
             origin: "",
+            raw_records: None,
         };
         stored::check_against_schema(&ctx, tool).await.map_err(|problem| {
             if problem.starts_with("could not read the database schema") {

@@ -24,6 +24,7 @@ use crate::mcp::progress::Notify;
 use crate::mcp::server::{self, InitializeParams};
 use crate::mcp::session::{is_supported, Session};
 use crate::mcp::strict_json;
+use crate::raw_records::RawRecords;
 use crate::sql::Dialect;
 use crate::tools::confirm::{Confirm, ConfirmStore, GrantConfirmStore};
 use crate::tools::guard::CallGuard;
@@ -233,15 +234,26 @@ fn negotiate_reply(request: &HttpRequest) -> Result<Reply, HttpResponse> {
 }
 
 pub(super) fn rpc_response(status: u16, body: &Json, reply: Reply) -> HttpResponse {
+    rpc_response_with(status, body, reply, &RawRecords::default())
+}
+
+/// [`rpc_response`] with the records `raw_records` holds put in place of their markers.
+pub(super) fn rpc_response_with(status: u16, body: &Json, reply: Reply, raw_records: &RawRecords) -> HttpResponse {
+    let text = serde_json::to_string(body).unwrap_or_default();
+    let text = if raw_records.is_empty() { text } else { raw_records.splice_body(text) };
     match reply {
-        Reply::Json => HttpResponse::json(status, body),
+        Reply::Json => HttpResponse {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: text.into_bytes(),
+        },
         Reply::EventStream => HttpResponse {
             status,
             headers: vec![
                 ("content-type".into(), "text/event-stream".into()),
                 ("cache-control".into(), "no-cache".into()),
             ],
-            body: format!("event: message\ndata: {}\n\n", serde_json::to_string(body).unwrap_or_default()).into_bytes(),
+            body: format!("event: message\ndata: {text}\n\n").into_bytes(),
         },
     }
 }
@@ -330,6 +342,7 @@ async fn post(
     }
 
     let tools = RequestTools::open(service, env, principal);
+    let tools = if body.is_array() { tools } else { tools.with_raw_records() };
     let request_budget = tools.budget(service);
     let ctx = tools.context(&request_budget, service, env, principal, &request.origin);
     let before = session.clone();
@@ -393,7 +406,7 @@ async fn post(
     }
     match response {
         None => HttpResponse::new(202),
-        Some(answer) => rpc_response(status, &answer, reply),
+        Some(answer) => rpc_response_with(status, &answer, reply, &tools.raw_records),
     }
 }
 
@@ -403,6 +416,8 @@ pub(super) struct RequestTools<'e> {
     database: Rc<dyn Database>,
     confirm_store: Option<GrantConfirmStore<'e>>,
     can_write: bool,
+    /// Rows the tools leave as JSON text until the body is written (see [`crate::raw_records`]).
+    pub(super) raw_records: RawRecords,
 }
 
 impl<'e> RequestTools<'e> {
@@ -415,7 +430,13 @@ impl<'e> RequestTools<'e> {
             };
             Rc::new(Unavailable { dialect, reason }) as Rc<dyn Database>
         });
-        RequestTools { database, confirm_store: env.confirm_store(), can_write }
+        RequestTools { database, confirm_store: env.confirm_store(), can_write, raw_records: RawRecords::default() }
+    }
+
+    /// For one message whose answer [`rpc_response_with`] writes: its rows may stay JSON text.
+    pub(super) fn with_raw_records(mut self) -> Self {
+        self.raw_records = RawRecords::accepting();
+        self
     }
 
     /// One request is one Worker invocation, whose database limits (D1: 50 queries on the free
@@ -442,6 +463,7 @@ impl<'e> RequestTools<'e> {
             confirm: Confirm { store: self.confirm_store.as_ref().map(|s| s as &dyn ConfirmStore), call: None },
             caller: &principal.caller,
             origin,
+            raw_records: Some(&self.raw_records),
         }
     }
 }

@@ -10,7 +10,7 @@
 
 use serde_json::Value as Json;
 
-use super::mcp_endpoint::{insufficient_scope, rpc_response, Reply, RequestTools};
+use super::mcp_endpoint::{insufficient_scope, rpc_response, rpc_response_with, Reply, RequestTools};
 use super::{Env, HttpRequest, HttpResponse};
 use crate::auth::Principal;
 use crate::config::ServiceConfig;
@@ -97,7 +97,8 @@ pub async fn post(
     if modern::route(&request_message.method) == Route::Listen {
         return super::mcp_listen::respond(request, &request_message, service, env, principal).await;
     }
-    let answer = dispatch(request, &request_message, &meta, service, env, principal).await;
+    let tools = RequestTools::open(service, env, principal).with_raw_records();
+    let answer = dispatch(request, &request_message, &meta, service, env, principal, &tools).await;
     // Progress opened the response stream: the answer is its last event.
     let reply = if env.streaming.is_some_and(|s| s.events.is_open()) { Reply::EventStream } else { reply };
     let status = match &answer {
@@ -108,7 +109,7 @@ pub async fn post(
         Ok(result) => jsonrpc::success(&request_message.id, modern::decorate(&request_message.method, result, service)),
         Err(error) => jsonrpc::error(Some(&request_message.id), &error.error),
     };
-    rpc_response(status, &body, reply)
+    rpc_response_with(status, &body, reply, &tools.raw_records)
 }
 
 /// The version, envelope and header rules, then the method registry.
@@ -158,11 +159,11 @@ async fn dispatch(
     service: &ServiceConfig,
     env: &Env<'_>,
     principal: &Principal,
+    tools: &RequestTools<'_>,
 ) -> Result<Json, ModernError> {
     if modern::route(&request.method) == Route::Discover {
         return Ok(modern::discover(service));
     }
-    let tools = RequestTools::open(service, env, principal);
     let request_budget = tools.budget(service);
     let ctx = tools.context(&request_budget, service, env, principal, &http.origin);
     // The shared dispatch takes a session for the legacy-only methods (logging/setLevel), which

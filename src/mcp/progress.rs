@@ -23,6 +23,7 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value as Json};
 
 use crate::db::{Database, DbError, QueryResult, Statement};
+use crate::raw_records::RecordsText;
 use crate::sql::Dialect;
 
 /// Where a request's notifications go (its SSE response stream).
@@ -222,6 +223,14 @@ impl Database for ProgressDb<'_> {
         let results = self.inner.batch(statements).await?;
         self.progress.after(statements.len(), results.iter().map(|r| r.rows.len()).sum());
         Ok(results)
+    }
+
+    async fn query_records(&self, statement: &Statement, max_rows: usize) -> Result<RecordsText, DbError> {
+        self.progress.before();
+        let records = self.inner.query_records(statement, max_rows).await?;
+        // As `query` counts: every row the engine returned, the one past the cap included.
+        self.progress.after(1, records.rows + usize::from(records.more));
+        Ok(records)
     }
 }
 

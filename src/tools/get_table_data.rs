@@ -142,6 +142,17 @@ fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResul
 
         let spec = SelectSpec { fields: query_fields, rows, order, limit: Some(limit + 1), offset: input.offset };
         let statement = sql::select(dialect, table, &spec)?;
+        // Rows that nothing changes (no masked column, no related rows) go out as the engine's
+        // text, never read into values (see crate::raw_records).
+        if let (Some(holder), true) = (ctx.raw_records, relations.is_empty() && table.policy.masked.is_empty()) {
+            let records = ctx.db.query_records(&statement, limit as usize).await?;
+            let mut out = summary(&table.name, records.rows, input.offset, limit, records.more, input.limit, cap);
+            out["records"] = match holder.put(records.text) {
+                Ok(marker) => marker,
+                Err(text) => serde_json::from_str(&text).map_err(|e| ToolError::new(e.to_string()))?,
+            };
+            return finish(ctx, table, &spec.rows, out, records.more, input.offset, limit, input.include_count).await;
+        }
         let result = ctx.db.query(&statement).await?;
         let mut records: Vec<Map<String, Json>> = result.into_objects();
         let more = records.len() as u64 > limit;
@@ -155,23 +166,43 @@ fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResul
             table.policy.mask_record(record);
         }
 
-        let mut out = json!({
-            "table": table.name,
-            "returned": records.len(),
-            "offset": input.offset,
-            "limit": limit,
-            "truncated": more && input.limit.is_none_or(|asked| asked > cap),
-        });
+        let mut out = summary(&table.name, records.len(), input.offset, limit, more, input.limit, cap);
         // Moved in, not through `json!`, which would copy every row (it serializes what it embeds).
         out["records"] = Json::Array(records.into_iter().map(Json::Object).collect());
-        if more {
-            out["next_offset"] = json!(input.offset.saturating_add(limit));
-        }
-        if input.include_count {
-            out["count"] = json!(count_rows(ctx, table, &spec.rows).await?);
-        }
-        Ok(out)
+        finish(ctx, table, &spec.rows, out, more, input.offset, limit, input.include_count).await
     })
+}
+
+/// The result's fields before `records`.
+fn summary(table: &str, returned: usize, offset: u64, limit: u64, more: bool, asked: Option<u64>, cap: u64) -> Json {
+    json!({
+        "table": table,
+        "returned": returned,
+        "offset": offset,
+        "limit": limit,
+        "truncated": more && asked.is_none_or(|asked| asked > cap),
+    })
+}
+
+/// The fields after `records`: where the next page starts, and the count when asked for.
+#[allow(clippy::too_many_arguments)]
+async fn finish(
+    ctx: &ToolContext<'_>,
+    table: &crate::schema::Table,
+    rows: &RowFilter,
+    mut out: Json,
+    more: bool,
+    offset: u64,
+    limit: u64,
+    include_count: bool,
+) -> ToolResult {
+    if more {
+        out["next_offset"] = json!(offset.saturating_add(limit));
+    }
+    if include_count {
+        out["count"] = json!(count_rows(ctx, table, rows).await?);
+    }
+    Ok(out)
 }
 
 /// Primary key order, so paging is stable when the caller gives none.

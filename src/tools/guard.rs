@@ -16,6 +16,7 @@ use async_trait::async_trait;
 
 use super::scrub::scrub_hidden_names;
 use crate::db::{Database, DbError, QueryResult, Statement};
+use crate::raw_records::RecordsText;
 use crate::sql::Dialect;
 
 pub struct CallGuard<'a> {
@@ -100,6 +101,11 @@ impl Database for CallGuard<'_> {
     async fn batch(&self, statements: &[Statement]) -> Result<Vec<QueryResult>, DbError> {
         self.spend()?;
         self.inner.batch(statements).await.map_err(|e| self.scrub(e))
+    }
+
+    async fn query_records(&self, statement: &Statement, max_rows: usize) -> Result<RecordsText, DbError> {
+        self.spend()?;
+        self.inner.query_records(statement, max_rows).await.map_err(|e| self.scrub(e))
     }
 }
 

@@ -214,6 +214,9 @@ pub struct ToolContext<'a> {
     pub caller: &'a crate::rows::Caller,
     /// `scheme://host[:port]` of the URLs tools emit (PUBLIC_ORIGIN when set, else the request's).
     pub origin: &'a str,
+    /// Where rows written as JSON text wait for the response (see [`crate::raw_records`]); `None`
+    /// keeps every result a value.
+    pub raw_records: Option<&'a crate::raw_records::RawRecords>,
 }
 
 impl<'a> ToolContext<'a> {

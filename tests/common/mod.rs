@@ -285,6 +285,7 @@ impl Fixture {
             confirm: Confirm { store: Some(&self.confirm), call: None },
             caller: &self.caller,
             origin: ORIGIN,
+            raw_records: None,
         }
     }
 

@@ -1,0 +1,434 @@
+//! Result rows as JSON text, written once and spliced into the response.
+//!
+//! A large `get_table_data` result used to cross five forms: D1's arrays as JSON text, parsed into
+//! `serde_json` values, turned into one ordered map per row, serialised for the text content and
+//! serialised again for `structuredContent`. When no row needs changing (no masked column, no
+//! related rows to attach), [`records_from_arrays`] writes the records' JSON text straight from
+//! D1's text (each cell copied as the engine wrote it) and [`RawRecords`] carries it to the
+//! response: the tool's value holds a fresh random marker string where the records go, the text
+//! content is built with the records in place of the marker, and the final JSON-RPC body gets the
+//! same substitution. The marker is 128 random bits, new for every result, and only ever appears
+//! in values this server builds, so no data can forge it.
+
+use std::cell::RefCell;
+
+use serde_json::Value as Json;
+
+use crate::db::{DbError, QueryResult};
+
+/// The JSON text of an array of row objects (column names as keys, in column order).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordsText {
+    pub text: String,
+    /// Rows in `text`.
+    pub rows: usize,
+    /// Whether the engine returned more rows than were kept.
+    pub more: bool,
+}
+
+impl RecordsText {
+    /// From rows already read into values (engines without a text form, and duplicate column
+    /// names, where the last value of a name wins as in a JSON object built row by row).
+    pub fn from_result(result: QueryResult, max_rows: usize) -> Self {
+        let more = result.rows.len() > max_rows;
+        let mut objects = result.into_objects();
+        objects.truncate(max_rows);
+        let rows = objects.len();
+        let records = Json::Array(objects.into_iter().map(Json::Object).collect());
+        RecordsText { text: records.to_string(), rows, more }
+    }
+}
+
+/// Converts `[[column names...], [cells...], ...]` (D1's `raw({columnNames: true})` as JSON text)
+/// into the records text, keeping at most `max_rows` rows. Cells are copied as written, never
+/// re-encoded: the text is `JSON.stringify`'s, and [`split_rows`] checks its shape as it goes.
+pub fn records_from_arrays(text: &str, max_rows: usize) -> Result<RecordsText, DbError> {
+    let unreadable = |why: &str| DbError::new(format!("could not read D1 result: {why}"));
+    let rows = split_rows(text).map_err(unreadable)?;
+    let Some((header, rows)) = rows.split_first() else {
+        return Ok(RecordsText { text: "[]".into(), rows: 0, more: false });
+    };
+    let columns: Vec<String> = header
+        .iter()
+        .map(|name| serde_json::from_str::<String>(name))
+        .collect::<Result<_, _>>()
+        .map_err(|_| unreadable("column names are not strings"))?;
+    let distinct = columns.iter().enumerate().all(|(i, name)| !columns[..i].contains(name));
+    if !distinct {
+        let values: Json = serde_json::from_str(text).map_err(|e| unreadable(&e.to_string()))?;
+        return Ok(RecordsText::from_result(arrays_to_result(columns, values), max_rows));
+    }
+    // `"name":` once per column, escaped once.
+    let keys: Vec<String> = columns.iter().map(|c| format!("{}:", Json::from(c.as_str()))).collect();
+    let kept = &rows[..rows.len().min(max_rows)];
+    let mut out = String::with_capacity(text.len() + kept.len() * keys.iter().map(String::len).sum::<usize>());
+    out.push('[');
+    for (index, row) in kept.iter().enumerate() {
+        if row.len() != keys.len() {
+            return Err(unreadable("a row's cells do not match its columns"));
+        }
+        if index > 0 {
+            out.push(',');
+        }
+        out.push('{');
+        for (at, (key, cell)) in keys.iter().zip(row).enumerate() {
+            if at > 0 {
+                out.push(',');
+            }
+            out.push_str(key);
+            out.push_str(cell);
+        }
+        out.push('}');
+    }
+    out.push(']');
+    Ok(RecordsText { text: out, rows: kept.len(), more: rows.len() > max_rows })
+}
+
+/// An array of arrays as the text of each cell. A few lines instead of serde_json's `RawValue`,
+/// whose feature adds code to every JSON parse in the worker; anything but an array of arrays of
+/// JSON values (strings, numbers, literals, nested arrays or objects) is refused.
+fn split_rows(text: &str) -> Result<Vec<Vec<&str>>, &'static str> {
+    let mut scan = Scanner { bytes: text.as_bytes(), at: 0 };
+    let mut rows = Vec::new();
+    scan.open(b'[')?;
+    if !scan.empty(b']') {
+        loop {
+            scan.open(b'[')?;
+            let mut cells = Vec::new();
+            if !scan.empty(b']') {
+                loop {
+                    scan.whitespace();
+                    let start = scan.at;
+                    scan.value()?;
+                    cells.push(&text[start..scan.at]);
+                    if scan.close(b']')? {
+                        break;
+                    }
+                }
+            }
+            rows.push(cells);
+            if scan.close(b']')? {
+                break;
+            }
+        }
+    }
+    scan.whitespace();
+    if scan.at != scan.bytes.len() {
+        return Err("text after the rows");
+    }
+    Ok(rows)
+}
+
+struct Scanner<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Scanner<'_> {
+    fn whitespace(&mut self) {
+        while self.bytes.get(self.at).is_some_and(u8::is_ascii_whitespace) {
+            self.at += 1;
+        }
+    }
+
+    fn open(&mut self, byte: u8) -> Result<(), &'static str> {
+        self.whitespace();
+        if self.bytes.get(self.at) != Some(&byte) {
+            return Err("not an array of arrays");
+        }
+        self.at += 1;
+        Ok(())
+    }
+
+    /// Right after an opening bracket: whether the array is empty (its closing byte consumed).
+    fn empty(&mut self, byte: u8) -> bool {
+        self.whitespace();
+        let empty = self.bytes.get(self.at) == Some(&byte);
+        self.at += usize::from(empty);
+        empty
+    }
+
+    /// After an element: `true` at the closing byte, `false` at a comma (both consumed).
+    fn close(&mut self, byte: u8) -> Result<bool, &'static str> {
+        self.whitespace();
+        match self.bytes.get(self.at) {
+            Some(&b) if b == byte => {
+                self.at += 1;
+                Ok(true)
+            }
+            Some(b',') => {
+                self.at += 1;
+                Ok(false)
+            }
+            _ => Err("malformed array"),
+        }
+    }
+
+    /// Moves past one JSON value.
+    fn value(&mut self) -> Result<(), &'static str> {
+        match self.bytes.get(self.at) {
+            Some(b'"') => self.string(),
+            Some(b'[' | b'{') => {
+                let mut depth = 0usize;
+                loop {
+                    match self.bytes.get(self.at) {
+                        None => return Err("unclosed array or object"),
+                        Some(b'"') => self.string()?,
+                        Some(b'[' | b'{') => {
+                            depth += 1;
+                            self.at += 1;
+                        }
+                        Some(b']' | b'}') => {
+                            depth -= 1;
+                            self.at += 1;
+                            if depth == 0 {
+                                return Ok(());
+                            }
+                        }
+                        Some(_) => self.at += 1,
+                    }
+                }
+            }
+            _ => {
+                let start = self.at;
+                while self.bytes.get(self.at).is_some_and(|b| b.is_ascii_alphanumeric() || b"+-.".contains(b)) {
+                    self.at += 1;
+                }
+                let token = &self.bytes[start..self.at];
+                let number = token.first().is_some_and(|b| b.is_ascii_digit() || *b == b'-')
+                    && token.iter().all(|b| b.is_ascii_digit() || b"+-.eE".contains(b));
+                if number || matches!(token, b"null" | b"true" | b"false") {
+                    Ok(())
+                } else {
+                    Err("a cell is not a JSON value")
+                }
+            }
+        }
+    }
+
+    fn string(&mut self) -> Result<(), &'static str> {
+        self.at += 1;
+        loop {
+            match self.bytes.get(self.at) {
+                None => return Err("unclosed string"),
+                Some(b'\\') => self.at += 2,
+                Some(b'"') => {
+                    self.at += 1;
+                    return Ok(());
+                }
+                Some(_) => self.at += 1,
+            }
+        }
+    }
+}
+
+fn arrays_to_result(columns: Vec<String>, values: Json) -> QueryResult {
+    let Json::Array(arrays) = values else { return QueryResult { columns, ..Default::default() } };
+    let rows = arrays
+        .into_iter()
+        .skip(1)
+        .map(|row| match row {
+            Json::Array(cells) => cells,
+            other => vec![other],
+        })
+        .collect();
+    QueryResult { columns, rows, rows_affected: None }
+}
+
+/// The records texts of one HTTP request's results, by marker, until the response is written.
+/// The default takes nothing (tools keep their values); only the MCP endpoints make an accepting
+/// one, for single messages whose body they write themselves (a JSON-RPC batch measures each
+/// answer's size as a value, so its tools keep values).
+#[derive(Default)]
+pub struct RawRecords {
+    pending: RefCell<Vec<(String, String)>>,
+    accepting: bool,
+}
+
+impl RawRecords {
+    pub fn accepting() -> Self {
+        RawRecords { pending: Default::default(), accepting: true }
+    }
+
+    /// Keeps `text` and returns the marker to put where it goes, or gives it back when this
+    /// holder takes nothing or no randomness is available.
+    pub fn put(&self, text: String) -> Result<Json, String> {
+        if !self.accepting {
+            return Err(text);
+        }
+        let Ok(marker) = new_marker() else { return Err(text) };
+        self.pending.borrow_mut().push((marker.clone(), text));
+        Ok(Json::String(marker))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pending.borrow().is_empty()
+    }
+
+    /// `serialized` (JSON text holding markers as strings) with each marker replaced by its
+    /// records text; the texts stay, for the response.
+    pub fn splice(&self, serialized: &str) -> String {
+        let pending = self.pending.borrow();
+        let mut out = serialized.to_string();
+        for (marker, text) in pending.iter() {
+            out = replace_quoted(&out, marker, text);
+        }
+        out
+    }
+
+    /// The final body with every marker replaced; the texts are released.
+    pub fn splice_body(&self, body: String) -> String {
+        let pending = std::mem::take(&mut *self.pending.borrow_mut());
+        pending.into_iter().fold(body, |body, (marker, text)| replace_quoted(&body, &marker, &text))
+    }
+}
+
+/// `"marker"` in `text` replaced by `records` (the first occurrence: there is one).
+fn replace_quoted(text: &str, marker: &str, records: &str) -> String {
+    let quoted = format!("\"{marker}\"");
+    match text.find(&quoted) {
+        Some(at) => {
+            let mut out = String::with_capacity(text.len() + records.len());
+            out.push_str(&text[..at]);
+            out.push_str(records);
+            out.push_str(&text[at + quoted.len()..]);
+            out
+        }
+        None => text.to_string(),
+    }
+}
+
+/// `dbmcp-records-` and 128 random bits in hex.
+fn new_marker() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)?;
+    let mut marker = String::with_capacity(14 + 32);
+    marker.push_str("dbmcp-records-");
+    for b in bytes {
+        marker.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
+        marker.push(char::from_digit(u32::from(b & 0xf), 16).unwrap_or('0'));
+    }
+    Ok(marker)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn arrays_become_objects_in_column_order_with_cells_as_written() {
+        let text = r#"[["id","note","price","blob"],[1,"a \"quoted\" <b>\n",1.5,[1,2]],[2,null,1e+21,[]]]"#;
+        let records = records_from_arrays(text, 10).unwrap();
+        assert_eq!(records.rows, 2);
+        assert!(!records.more);
+        assert_eq!(
+            records.text,
+            r#"[{"id":1,"note":"a \"quoted\" <b>\n","price":1.5,"blob":[1,2]},{"id":2,"note":null,"price":1e+21,"blob":[]}]"#
+        );
+        let parsed: Json = serde_json::from_str(&records.text).unwrap();
+        assert_eq!(parsed[0]["note"], "a \"quoted\" <b>\n");
+        // Key order is the column order, not sorted.
+        let keys: Vec<&String> = parsed[0].as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["id", "note", "price", "blob"]);
+    }
+
+    #[test]
+    fn rows_beyond_the_cap_are_dropped_and_reported() {
+        let text = r#"[["id"],[1],[2],[3]]"#;
+        let records = records_from_arrays(text, 2).unwrap();
+        assert_eq!((records.text.as_str(), records.rows, records.more), (r#"[{"id":1},{"id":2}]"#, 2, true));
+        let exact = records_from_arrays(text, 3).unwrap();
+        assert_eq!((exact.rows, exact.more), (3, false));
+    }
+
+    #[test]
+    fn no_rows_and_empty_results_are_an_empty_array() {
+        assert_eq!(records_from_arrays("[]", 5).unwrap().text, "[]");
+        assert_eq!(records_from_arrays(" [ [ \"a\" ] , [ 1 ] , [ [ ] ] ] ", 5).unwrap().text, r#"[{"a":1},{"a":[ ]}]"#);
+        assert_eq!(
+            records_from_arrays(r#"[["id"]]"#, 5).unwrap(),
+            RecordsText { text: "[]".into(), rows: 0, more: false }
+        );
+    }
+
+    #[test]
+    fn escaped_column_names_stay_valid_json() {
+        let records = records_from_arrays(r#"[["we\"ird","ü"],[1,2]]"#, 5).unwrap();
+        let parsed: Json = serde_json::from_str(&records.text).unwrap();
+        assert_eq!(parsed, json!([{ "we\"ird": 1, "ü": 2 }]));
+    }
+
+    #[test]
+    fn duplicate_column_names_behave_as_an_object_built_row_by_row() {
+        let records = records_from_arrays(r#"[["a","b","a"],[1,2,3]]"#, 5).unwrap();
+        assert_eq!(serde_json::from_str::<Json>(&records.text).unwrap(), json!([{ "a": 3, "b": 2 }]));
+    }
+
+    #[test]
+    fn malformed_input_is_an_error_not_a_panic() {
+        for bad in [
+            "",
+            "{}",
+            "[1]",
+            r#"[["a"],[1,2]]"#,
+            r#"[[1],[2]]"#,
+            r#"[["a"],[1]"#,
+            r#"[["a"],[nul]]"#,
+            r#"[["a"],["x]]"#,
+            r#"[["a"],[[1,2]]"#,
+            r#"[["a"],[1]] x"#,
+            r#"[["a"],[1,]]"#,
+            r#"[["a"] ["b"]]"#,
+            r#"[["a"],[abc]]"#,
+        ] {
+            assert!(records_from_arrays(bad, 5).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_same_as_the_value_path() {
+        let result = QueryResult {
+            columns: vec!["id".into(), "name".into()],
+            rows: vec![vec![json!(1), json!("x")], vec![json!(2), json!("y")], vec![json!(3), json!(null)]],
+            rows_affected: None,
+        };
+        let text = serde_json::to_string(&{
+            let mut arrays = vec![json!(result.columns)];
+            arrays.extend(result.rows.iter().map(|r| json!(r)));
+            arrays
+        })
+        .unwrap();
+        assert_eq!(records_from_arrays(&text, 2).unwrap(), RecordsText::from_result(result, 2));
+    }
+
+    #[test]
+    fn markers_are_fresh_and_spliced_into_text_and_body() {
+        let holder = RawRecords::accepting();
+        let records = r#"[{"id":1,"note":"\"dbmcp-records-0\""}]"#;
+        let marker = holder.put(records.to_string()).unwrap();
+        let other = RawRecords::accepting().put(String::new()).unwrap();
+        assert_ne!(marker, other);
+        let value = json!({ "table": "t", "records": marker });
+        let text = holder.splice(&value.to_string());
+        assert_eq!(
+            serde_json::from_str::<Json>(&text).unwrap()["records"],
+            serde_json::from_str::<Json>(records).unwrap()
+        );
+        // The body holds the text content (records already in place, escaped) and the marker.
+        let body = json!({ "content": [{ "type": "text", "text": text }], "structuredContent": value });
+        let spliced = holder.splice_body(body.to_string());
+        let parsed: Json = serde_json::from_str(&spliced).unwrap();
+        assert_eq!(parsed["structuredContent"]["records"][0]["note"], "\"dbmcp-records-0\"");
+        assert_eq!(
+            serde_json::from_str::<Json>(parsed["content"][0]["text"].as_str().unwrap()).unwrap(),
+            parsed["structuredContent"]
+        );
+        assert!(holder.is_empty(), "the body takes the texts");
+    }
+
+    #[test]
+    fn the_default_holder_gives_the_text_back() {
+        assert_eq!(RawRecords::default().put("[]".into()), Err("[]".to_string()));
+    }
+}
