@@ -7,39 +7,15 @@
 mod common;
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 
-use async_trait::async_trait;
 use serde_json::{json, Value as Json};
 
 use common::*;
-use dbmcp::auth::KvStore;
 use dbmcp::mcp::jsonrpc::RequestId;
 use dbmcp::mcp::subscriptions::{self, Honored, ListenOut, ListenSettings, Subscription, Timer};
 use dbmcp::tools::stored::{self, StoredToolWatch, StoredTools};
-
-#[derive(Default)]
-struct MemoryKv(RefCell<BTreeMap<String, String>>);
-
-#[async_trait(?Send)]
-impl KvStore for MemoryKv {
-    async fn get(&self, key: &str) -> Result<Option<String>, String> {
-        Ok(self.0.borrow().get(key).cloned())
-    }
-    async fn put(&self, key: &str, value: &str, _: Option<Json>) -> Result<(), String> {
-        self.0.borrow_mut().insert(key.into(), value.into());
-        Ok(())
-    }
-    async fn delete(&self, key: &str) -> Result<(), String> {
-        self.0.borrow_mut().remove(key);
-        Ok(())
-    }
-    async fn list(&self, _: &str) -> Result<Vec<(String, Option<Json>)>, String> {
-        Ok(vec![])
-    }
-}
 
 fn block<T>(f: impl Future<Output = T>) -> T {
     futures_executor::block_on(f)

@@ -11,7 +11,6 @@ use async_trait::async_trait;
 use serde_json::{json, Value as Json};
 
 use common::*;
-use dbmcp::auth::KvStore;
 use dbmcp::config::{self, Config, RawConfig, ServiceConfig};
 use dbmcp::db::Database;
 use dbmcp::http::{self, DatabaseOpener, Env, HttpRequest, HttpResponse, SessionStore};
@@ -19,27 +18,6 @@ use dbmcp::mcp::session::Session;
 use dbmcp::tools::SchemaCache;
 
 const TOKEN: &str = "admin-token-for-tests-0123456789";
-
-#[derive(Default)]
-struct MemoryKv(std::cell::RefCell<std::collections::BTreeMap<String, String>>);
-
-#[async_trait(?Send)]
-impl KvStore for MemoryKv {
-    async fn get(&self, key: &str) -> Result<Option<String>, String> {
-        Ok(self.0.borrow().get(key).cloned())
-    }
-    async fn put(&self, key: &str, value: &str, _: Option<Json>) -> Result<(), String> {
-        self.0.borrow_mut().insert(key.into(), value.into());
-        Ok(())
-    }
-    async fn delete(&self, key: &str) -> Result<(), String> {
-        self.0.borrow_mut().remove(key);
-        Ok(())
-    }
-    async fn list(&self, _: &str) -> Result<Vec<(String, Option<Json>)>, String> {
-        Ok(vec![])
-    }
-}
 
 /// The 2026-07-28 requests used here need no session.
 struct NoSessions;
