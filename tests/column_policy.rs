@@ -192,6 +192,20 @@ fn a_masked_column_cannot_be_filtered_ordered_grouped_or_aggregated() {
 }
 
 #[test]
+fn rows_cannot_be_chosen_by_a_masked_primary_key() {
+    let mut service = policy_service();
+    service["columns"]["categories"] = json!({ "masked": { "id": "hash" } });
+    let fx = Fixture::configured(service);
+    for (tool, args) in [
+        ("get_table_data", json!({ "table": "categories", "ids": [1] })),
+        ("update_records", json!({ "table": "categories", "ids": [1], "patch": { "name": "x" } })),
+        ("delete_records", json!({ "table": "categories", "ids": [1] })),
+    ] {
+        assert_masked_refusal(&err(&fx.call(tool, args.clone())), "id");
+    }
+}
+
+#[test]
 fn a_confirmation_preview_is_masked() {
     let mut service = policy_service();
     service["confirm_writes"] = json!(true);

@@ -552,6 +552,10 @@ impl<'a> Builder<'a> {
             return Err(SqlError::new("ids is empty; give at least one id"));
         }
         let pk = table.primary_key();
+        // Choosing rows by a masked key would tell whether a guessed value exists.
+        for key in &pk {
+            comparable_column(table, &key.name, "ids (it is part of the primary key; choose rows with filter)")?;
+        }
         match pk.as_slice() {
             [] => Err(SqlError::new(format!("table \"{}\" has no primary key; use filter", table.name))),
             [key] => {
