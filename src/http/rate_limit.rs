@@ -29,7 +29,10 @@ pub(super) async fn gate(
     }
     let limiter = env.rate_limiter?;
     let cost = match body {
-        Json::Array(items) => items.len().max(1) as u64,
+        // A batch dispatch refuses anyway (empty or too big) costs nothing and logs nothing here:
+        // a 1 MiB batch of tiny calls must not become thousands of log entries.
+        Json::Array(items) if crate::mcp::batch::check_size(items.len()).is_err() => return None,
+        Json::Array(items) => items.len() as u64,
         _ => 1,
     };
     let refused = rate_limit::check(limiter, &buckets, cost).await?;
