@@ -534,3 +534,13 @@ fn postgres_bypasses_are_refused() {
     assert!(pg_validate(&fx, "SELECT name FROM Public.Products WHERE id = $1").is_ok());
     assert!(pg_validate(&fx, "SELECT name FROM \"Products\"").is_err(), "a quoted name is exact on PostgreSQL");
 }
+
+#[test]
+fn a_columns_key_with_an_upper_case_schema_prefix_still_protects_its_columns() {
+    let mut config = service();
+    config["columns"] = json!({ "MAIN.customers": { "hidden": ["notes"], "masked": { "email": "email" } } });
+    let fx = Fixture::configured(config);
+    refused(&fx, "SELECT notes FROM customers", "unknown column");
+    refused(&fx, "SELECT * FROM customers", "cannot expand *");
+    refused(&fx, "SELECT email FROM customers", "is masked");
+}

@@ -641,7 +641,7 @@ impl Protected {
             let hidden: Vec<String> = visibility
                 .columns
                 .iter()
-                .filter(|(configured, _)| configured_names(configured, table))
+                .filter(|(configured, _)| crate::columns::names_table(configured, &table.name))
                 .flat_map(|(_, rules)| rules.hidden.iter().map(|c| c.to_lowercase()))
                 .collect();
             let masked = table.policy.masked.iter().map(|(c, _)| c.to_lowercase());
@@ -686,12 +686,6 @@ impl Protected {
             None => ControlFlow::Continue(()),
         }
     }
-}
-
-/// Whether a `columns` key (`customers`, `public.customers`) names this table.
-fn configured_names(configured: &str, table: &Table) -> bool {
-    let bare = configured.strip_prefix("public.").or_else(|| configured.strip_prefix("main.")).unwrap_or(configured);
-    configured.eq_ignore_ascii_case(&table.name) || bare.eq_ignore_ascii_case(&table.name)
 }
 
 /// Pass two (reading, through the same mutable walker: one walker compiled, not two): expressions, functions, columns and wildcards.
