@@ -253,7 +253,11 @@ impl<'a> ToolContext<'a> {
     /// is known, the views hidden with them. Reads the schema when it is not cached; never fails.
     pub async fn hidden_names(&self) -> Vec<String> {
         let hidden_columns = self.service.columns.values().flat_map(|rules| rules.hidden.iter().cloned());
-        if self.service.hidden_tables.is_empty() && self.service.columns.values().all(|r| r.hidden.is_empty()) {
+        // Row policies hide the views over their tables, so they count too.
+        if self.service.hidden_tables.is_empty()
+            && self.service.rows.is_empty()
+            && self.service.columns.values().all(|r| r.hidden.is_empty())
+        {
             return vec![];
         }
         match self.schema().await {
