@@ -107,6 +107,8 @@ fn arguments_are_checked_before_any_sql_runs() {
         (json!({ "country": "USA", "n": 0 }), "must be at least 1"),
         (json!({ "country": "USA", "n": 51 }), "must be at most 50"),
         (json!({ "country": "x".repeat(41) }), "longer than its maxLength of 40"),
+        (json!(["USA"]), "arguments must be an object"),
+        (json!("USA"), "arguments must be an object"),
     ] {
         let error = err(&fx.call("top_customers", args.clone()));
         assert!(error.contains(expected), "{args}: {error}");

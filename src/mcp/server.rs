@@ -208,6 +208,9 @@ pub async fn call_tool_with_input(
         input_responses: Option<Json>,
     }
     let call: Call = parse_params("tools/call", params)?;
+    if !(call.arguments.is_object() || call.arguments.is_null()) {
+        return Ok(tool_error("invalid arguments: arguments must be an object"));
+    }
     #[cfg(feature = "query-sql")]
     if let Some(tool) = tools::custom_visible(ctx.service, ctx.can_write).find(|t| t.name == call.name) {
         let answer = (call.request_state, call.input_responses);
@@ -222,9 +225,6 @@ pub async fn call_tool_with_input(
             call.name,
             if ctx.service.read_only { "this service is read-only" } else { "this credential may only read" }
         )));
-    }
-    if !(call.arguments.is_object() || call.arguments.is_null()) {
-        return Ok(tool_error("invalid arguments: arguments must be an object"));
     }
     let mut arguments = call.arguments;
     let mut presented = None;
