@@ -327,3 +327,13 @@ fn the_search_language_is_checked_against_postgres_configurations_and_refused_on
         parse(json!({ "demo": with(json!({ "search": { "language": "english" } })) })).unwrap_err().0.join("\n");
     assert_mentions(&d1_errors, &["SERVICES.demo.search.language: applies to PostgreSQL's full-text search only"]);
 }
+
+#[test]
+fn a_table_whose_row_policy_refuses_the_caller_is_left_out_not_the_whole_search() {
+    // The fixture's caller has no customer_id: the orders policy refuses it.
+    let fx = Fixture::configured(with(json!({ "rows": { "orders": "customer_id = {user.customer_id}" } })));
+    let found = fx.call("search", json!({ "query": "Łódź" }));
+    let found_ids = ids(&found);
+    assert!(found_ids.iter().any(|id| id.starts_with("customers:")), "{found}");
+    assert!(found_ids.iter().all(|id| !id.starts_with("orders:")), "{found}");
+}

@@ -78,7 +78,8 @@ fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResul
         let dialect = ctx.db.dialect();
         let settings = &ctx.service.search;
         let mut plans = search::plans(dialect, &schema, settings).map_err(ToolError)?;
-        plans.retain(|plan| !plan.columns.is_empty());
+        // A table whose row policy refuses this caller is left out, not the whole search failed.
+        plans.retain(|plan| !plan.columns.is_empty() && !schema.tables[plan.table].rows.is_denied());
         if plans.is_empty() {
             return Ok(json!({ "results": [] }));
         }
