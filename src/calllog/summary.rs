@@ -99,7 +99,10 @@ pub fn summarize(rows: &[StatRow], mut slowest: Vec<Json>, hours: u64, now_ms: u
                     "p95_ms": p95(&durations), "max_ms": durations.last().copied().unwrap_or(0) })
         })
         .collect();
-    super::sort_desc(&mut tools, |t| (json_u64(t, "calls"), json_text(t, "tool")));
+    // Most calls first; equal counts in name order.
+    tools.sort_by(|a, b| {
+        json_u64(b, "calls").cmp(&json_u64(a, "calls")).then_with(|| json_text(a, "tool").cmp(&json_text(b, "tool")))
+    });
     super::sort_desc(&mut slowest, |e| (json_u64(e, "duration_ms"), json_text(e, "id")));
     slowest.retain(|e| json_u64(e, "time") >= start);
     slowest.truncate(SLOWEST);
@@ -161,6 +164,15 @@ mod tests {
             json!({"tool": "b", "calls": 1, "errors": 1, "error_rate": 1.0, "p95_ms": 5, "max_ms": 5})
         );
         assert_eq!(s["tools"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn tools_with_equal_calls_are_in_name_order() {
+        let rows: Vec<StatRow> =
+            ["zeta", "alpha", "mid", "alpha"].iter().map(|t| row(HOUR_MS, t, Outcome::Ok, 1)).collect();
+        let s = summarize(&rows, vec![], 2, HOUR_MS + 1, 0);
+        let order: Vec<&str> = s["tools"].as_array().unwrap().iter().map(|t| t["tool"].as_str().unwrap()).collect();
+        assert_eq!(order, ["alpha", "mid", "zeta"]);
     }
 
     #[test]

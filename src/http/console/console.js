@@ -396,7 +396,7 @@ async function oauthPage(view) {
   }
 
   async function blockDocument(c) {
-    if (!await confirmAction(`Delete "${c.client_id}" on this service? Its tokens stop working at once and it cannot sign in again until you allow it.`, 'Delete')) return;
+    if (!await confirmAction(`Delete "${c.client_id}" on this service? Its refresh tokens and pending codes end now (access tokens already issued expire on their own, within an hour), and it cannot sign in again until you allow it.`, 'Delete')) return;
     try {
       await api('DELETE', servicePath(`metadata-clients?client_id=${enc(c.client_id)}`));
       message(note, '');
