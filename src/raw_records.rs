@@ -252,6 +252,11 @@ impl RawRecords {
 
     /// Keeps `text` and returns the marker to put where it goes, or gives it back when this
     /// holder takes nothing or no randomness is available.
+    /// Whether [`put`](Self::put) keeps text (else a tool should build values directly).
+    pub fn accepts(&self) -> bool {
+        self.accepting
+    }
+
     pub fn put(&self, text: String) -> Result<Json, String> {
         if !self.accepting {
             return Err(text);

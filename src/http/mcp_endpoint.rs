@@ -463,7 +463,8 @@ impl<'e> RequestTools<'e> {
             confirm: Confirm { store: self.confirm_store.as_ref().map(|s| s as &dyn ConfirmStore), call: None },
             caller: &principal.caller,
             origin,
-            raw_records: Some(&self.raw_records),
+            // A batch or a record page takes values: no text built only to be parsed again.
+            raw_records: Some(&self.raw_records).filter(|holder| holder.accepts()),
         }
     }
 }
