@@ -30,7 +30,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { Miniflare } from 'miniflare';
-import { ADMIN_TOKEN, createKey, DEFAULT_SERVICES, OAUTH_SIGNING_KEY, quietCallLines } from '../tests/support/worker.mjs';
+import { ADMIN_TOKEN, createKey, DEFAULT_SERVICES, MASK_KEY, OAUTH_SIGNING_KEY, quietCallLines } from '../tests/support/worker.mjs';
 import { applyD1Migrations } from '../tests/support/migrations.mjs';
 import { obtainTokens } from '../tests/support/oauth.mjs';
 import { startPostgresStack } from '../tests/support/postgres.mjs';
@@ -337,6 +337,7 @@ try {
           ALLOWED_ORIGINS: 'https://allowed.example.com',
           ADMIN_TOKEN,
           OAUTH_SIGNING_KEY,
+          MASK_KEY,
           OAUTH_REGISTRATIONS_PER_HOUR: '1000',
           PG_DEMO_URL: stack?.connectionString ?? '',
         },

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm run dev`: set up everything and serve the worker at http://127.0.0.1:8787.
-#  1. toolchain (skipped when present)   2. .dev.vars with a random ADMIN_TOKEN and OAUTH_SIGNING_KEY (when missing)
+#  1. toolchain (skipped when present)   2. .dev.vars with a random ADMIN_TOKEN, OAUTH_SIGNING_KEY and MASK_KEY (when missing)
 #  3. local D1 migrations (demo data)    4. wrangler dev (builds the wasm first)
 #  5. once /health answers: the MCP URL and how to get an API key, or the configuration errors.
 # `npm run dev:postgres` (this script with --postgres) also starts a real PostgreSQL with the demo
@@ -26,6 +26,11 @@ if ! grep -q '^OAUTH_SIGNING_KEY=' .dev.vars; then
   key=$("$NODE" -e "console.log('k1:' + require('crypto').randomBytes(32).toString('base64url'))")
   echo "OAUTH_SIGNING_KEY=$key" >> .dev.vars
   echo "[dev] added a random OAUTH_SIGNING_KEY (Ed25519 seed for OAuth access tokens) to .dev.vars"
+fi
+if ! grep -q '^MASK_KEY=' .dev.vars; then
+  key=$("$NODE" -e "console.log(require('crypto').randomBytes(32).toString('base64url'))")
+  echo "MASK_KEY=$key" >> .dev.vars
+  echo "[dev] added a random MASK_KEY (the key of \"hash\" column masks) to .dev.vars"
 fi
 ADMIN_TOKEN=$(grep '^ADMIN_TOKEN=' .dev.vars | head -1 | cut -d= -f2-)
 

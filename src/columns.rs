@@ -3,14 +3,15 @@
 //! - hidden columns are removed from the schema the service sees, so every tool, resource and
 //!   completion that checks names against the schema answers them as unknown, and every read lists
 //!   the visible columns explicitly;
-//! - masked columns are returned masked (`a***@example.com`, `***4567`, `sha256:…`) and refused
+//! - masked columns are returned masked (`a***@example.com`, `***4567`, `hmac:…`) and refused
 //!   wherever their value would show through (filters, order, group_by, aggregates);
 //! - read-only columns are refused in writes.
 
 use std::collections::BTreeMap;
 
+use hmac::{Hmac, Mac};
 use serde_json::{Map, Value as Json};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 use crate::schema::Schema;
 
@@ -21,16 +22,42 @@ pub enum Mask {
     Email,
     /// Only the last quarter of the text, at most 4 characters: `+47 555 12345` -> `***2345`.
     Partial,
-    /// `sha256:` and the first 16 hex digits of the SHA-256 of the text: equal values stay equal.
-    Hash,
+    /// `hmac:` and the first 16 hex digits of the HMAC-SHA256 of the text under the service's
+    /// mask key: equal values stay equal within the service. Keyed, because a plain hash of a
+    /// phone number or tax id is reversed by hashing every candidate.
+    Hash(MaskKey),
+}
+
+/// The secret a service's `hash` masks are keyed with: derived from the `MASK_KEY` secret and the
+/// service's name, so the same value masks differently in two services.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct MaskKey([u8; 32]);
+
+/// The shortest `MASK_KEY` accepted: it must not be guessable.
+pub const MIN_MASK_SECRET_CHARS: usize = 32;
+
+impl MaskKey {
+    pub fn derive(secret: &str, service: &str) -> MaskKey {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+        mac.update(b"dbmcp hash mask v1\n");
+        mac.update(service.as_bytes());
+        MaskKey(mac.finalize().into_bytes().into())
+    }
+}
+
+impl std::fmt::Debug for MaskKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MaskKey(..)")
+    }
 }
 
 impl Mask {
-    fn parse(name: &str) -> Option<Mask> {
+    /// `None`: not a mask kind. `Some(Err)`: `hash` without a key.
+    fn parse(name: &str, key: Option<MaskKey>) -> Option<Result<Mask, ()>> {
         match name {
-            "email" => Some(Mask::Email),
-            "partial" => Some(Mask::Partial),
-            "hash" => Some(Mask::Hash),
+            "email" => Some(Ok(Mask::Email)),
+            "partial" => Some(Ok(Mask::Partial)),
+            "hash" => Some(key.map(Mask::Hash).ok_or(())),
             _ => None,
         }
     }
@@ -78,7 +105,8 @@ impl TablePolicy {
 }
 
 /// Parses the `columns` setting; problems are reported with their path below `columns`.
-pub fn parse(value: &Json) -> Result<ColumnPolicies, Vec<String>> {
+/// `mask_key`: the service's key for `hash` masks (`None` when `MASK_KEY` is not set).
+pub fn parse(value: &Json, mask_key: Option<MaskKey>) -> Result<ColumnPolicies, Vec<String>> {
     let mut errors = Vec::new();
     let mut out = ColumnPolicies::new();
     let Some(tables) = value.as_object() else {
@@ -100,8 +128,13 @@ pub fn parse(value: &Json) -> Result<ColumnPolicies, Vec<String>> {
                 "masked" => match value.as_object() {
                     Some(map) => {
                         for (column, how) in map {
-                            match how.as_str().and_then(Mask::parse) {
-                                Some(mask) if !column.trim().is_empty() => parsed.masked.push((column.clone(), mask)),
+                            match how.as_str().and_then(|how| Mask::parse(how, mask_key)) {
+                                Some(Ok(mask)) if !column.trim().is_empty() => parsed.masked.push((column.clone(), mask)),
+                                Some(Err(())) => errors.push(format!(
+                                    "{}: \"hash\" needs the MASK_KEY secret, a random string of at least \
+                                     {MIN_MASK_SECRET_CHARS} characters (wrangler secret put MASK_KEY)",
+                                    at(&format!("masked.{column}"))
+                                )),
                                 _ => errors.push(format!(
                                     "{}: must be \"email\", \"partial\" or \"hash\", got {how}",
                                     at(&format!("masked.{column}"))
@@ -239,10 +272,11 @@ pub fn mask_value(mask: Mask, value: &Json) -> Json {
             _ => partial(&text),
         },
         Mask::Partial => partial(&text),
-        Mask::Hash => {
-            let digest = Sha256::digest(text.as_bytes());
-            let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-            format!("sha256:{hex}")
+        Mask::Hash(MaskKey(key)) => {
+            let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes any key length");
+            mac.update(text.as_bytes());
+            let hex: String = mac.finalize().into_bytes().iter().take(8).map(|b| format!("{b:02x}")).collect();
+            format!("hmac:{hex}")
         }
     })
 }
@@ -269,23 +303,58 @@ mod tests {
         assert_eq!(mask_value(Mask::Partial, &json!("abc")), json!("***"));
         assert_eq!(mask_value(Mask::Partial, &json!(123456789)), json!("***89"));
         assert_eq!(mask_value(Mask::Partial, &json!("ÅÄÖÜßéèê")), json!("***èê"), "by characters, not bytes");
-        assert_eq!(mask_value(Mask::Hash, &json!("x")), mask_value(Mask::Hash, &json!("x")));
-        assert_ne!(mask_value(Mask::Hash, &json!("x")), mask_value(Mask::Hash, &json!("y")));
-        assert_eq!(mask_value(Mask::Hash, &json!("abc")), json!("sha256:ba7816bf8f01cfea"));
-        for mask in [Mask::Email, Mask::Partial, Mask::Hash] {
+        let hash = Mask::Hash(key());
+        assert_eq!(mask_value(hash, &json!("x")), mask_value(hash, &json!("x")));
+        assert_ne!(mask_value(hash, &json!("x")), mask_value(hash, &json!("y")));
+        assert_eq!(mask_value(hash, &json!(12)), mask_value(hash, &json!("12")), "numbers mask as their text");
+        for mask in [Mask::Email, Mask::Partial, hash] {
             assert_eq!(mask_value(mask, &Json::Null), Json::Null);
         }
     }
 
+    fn key() -> MaskKey {
+        MaskKey::derive("a test mask secret of 32 characters or more", "shop")
+    }
+
+    /// The attack on an unkeyed hash: hash every candidate (all phone numbers, all tax ids) and
+    /// compare. With the key secret, the masked text matches no hash the attacker can compute.
+    #[test]
+    fn hash_masks_are_keyed_so_candidates_cannot_be_hashed_offline() {
+        use sha2::Digest;
+        let masked = mask_value(Mask::Hash(key()), &json!("555-0100"));
+        let masked = masked.as_str().unwrap();
+        assert!(masked.starts_with("hmac:") && masked.len() == "hmac:".len() + 16, "{masked}");
+        let hex = |bytes: &[u8]| bytes.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>();
+        let plain = hex(&Sha256::digest(b"555-0100"));
+        assert!(!masked.ends_with(&plain), "the unkeyed SHA-256 of the value must not show");
+        // Another secret, or the same secret for another service, masks differently.
+        let other_secret = MaskKey::derive("another mask secret of 32 characters or more", "shop");
+        let other_service = MaskKey::derive("a test mask secret of 32 characters or more", "crm");
+        assert_ne!(mask_value(Mask::Hash(other_secret), &json!("555-0100")), json!(masked));
+        assert_ne!(mask_value(Mask::Hash(other_service), &json!("555-0100")), json!(masked));
+        assert_eq!(format!("{:?}", key()), "MaskKey(..)", "the key never shows in debug output");
+    }
+
+    #[test]
+    fn a_hash_mask_without_the_secret_is_a_configuration_error() {
+        let errors = parse(&json!({ "customers": { "masked": { "phone": "hash", "email": "email" } } }), None).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].starts_with("columns.customers.masked.phone: \"hash\" needs the MASK_KEY secret"), "{errors:?}");
+        assert!(parse(&json!({ "customers": { "masked": { "email": "email" } } }), None).is_ok(), "other masks need no key");
+    }
+
     #[test]
     fn parses_and_reports_every_problem_with_its_path() {
-        let policies = parse(&json!({
-            "customers": { "hidden": ["password_hash"], "masked": { "email": "email", "phone": "hash" }, "read_only": ["created_at"] }
-        }))
+        let policies = parse(
+            &json!({
+                "customers": { "hidden": ["password_hash"], "masked": { "email": "email", "phone": "hash" }, "read_only": ["created_at"] }
+            }),
+            Some(key()),
+        )
         .unwrap();
         let rules = &policies["customers"];
         assert_eq!(rules.hidden, vec!["password_hash"]);
-        assert_eq!(rules.masked, vec![("email".to_string(), Mask::Email), ("phone".to_string(), Mask::Hash)]);
+        assert_eq!(rules.masked, vec![("email".to_string(), Mask::Email), ("phone".to_string(), Mask::Hash(key()))]);
         assert_eq!(rules.read_only, vec!["created_at"]);
         let errors = parse(&json!({
             "a": { "hidden": "x" },
@@ -294,7 +363,7 @@ mod tests {
             "d": { "hiden": ["x"] },
             "e": ["x"],
             "f": { "hidden": ["Email"], "masked": { "email": "email" } }
-        }))
+        }), Some(key()))
         .unwrap_err();
         let all = errors.join("\n");
         for expected in [
@@ -307,7 +376,7 @@ mod tests {
         ] {
             assert!(all.contains(expected), "{expected}\n{all}");
         }
-        assert!(parse(&json!(["customers"])).unwrap_err()[0].starts_with("columns: must be a table of tables"));
+        assert!(parse(&json!(["customers"]), None).unwrap_err()[0].starts_with("columns: must be a table of tables"));
     }
 
     #[test]

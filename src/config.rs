@@ -149,11 +149,14 @@ impl std::fmt::Display for ConfigErrors {
     }
 }
 
-/// The raw inputs: the `SERVICES` JSON value and the two plain string variables.
+/// The raw inputs: the `SERVICES` JSON value, the two plain string variables, and the
+/// `MASK_KEY` secret that `hash` column masks are keyed with.
+#[derive(Default)]
 pub struct RawConfig<'a> {
     pub services: Option<&'a Json>,
     pub session_idle_seconds: Option<&'a str>,
     pub allowed_origins: Option<&'a str>,
+    pub mask_secret: Option<&'a str>,
 }
 
 #[derive(Deserialize)]
@@ -235,6 +238,18 @@ pub fn parse_with_origin(raw: RawConfig, public_origin: Option<&str>) -> Result<
         },
     };
 
+    let mask_secret = match raw.mask_secret.map(str::trim) {
+        None | Some("") => None,
+        Some(secret) if secret.chars().count() < crate::columns::MIN_MASK_SECRET_CHARS => {
+            errors.push(format!(
+                "MASK_KEY: must be at least {} characters (a random string: openssl rand -base64 32)",
+                crate::columns::MIN_MASK_SECRET_CHARS
+            ));
+            None
+        }
+        Some(secret) => Some(secret),
+    };
+
     let mut services = BTreeMap::new();
     match raw.services {
         None => errors.push("SERVICES: missing; define at least one service under [vars.SERVICES.<name>]".into()),
@@ -243,7 +258,8 @@ pub fn parse_with_origin(raw: RawConfig, public_origin: Option<&str>) -> Result<
                 errors.push("SERVICES: no service defined".into());
             }
             for (name, value) in map {
-                if let Some(service) = parse_service(name, value, &mut errors) {
+                let mask_key = mask_secret.map(|secret| crate::columns::MaskKey::derive(secret, name));
+                if let Some(service) = parse_service(name, value, mask_key, &mut errors) {
                     services.insert(name.clone(), service);
                 }
             }
@@ -317,7 +333,12 @@ fn is_valid_service_name(name: &str) -> bool {
     !name.is_empty() && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
-fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<ServiceConfig> {
+fn parse_service(
+    name: &str,
+    value: &Json,
+    mask_key: Option<crate::columns::MaskKey>,
+    errors: &mut Vec<String>,
+) -> Option<ServiceConfig> {
     let at = |field: &str| format!("SERVICES.{name}.{field}");
     if !is_valid_service_name(name) {
         errors.push(format!(
@@ -418,7 +439,7 @@ fn parse_service(name: &str, value: &Json, errors: &mut Vec<String>) -> Option<S
     let hidden_tables = raw.hidden_tables.unwrap_or_default();
     let columns: crate::columns::ColumnPolicies = match &raw.columns {
         None => Default::default(),
-        Some(value) => crate::columns::parse(value).unwrap_or_else(|problems| {
+        Some(value) => crate::columns::parse(value, mask_key).unwrap_or_else(|problems| {
             errors.extend(problems.into_iter().map(|p| format!("SERVICES.{name}.{p}")));
             Default::default()
         }),
@@ -567,7 +588,7 @@ mod tests {
     use serde_json::json;
 
     fn parse_services(services: Json) -> Result<Config, ConfigErrors> {
-        parse(RawConfig { services: Some(&services), session_idle_seconds: None, allowed_origins: None })
+        parse(RawConfig { services: Some(&services), session_idle_seconds: None, allowed_origins: None, mask_secret: None })
     }
 
     #[test]
@@ -675,14 +696,17 @@ mod tests {
             services: Some(&services),
             session_idle_seconds: Some("soon"),
             allowed_origins: Some("https://ok.example.com, ftp://nope"),
+            mask_secret: Some("too short"),
         })
         .unwrap_err();
         assert!(err.to_string().contains("SESSION_IDLE_SECONDS"));
         assert!(err.to_string().contains("ALLOWED_ORIGINS: \"ftp://nope\""));
+        assert!(err.to_string().contains("MASK_KEY: must be at least 32 characters"), "{err}");
         let ok = parse(RawConfig {
             services: Some(&services),
             session_idle_seconds: Some("120"),
             allowed_origins: Some("https://App.example.com"),
+            mask_secret: None,
         })
         .unwrap();
         assert_eq!(ok.session_idle_seconds, 120);
@@ -693,7 +717,7 @@ mod tests {
     fn public_origin_is_an_origin_or_a_configuration_error() {
         let services = json!({ "demo": { "database": { "kind": "d1", "binding": "DB" } } });
         let with = |origin: &str| {
-            let raw = RawConfig { services: Some(&services), session_idle_seconds: None, allowed_origins: None };
+            let raw = RawConfig { services: Some(&services), session_idle_seconds: None, allowed_origins: None, mask_secret: None };
             parse_with_origin(raw, Some(origin))
         };
         assert_eq!(with("").unwrap().public_origin, None);
@@ -863,7 +887,7 @@ mod tests {
 
     #[test]
     fn missing_services_is_an_error_not_a_panic() {
-        let err = parse(RawConfig { services: None, session_idle_seconds: None, allowed_origins: None }).unwrap_err();
+        let err = parse(RawConfig { services: None, session_idle_seconds: None, allowed_origins: None, mask_secret: None }).unwrap_err();
         assert!(err.to_string().starts_with("SERVICES: missing"));
         let err = parse_services(json!("demo")).unwrap_err();
         assert!(err.to_string().contains("must be a table"));

@@ -135,12 +135,12 @@ fn masked_columns_come_back_masked_from_every_tool() {
     let orders =
         fx.call("get_table_data", json!({ "table": "orders", "ids": [1], "related": "customers_by_customer_id" }));
     let order = &records(&orders)[0];
-    assert!(order["total"].as_str().unwrap().starts_with("sha256:"), "{order}");
+    assert!(order["total"].as_str().unwrap().starts_with("hmac:"), "{order}");
     assert!(order["customers_by_customer_id"]["email"].as_str().unwrap().contains("***@"), "{order}");
     let customers =
         fx.call("get_table_data", json!({ "table": "customers", "ids": [1], "related": "orders_by_customer_id" }));
     for order in records(&customers)[0]["orders_by_customer_id"].as_array().unwrap() {
-        assert!(order["total"].as_str().unwrap().starts_with("sha256:"), "{order}");
+        assert!(order["total"].as_str().unwrap().starts_with("hmac:"), "{order}");
     }
     // Writes answer the written rows masked.
     let created = fx.call(

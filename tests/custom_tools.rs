@@ -52,7 +52,7 @@ fn fixture() -> Fixture {
 fn config_error(tools: Json) -> String {
     let services = json!({ "svc": service(tools) });
     let result =
-        config::parse(RawConfig { services: Some(&services), session_idle_seconds: None, allowed_origins: None });
+        config::parse(RawConfig { services: Some(&services), session_idle_seconds: None, allowed_origins: None, mask_secret: None });
     result.expect_err("the configuration must be refused").to_string()
 }
 

@@ -58,7 +58,7 @@ impl World {
         let services = json!({ "shop": { "database": { "kind": "d1", "binding": "DB" }, "auth": "none",
             "max_rows": 50, "hidden_tables": ["big_numbers"] } });
         let config =
-            config::parse(RawConfig { services: Some(&services), session_idle_seconds: None, allowed_origins: None })
+            config::parse(RawConfig { services: Some(&services), session_idle_seconds: None, allowed_origins: None, mask_secret: None })
                 .unwrap();
         World { config, kv: MemoryKv::default(), opener: Demo(Rc::new(demo_db())), cache: SchemaCache::default() }
     }

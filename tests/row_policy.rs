@@ -298,6 +298,7 @@ fn configuration_mistakes_are_reported() {
         services: Some(&raw),
         session_idle_seconds: None,
         allowed_origins: None,
+        mask_secret: None,
     })
     .unwrap_err()
     .to_string();

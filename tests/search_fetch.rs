@@ -265,6 +265,7 @@ fn a_bad_search_setting_is_a_configuration_error() {
         services: Some(&services),
         session_idle_seconds: None,
         allowed_origins: None,
+        mask_secret: None,
     })
     .unwrap_err()
     .0
@@ -309,6 +310,7 @@ fn the_search_language_is_checked_against_postgres_configurations_and_refused_on
             services: Some(&services),
             session_idle_seconds: None,
             allowed_origins: None,
+            mask_secret: None,
         })
     };
     let pg = |search: Json| json!({ "demo": { "database": { "kind": "postgres", "connection_string_secret": "PG_URL" }, "search": search } });

@@ -502,6 +502,7 @@ fn listen_settings_have_bounds() {
         services: Some(&services),
         session_idle_seconds: None,
         allowed_origins: None,
+        mask_secret: None,
     })
     .unwrap_err()
     .to_string();

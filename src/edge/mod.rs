@@ -61,11 +61,13 @@ fn load_config(env: &Env) -> Result<Config, ConfigErrors> {
     let idle = string_var(env, "SESSION_IDLE_SECONDS");
     let origins = string_var(env, "ALLOWED_ORIGINS");
     let public_origin = string_var(env, "PUBLIC_ORIGIN");
+    let mask_secret = string_var(env, "MASK_KEY");
     config::parse_with_origin(
         RawConfig {
             services: services.as_ref(),
             session_idle_seconds: idle.as_deref(),
             allowed_origins: origins.as_deref(),
+            mask_secret: mask_secret.as_deref(),
         },
         public_origin.as_deref(),
     )

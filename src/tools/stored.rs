@@ -346,6 +346,7 @@ mod tests {
             services: Some(&services),
             session_idle_seconds: None,
             allowed_origins: None,
+            mask_secret: None,
         })
         .unwrap();
         config.service("svc").unwrap().clone()

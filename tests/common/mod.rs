@@ -182,11 +182,13 @@ pub fn read_only_service_config() -> ServiceConfig {
     }))
 }
 
+/// The `MASK_KEY` secret of test services (`hash` masks need one).
+pub const MASK_SECRET: &str = "test-mask-secret-0123456789abcdef";
+
 pub fn service_config_from(service: Json) -> ServiceConfig {
     let services = json!({ SERVICE: service });
-    let config =
-        config::parse(RawConfig { services: Some(&services), session_idle_seconds: None, allowed_origins: None })
-            .unwrap_or_else(|e| panic!("test service config: {e}"));
+    let raw = RawConfig { services: Some(&services), mask_secret: Some(MASK_SECRET), ..Default::default() };
+    let config = config::parse(raw).unwrap_or_else(|e| panic!("test service config: {e}"));
     config.service(SERVICE).expect("demo service").clone()
 }
 

@@ -5,9 +5,10 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash, createHmac } from 'node:crypto';
 import { connectClient } from '../support/mcp.mjs';
 import { startPostgresStack } from '../support/postgres.mjs';
-import { startWorker } from '../support/worker.mjs';
+import { MASK_KEY, startWorker } from '../support/worker.mjs';
 
 const d1 = { kind: 'd1', binding: 'DB' };
 const columns = {
@@ -43,6 +44,7 @@ before(async () => {
       d1: { label: 'policy on D1', database: d1, read_only: false, auth: 'none', columns },
       pg: { label: 'policy on PostgreSQL', database: pg, read_only: false, auth: 'none', columns },
       typo: { label: 'a typo', database: d1, auth: 'none', columns: { customers: { hidden: ['pasword_hash'] } } },
+      plain: { label: 'no policy', database: d1, auth: 'none' },
     },
     bindings: { PG_DEMO_URL: stack.connectionString },
   }).catch(async (err) => {
@@ -50,7 +52,7 @@ before(async () => {
     throw err;
   });
   running = { stack, worker };
-  for (const service of ['d1', 'pg', 'typo']) clients[service] = (await connectClient(worker.mcpUrl(service))).client;
+  for (const service of ['d1', 'pg', 'typo', 'plain']) clients[service] = (await connectClient(worker.mcpUrl(service))).client;
 });
 
 after(async () => {
@@ -101,7 +103,7 @@ for (const service of ['d1', 'pg']) {
       assert.equal(records[0].email, 'z***@example.com');
       assert.equal(records[0].city, '***ź');
       const orders = await ok(service, 'get_table_data', { table: 'orders', ids: [1] });
-      assert.match(orders.records[0].total, /^sha256:[0-9a-f]{16}$/);
+      assert.match(orders.records[0].total, /^hmac:[0-9a-f]{16}$/);
       for (const args of [
         { table: 'customers', filter: "email = 'zoe.obrien@example.com'" },
         { table: 'customers', filter: "email STARTS WITH 'z'", count_only: true },
@@ -140,4 +142,39 @@ for (const service of ['d1', 'pg']) {
 test('a policy naming a column the database lacks stops the tools with a clear error', async () => {
   const text = await refused('typo', 'get_table_data', { table: 'customers' });
   assert.match(text, /column "pasword_hash" of table "customers"/);
+});
+
+// The attack on a plain hash: hash every candidate value and compare (a phone number or a tax id
+// has few enough candidates). The mask is keyed with MASK_KEY, per service.
+test('a hash mask is keyed: the plain hash of the value does not show, and each service masks differently', async () => {
+  const raw = (await ok('plain', 'get_table_data', { table: 'orders', ids: [1] })).records[0].total;
+  const text = typeof raw === 'string' ? raw : JSON.stringify(raw);
+  const onD1 = (await ok('d1', 'get_table_data', { table: 'orders', ids: [1] })).records[0].total;
+  const plainHash = createHash('sha256').update(text).digest('hex').slice(0, 16);
+  assert.notEqual(onD1, `sha256:${plainHash}`);
+  assert.ok(!onD1.includes(plainHash), onD1);
+  const serviceKey = createHmac('sha256', MASK_KEY).update('dbmcp hash mask v1\nd1').digest();
+  assert.equal(onD1, `hmac:${createHmac('sha256', serviceKey).update(text).digest('hex').slice(0, 16)}`);
+  const onPg = (await ok('pg', 'get_table_data', { table: 'orders', ids: [1] })).records[0].total;
+  assert.match(onPg, /^hmac:[0-9a-f]{16}$/);
+  assert.notEqual(onPg, onD1, 'the same value masks differently in another service');
+});
+
+test('a hash mask without the MASK_KEY secret is a configuration error naming it', async () => {
+  const worker = await startWorker({
+    services: { d1: { label: 'no key', database: d1, auth: 'none', columns: { orders: { masked: { total: 'hash' } } } } },
+    maskKey: null,
+  });
+  try {
+    const response = await fetch(worker.mcpUrl('d1'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+    });
+    const body = await response.text();
+    assert.ok(response.status >= 500, `${response.status} ${body}`);
+    assert.match(body, /columns\.orders\.masked\.total: \\?"hash\\?" needs the MASK_KEY secret/);
+  } finally {
+    await worker.stop();
+  }
 });

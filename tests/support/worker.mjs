@@ -17,6 +17,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 /** OAUTH_SIGNING_KEY of test workers: `kid:seed` (32 bytes 0..31, base64url). Tests may forge tokens with it. */
 export const OAUTH_SIGNING_KEY = 'k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8';
+/** MASK_KEY of test workers: the secret `hash` column masks are keyed with. */
+export const MASK_KEY = 'test-mask-secret-0123456789abcdef';
 
 export const DEFAULT_SERVICES = {
   demo: {
@@ -89,6 +91,7 @@ export async function startWorker(options = {}) {
   };
   if (options.adminToken !== null) bindings.ADMIN_TOKEN = options.adminToken ?? ADMIN_TOKEN;
   if (options.oauthSigningKey !== null) bindings.OAUTH_SIGNING_KEY = options.oauthSigningKey ?? OAUTH_SIGNING_KEY;
+  if (options.maskKey !== null) bindings.MASK_KEY = options.maskKey ?? MASK_KEY;
   bindings.OAUTH_REGISTRATIONS_PER_HOUR = String(options.registrationsPerHour ?? 1000);
   // Extra variables and secrets, e.g. a Postgres connection string named by a service.
   Object.assign(bindings, options.bindings ?? {});

@@ -267,7 +267,7 @@ mod tests {
             "pg": {"label": "PG", "database": {"kind": "postgres", "connection_string_secret": "PG_URL"}, "auth": "none"},
         });
         let raw =
-            crate::config::RawConfig { services: Some(&declared), session_idle_seconds: None, allowed_origins: None };
+            crate::config::RawConfig { services: Some(&declared), session_idle_seconds: None, allowed_origins: None, mask_secret: None };
         let config = crate::config::parse_with_origin(raw, Some("https://db.example.com")).unwrap();
         let request = HttpRequest {
             method: "GET".into(),
