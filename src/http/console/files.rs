@@ -23,15 +23,21 @@ pub struct ConsoleFile {
 }
 
 /// The page itself is never cached (it is tiny, and a stale page could load a newer script).
-const PAGE: ConsoleFile =
-    ConsoleFile { asset_path: "/admin/index.html", content_type: "text/html; charset=utf-8", cache_control: "no-store" };
+const PAGE: ConsoleFile = ConsoleFile {
+    asset_path: "/admin/index.html",
+    content_type: "text/html; charset=utf-8",
+    cache_control: "no-store",
+};
 const SCRIPT: ConsoleFile = ConsoleFile {
     asset_path: "/admin/console.js",
     content_type: "text/javascript; charset=utf-8",
     cache_control: "no-cache",
 };
-const STYLE: ConsoleFile =
-    ConsoleFile { asset_path: "/admin/console.css", content_type: "text/css; charset=utf-8", cache_control: "no-cache" };
+const STYLE: ConsoleFile = ConsoleFile {
+    asset_path: "/admin/console.css",
+    content_type: "text/css; charset=utf-8",
+    cache_control: "no-cache",
+};
 
 /// The file a path under `/admin` names (`rest` is what follows `/admin/`), if any. Nothing else
 /// in the assets directory is reachable: `/admin/index.html` is not a route.
@@ -66,7 +72,9 @@ pub async fn serve(file: &ConsoleFile, assets: Option<&dyn StaticAssets>) -> Htt
             ],
             body,
         },
-        Ok(None) => unavailable(format!("the deployed assets have no {}: deploy with the assets directory", file.asset_path)),
+        Ok(None) => {
+            unavailable(format!("the deployed assets have no {}: deploy with the assets directory", file.asset_path))
+        }
         Err(e) => unavailable(format!("the console's files could not be read: {e}")),
     }
 }
@@ -82,7 +90,8 @@ mod tests {
     #[async_trait(?Send)]
     impl StaticAssets for Directory {
         async fn get(&self, path: &str) -> Result<Option<Vec<u8>>, String> {
-            let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets").join(path.trim_start_matches('/'));
+            let file =
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets").join(path.trim_start_matches('/'));
             Ok(std::fs::read(file).ok())
         }
     }
@@ -102,7 +111,13 @@ mod tests {
         assert_eq!(file_for(&[""]), Some(&PAGE));
         assert_eq!(file_for(&["console.js"]).map(|f| f.asset_path), Some("/admin/console.js"));
         assert_eq!(file_for(&["console.css"]).map(|f| f.asset_path), Some("/admin/console.css"));
-        for other in [&["index.html"][..], &["console.js", ""], &["..", "console.js"], &["admin", "console.js"], &[".assetsignore"]] {
+        for other in [
+            &["index.html"][..],
+            &["console.js", ""],
+            &["..", "console.js"],
+            &["admin", "console.js"],
+            &[".assetsignore"],
+        ] {
             assert_eq!(file_for(other), None, "{other:?}");
         }
     }
