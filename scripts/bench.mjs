@@ -30,7 +30,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { Miniflare } from 'miniflare';
-import { ADMIN_TOKEN, createKey, DEFAULT_SERVICES, MASK_KEY, OAUTH_SIGNING_KEY, quietCallLines } from '../tests/support/worker.mjs';
+import { ADMIN_TOKEN, consoleAssets, createKey, DEFAULT_SERVICES, MASK_KEY, OAUTH_SIGNING_KEY, quietCallLines } from '../tests/support/worker.mjs';
 import { applyD1Migrations } from '../tests/support/migrations.mjs';
 import { obtainTokens } from '../tests/support/oauth.mjs';
 import { startPostgresStack } from '../tests/support/postgres.mjs';
@@ -341,6 +341,8 @@ try {
           OAUTH_REGISTRATIONS_PER_HOUR: '1000',
           PG_DEMO_URL: stack?.connectionString ?? '',
         },
+        // The console page's files, as wrangler.toml uploads them beside the worker.
+        assets: consoleAssets(),
       },
       { name: 'bare', ...shared, modules: true, modulesRules: [{ type: 'ESModule', include: ['**/*.js'] }], scriptPath: join(ROOT, 'bench/reference/bare.js') },
       // `agents` imports node:async_hooks (AsyncLocalStorage for the auth context): nodejs_compat.

@@ -83,6 +83,7 @@ impl World {
             rate_limiter: None,
             call_log: None,
             log_store: None,
+            assets: None,
         };
         let request = HttpRequest {
             method: method.into(),

@@ -1,6 +1,7 @@
 //! The Workers edge: turns runtime objects into the core's plain types and back. Thin on purpose:
 //! every decision is made in the core, which `cargo test` covers natively.
 
+mod assets;
 mod cimd_fetch;
 mod d1;
 mod execution_log;
@@ -223,6 +224,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
         // Only a handle: no Durable Object is reached unless a service limits the caller.
         let limiter = rate_limiter::DurableLimiter::new(env.durable_object("RATE_LIMITER"));
         let log_store = execution_log::DurableLog::new(&env);
+        let assets = assets::Assets::bound(&env);
         let oauth = http::OAuthEnv {
             keys: signing_keys(string_var(&env, "OAUTH_SIGNING_KEY")),
             grants: &grants,
@@ -247,6 +249,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
             rate_limiter: Some(&limiter),
             call_log: Some(&execution_log::IsolateCallLog),
             log_store: Some(&log_store),
+            assets: assets.as_ref().map(|a| a as &dyn http::StaticAssets),
         };
         let response = http::handle(request, &env_core).await;
         // Entries this request recorded are written after the response (streamed ones too: this

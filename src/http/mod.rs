@@ -39,6 +39,7 @@ use crate::mcp::session::Session;
 use crate::tools::SchemaCache;
 
 pub use body::MAX_BODY_BYTES;
+pub use console::files::StaticAssets;
 
 #[derive(Debug, Clone)]
 pub struct HttpRequest {
@@ -143,6 +144,8 @@ pub struct Env<'a> {
     pub call_log: Option<&'a dyn crate::calllog::CallLog>,
     /// Where the admin API reads the execution log; `None`: its routes answer 503.
     pub log_store: Option<&'a dyn crate::calllog::LogStore>,
+    /// The console page's files (Workers Static Assets); `None`: `/admin` answers 503.
+    pub assets: Option<&'a dyn StaticAssets>,
 }
 
 impl Env<'_> {

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Miniflare } from 'miniflare';
-import { ADMIN_TOKEN, DEFAULT_SERVICES, OAUTH_SIGNING_KEY, createKey, startWorker, tempDir } from '../support/worker.mjs';
+import { ADMIN_TOKEN, DEFAULT_SERVICES, OAUTH_SIGNING_KEY, consoleAssets, createKey, startWorker, tempDir } from '../support/worker.mjs';
 import { initializeParams, request, rpc, sleep } from '../support/mcp.mjs';
 import {
   PASSWORD, REDIRECT, admin, authorizeUrl, createUser, flowCookie, formFields, obtainCode, obtainTokens, pkce, registerClient, tokenRequest,
@@ -370,6 +370,7 @@ describe('item 4 (review): a user deletion that cannot end the grants leaves the
         OAUTH_GRANTS: { className: 'McpSession', useSQLite: true },
       },
       bindings: { SERVICES: DEFAULT_SERVICES, ADMIN_TOKEN, OAUTH_SIGNING_KEY },
+      assets: consoleAssets(),
       d1Persist: join(dir, 'd1'),
       kvPersist: join(dir, 'kv'),
       durableObjectsPersist: join(dir, 'do'),

@@ -17,7 +17,7 @@ import { Miniflare } from 'miniflare';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
-import { ADMIN_TOKEN, DEFAULT_SERVICES, OAUTH_SIGNING_KEY, startWorker } from '../support/worker.mjs';
+import { ADMIN_TOKEN, DEFAULT_SERVICES, OAUTH_SIGNING_KEY, consoleAssets, startWorker } from '../support/worker.mjs';
 import { applyD1Migrations } from '../support/migrations.mjs';
 import { request, rpc, session } from '../support/mcp.mjs';
 import {
@@ -520,6 +520,7 @@ describe('https documents (outbound fetches answered by the test)', () => {
         OAUTH_GRANTS: { className: 'OAuthGrants', useSQLite: true },
       },
       bindings: { SERVICES: DEFAULT_SERVICES, ADMIN_TOKEN, OAUTH_SIGNING_KEY, SESSION_IDLE_SECONDS: '3600', ...bindings },
+      assets: consoleAssets(),
       outboundService: (req) => {
         hits.push(req.url);
         const doc = served.get(req.url);

@@ -5,12 +5,13 @@
 //   ... fetch(`${w.url}/mcp/demo`) ...
 //   await w.stop();
 
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { Miniflare } from 'miniflare';
+import { parse as parseToml } from 'smol-toml';
 import { applyD1Migrations } from './migrations.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -59,6 +60,24 @@ export function quietCallLines(onCallLine) {
   };
 }
 
+/**
+ * Miniflare's `assets` option from wrangler.toml's `[assets]` (the console page's files), so every
+ * worker the tests, the bench and the conformance runner start serves them as deployed.
+ */
+export function consoleAssets() {
+  const { assets, compatibility_date: compatibilityDate } = parseToml(readFileSync(join(ROOT, 'wrangler.toml'), 'utf8'));
+  return {
+    directory: join(ROOT, assets.directory),
+    binding: assets.binding,
+    routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: assets.run_worker_first },
+    assetConfig: {
+      html_handling: assets.html_handling,
+      not_found_handling: assets.not_found_handling,
+      compatibility_date: compatibilityDate,
+    },
+  };
+}
+
 export function tempDir(prefix = 'dbmcp-') {
   return mkdtempSync(join(tmpdir(), prefix));
 }
@@ -75,6 +94,9 @@ export function tempDir(prefix = 'dbmcp-') {
  * @param {string} [options.buildDir] the build to run (default `build`; `build-conformance` has the fixtures)
  * @param {(line: string) => void} [options.onCallLine] receives each `{"event":"mcp_call",...}` line
  * @param {object} [options.durableObjects] replaces the Durable Object bindings (e.g. to leave one out)
+ * @param {boolean|object} [options.assets] serve the console's files from wrangler.toml's [assets]
+ *   (default true; false: no ASSETS binding, as in a deploy without them; an object: options merged
+ *   over wrangler.toml's, e.g. another `directory`)
  */
 export async function startWorker(options = {}) {
   const buildDir = options.buildDir ?? 'build';
@@ -112,6 +134,7 @@ export async function startWorker(options = {}) {
       EXECUTION_LOG: { className: 'ExecutionLog', useSQLite: true },
     },
     bindings,
+    ...(options.assets === false ? {} : { assets: { ...consoleAssets(), ...(options.assets ?? {}) } }),
     handleRuntimeStdio: quietCallLines(options.onCallLine),
     d1Persist: persist ? join(persist, 'd1') : false,
     kvPersist: persist ? join(persist, 'kv') : false,

@@ -1,7 +1,8 @@
-//! The operator console at `/admin`: a static page (HTML, plain JS and CSS embedded in the wasm)
-//! that drives the admin API with a short-lived session cookie instead of the admin token.
+//! The operator console at `/admin`: a static page (HTML, plain JS and CSS in `assets/admin/`,
+//! uploaded beside the Worker as static assets; see `files`) that drives the admin API with a
+//! short-lived session cookie instead of the admin token.
 //!
-//! - `GET  /admin`, `/admin/console.js`, `/admin/console.css`  the page (no credential needed)
+//! - `GET  /admin`, `/admin/`, `/admin/console.js`, `/admin/console.css`  the page (no credential needed)
 //! - `POST /admin/session` `{"token"}`  -> 200 `{"csrf_token", "expires_ms"}` and the cookie
 //! - `DELETE /admin/session`            signs out (the session id is remembered until expiry)
 //! - `GET  /admin/services`             the configured services (admin credential needed)
@@ -9,6 +10,7 @@
 //! With the cookie, every admin call also needs `X-CSRF-Token` (handed out at sign-in, bound to
 //! the session), and changes need `Origin` equal to the worker's own origin.
 
+pub mod files;
 pub mod session;
 
 use serde::Deserialize;
@@ -21,10 +23,6 @@ use crate::config::{AuthMode, Config, DatabaseConfig, ServiceConfig};
 use crate::oauth::grants::{Command, Reply, GLOBAL_SHARD};
 use crate::oauth::login_limit::{self, LIMITS};
 use session::{ConsoleSession, SESSION_SECONDS};
-
-const INDEX_HTML: &str = include_str!("index.html");
-const CONSOLE_JS: &str = include_str!("console.js");
-const CONSOLE_CSS: &str = include_str!("console.css");
 
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
@@ -41,21 +39,15 @@ pub fn harden(response: HttpResponse) -> HttpResponse {
         .with_header("x-content-type-options", "nosniff")
 }
 
-fn asset(content_type: &str, body: &str, cache: &str) -> HttpResponse {
-    harden(HttpResponse {
-        status: 200,
-        headers: vec![("content-type".into(), content_type.into()), ("cache-control".into(), cache.into())],
-        body: body.as_bytes().to_vec(),
-    })
-}
-
-/// The routes that need no admin credential: the page, its files, signing in and out.
+/// The routes that need no admin credential: the page, its files, signing in and out. The caller
+/// (`admin::handle`) adds the [`harden`] headers to every answer.
 pub async fn public_route(request: &HttpRequest, rest: &[&str], env: &Env<'_>) -> Option<HttpResponse> {
-    let read = matches!(request.method.as_str(), "GET" | "HEAD");
+    if matches!(request.method.as_str(), "GET" | "HEAD") {
+        if let Some(file) = files::file_for(rest) {
+            return Some(files::serve(file, env.assets).await);
+        }
+    }
     Some(match rest {
-        [] | [""] if read => asset("text/html; charset=utf-8", INDEX_HTML, "no-store"),
-        ["console.js"] if read => asset("text/javascript; charset=utf-8", CONSOLE_JS, "no-cache"),
-        ["console.css"] if read => asset("text/css; charset=utf-8", CONSOLE_CSS, "no-cache"),
         ["session"] => match request.method.as_str() {
             "POST" => sign_in(request, env).await,
             "DELETE" => sign_out(request, env).await,
@@ -248,6 +240,10 @@ fn rate_limits_view(limits: &crate::rate_limit::RateLimits) -> Json {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Only the tests read the files (the wasm does not carry them).
+    const INDEX_HTML: &str = include_str!("../../../assets/admin/index.html");
+    const CONSOLE_JS: &str = include_str!("../../../assets/admin/console.js");
 
     #[test]
     fn the_page_loads_nothing_inline_and_only_its_own_files() {
