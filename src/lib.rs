@@ -21,6 +21,7 @@ pub mod relations;
 pub mod rows;
 pub mod schema;
 pub mod search;
+pub mod sort;
 pub mod sql;
 pub mod tools;
 

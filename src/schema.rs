@@ -84,7 +84,7 @@ impl Table {
     /// Primary key columns in key order.
     pub fn primary_key(&self) -> Vec<&Column> {
         let mut pk: Vec<&Column> = self.columns.iter().filter(|c| c.primary_key > 0).collect();
-        pk.sort_by_key(|c| c.primary_key);
+        crate::sort::sort_by_key(&mut pk, |c| c.primary_key);
         pk
     }
 

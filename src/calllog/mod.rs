@@ -131,10 +131,9 @@ pub fn shard_object(service: &str, shard: u64) -> String {
     format!("{service}:{shard}")
 }
 
-/// Sorts JSON objects by a key, largest first. One non-generic function for every sort of the
-/// log, so the bundle carries one copy of the sort code instead of one per call site.
+/// Sorts JSON objects by a key, largest first (through [`crate::sort`], like every sort here).
 pub fn sort_desc(items: &mut [Json], key: fn(&Json) -> (u64, String)) {
-    items.sort_unstable_by_key(|item| std::cmp::Reverse(key(item)));
+    crate::sort::sort_by_key(items, |item| std::cmp::Reverse(key(item)));
 }
 
 /// A number field of a JSON object (0 when absent).

@@ -93,14 +93,14 @@ pub fn summarize(rows: &[StatRow], mut slowest: Vec<Json>, hours: u64, now_ms: u
     let mut tools: Vec<Json> = tools
         .into_iter()
         .map(|(tool, calls, errors, mut durations)| {
-            durations.sort_unstable();
+            crate::sort::sort_by(&mut durations, u64::cmp);
             let rate = (errors as f64 / calls as f64 * 10_000.0).round() / 10_000.0;
             json!({ "tool": tool, "calls": calls, "errors": errors, "error_rate": rate,
                     "p95_ms": p95(&durations), "max_ms": durations.last().copied().unwrap_or(0) })
         })
         .collect();
     // Most calls first; equal counts in name order.
-    tools.sort_by(|a, b| {
+    crate::sort::sort_by(&mut tools, |a, b| {
         json_u64(b, "calls").cmp(&json_u64(a, "calls")).then_with(|| json_text(a, "tool").cmp(&json_text(b, "tool")))
     });
     super::sort_desc(&mut slowest, |e| (json_u64(e, "duration_ms"), json_text(e, "id")));

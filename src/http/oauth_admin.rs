@@ -385,7 +385,7 @@ async fn list_all_clients(env: &Env<'_>) -> HttpResponse {
             Err(e) => return storage(e),
         }
     }
-    clients.sort_by_key(|c| std::cmp::Reverse(c["created_ms"].as_u64().unwrap_or(0)));
+    crate::sort::sort_by_key(&mut clients, |c| std::cmp::Reverse(c["created_ms"].as_u64().unwrap_or(0)));
     HttpResponse::json(200, &json!({"clients": clients, "total": total, "listed_at_most": MAX_LISTED_CLIENTS}))
 }
 

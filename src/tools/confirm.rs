@@ -252,7 +252,7 @@ fn canonical(value: &Json) -> Json {
     match value {
         Json::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
+            crate::sort::sort_by(&mut keys, |a, b| a.cmp(b));
             Json::Object(keys.into_iter().map(|k| (k.clone(), canonical(&map[k]))).collect())
         }
         Json::Array(items) => Json::Array(items.iter().map(canonical).collect()),

@@ -506,7 +506,7 @@ mod with_parser {
             }
         }
         // Listed by name, whatever order the configuration's object kept.
-        tools.sort_by(|a, b| a.name.cmp(&b.name));
+        crate::sort::sort_by(&mut tools, |a, b| a.name.cmp(&b.name));
         if errors.is_empty() {
             Ok(tools)
         } else {

@@ -38,7 +38,7 @@ fn needles(hidden: &[String]) -> Vec<Vec<char>> {
         }
     }
     // Longest first, so `reporting.secret` goes as a whole before `secret` is looked for.
-    out.sort_by_key(|n| std::cmp::Reverse(n.len()));
+    crate::sort::sort_by_key(&mut out, |n| std::cmp::Reverse(n.len()));
     out
 }
 

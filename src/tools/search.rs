@@ -146,7 +146,7 @@ fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResul
                 hits.push(Hit { rank, score, table_order, row_order, result });
             }
         }
-        hits.sort_by(|a, b| {
+        crate::sort::sort_by(&mut hits, |a, b| {
             b.rank
                 .total_cmp(&a.rank)
                 .then(b.score.cmp(&a.score))
