@@ -731,6 +731,10 @@ mod tests {
             Some("https://db.example.com:8443")
         );
         assert_eq!(with("http://127.0.0.1:8787").unwrap().public_origin.as_deref(), Some("http://127.0.0.1:8787"));
+        assert_eq!(
+            with("https://xn--d-btb.example.com").unwrap().public_origin.as_deref(),
+            Some("https://xn--d-btb.example.com")
+        );
         for bad in [
             "db.example.com",
             "http://db.example.com",
@@ -739,6 +743,7 @@ mod tests {
             "https://user@db.example.com",
             "https://db.example.com\\evil",
             "https://dб.example.com",
+            "https://d%D0%B1.example.com",
             "ftp://db.example.com",
             "cursor://db.example.com",
         ] {

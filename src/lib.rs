@@ -9,6 +9,7 @@ pub mod columns;
 pub mod config;
 pub mod db;
 pub mod filter;
+pub mod float_text;
 pub mod http;
 pub mod introspect;
 pub mod mcp;

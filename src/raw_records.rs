@@ -322,6 +322,13 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn floats_are_written_in_their_shortest_form() {
+        // ryu's `small` table (Cargo.toml) must write what the full one does.
+        let values = json!([0.1, 19.99, 24.99, 1e-7, 1.5e300, -2.5, 123456.789, 5e-324, 1.7976931348623157e308]);
+        assert_eq!(values.to_string(), "[0.1,19.99,24.99,1e-7,1.5e300,-2.5,123456.789,5e-324,1.7976931348623157e308]");
+    }
+
+    #[test]
     fn arrays_become_objects_in_column_order_with_cells_as_written() {
         let text = r#"[["id","note","price","blob"],[1,"a \"quoted\" <b>\n",1.5,[1,2]],[2,null,1e+21,[]]]"#;
         let records = records_from_arrays(text, 10).unwrap();

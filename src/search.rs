@@ -188,7 +188,7 @@ pub fn terms(query: &str) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();
     for word in capped.split_whitespace() {
         let word = word.trim_matches('"');
-        if word.is_empty() || out.iter().any(|t| t.to_lowercase() == word.to_lowercase()) {
+        if word.is_empty() || out.iter().any(|t| t.eq_ignore_ascii_case(word)) {
             continue;
         }
         out.push(word.to_string());
@@ -350,12 +350,12 @@ pub fn score(record: &Map<String, Json>, columns: &[String], terms: &[String]) -
         .iter()
         .filter_map(|c| record.get(c))
         .filter(|v| !v.is_null())
-        .map(|v| display(v).to_lowercase())
+        .map(|v| display(v).to_ascii_lowercase())
         .collect();
     let mut matched_terms = 0;
     let mut pairs = 0;
     for term in terms {
-        let term = term.to_lowercase();
+        let term = term.to_ascii_lowercase();
         let hits = texts.iter().filter(|t| t.contains(&term)).count();
         pairs += hits;
         matched_terms += usize::from(hits > 0);
@@ -481,6 +481,8 @@ mod tests {
         let long = format!("{} tail", "x".repeat(MAX_QUERY_CHARS));
         assert_eq!(terms(&long).unwrap(), vec!["x".repeat(MAX_QUERY_CHARS)], "text beyond the cap is ignored");
         assert_eq!(terms("100% a_b c\\d O'Brien").unwrap(), vec!["100%", "a_b", "c\\d", "O'Brien"]);
+        // Repeats are judged as SQLite's LIKE judges them: ASCII case only.
+        assert_eq!(terms("Łódź ŁÓDŹ łódź Lodz LODZ").unwrap(), vec!["Łódź", "ŁÓDŹ", "łódź", "Lodz"]);
     }
 
     #[test]
@@ -517,6 +519,11 @@ mod tests {
         let columns = vec!["a".to_string(), "b".to_string(), "c".to_string()];
         assert_eq!(score(&record, &columns, &["CARD".into(), "paid".into(), "none".into()]), (2, 3));
         assert_eq!(score(&record, &columns, &["null".into()]), (0, 0), "NULL matches nothing");
+        // Case is ignored as SQLite's LIKE (which chose the rows) ignores it: ASCII letters only.
+        let city = json!({ "a": "ŁÓDŹ", "b": "Lodz" }).as_object().cloned().unwrap();
+        let columns = vec!["a".to_string(), "b".to_string()];
+        assert_eq!(score(&city, &columns, &["łódź".into(), "LODZ".into()]), (1, 1));
+        assert_eq!(score(&city, &columns, &["ŁÓDŹ".into()]), (1, 1));
     }
 
     #[test]

@@ -26,7 +26,7 @@ const SECRET_FRAGMENTS: [&str; 12] = [
 const SECRET_KEYS: [&str; 4] = ["pwd", "pass", "auth", "confirm"];
 
 pub fn is_secret_key(key: &str) -> bool {
-    let normal: String = key.chars().filter(|c| *c != '_' && *c != '-').flat_map(char::to_lowercase).collect();
+    let normal: String = key.chars().filter(|c| *c != '_' && *c != '-').map(|c| c.to_ascii_lowercase()).collect();
     SECRET_KEYS.contains(&normal.as_str()) || SECRET_FRAGMENTS.iter().any(|f| normal.contains(f))
 }
 

@@ -486,8 +486,8 @@ pub(crate) fn number_literal(text: &str) -> Literal {
             Err(_) => Literal::BigNumber(unsigned.to_string()),
         };
     }
-    match unsigned.parse::<f64>() {
-        Ok(f) if f.is_finite() && same_decimal(unsigned, f) => Literal::Number(f),
+    match crate::float_text::parse(unsigned) {
+        Some(f) if f.is_finite() && same_decimal(unsigned, f) => Literal::Number(f),
         _ => Literal::BigNumber(unsigned.to_string()),
     }
 }

@@ -85,8 +85,9 @@ pub async fn complete(params: Option<&Map<String, Json>>, ctx: &ToolContext<'_>)
         }
         _ => vec![],
     };
-    let prefix = p.argument.value.to_lowercase();
-    let matching: Vec<String> = candidates.into_iter().filter(|c| c.to_lowercase().starts_with(&prefix)).collect();
+    let prefix = p.argument.value.to_ascii_lowercase();
+    let matching: Vec<String> =
+        candidates.into_iter().filter(|c| c.to_ascii_lowercase().starts_with(&prefix)).collect();
     let total = matching.len();
     let values: Vec<String> = matching.into_iter().take(MAX_VALUES).collect();
     Ok(json!({ "completion": { "values": values, "total": total, "hasMore": total > MAX_VALUES } }))

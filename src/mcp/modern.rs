@@ -308,7 +308,7 @@ pub fn check_param_headers(
         };
         let decoded = decode_header_value(raw.trim()).map_err(|e| header_mismatch(format!("{name} {e}")))?;
         let equal = match value {
-            Some(Json::Number(n)) => decoded.parse::<f64>().ok() == n.as_f64(),
+            Some(Json::Number(n)) => crate::float_text::parse(&decoded) == n.as_f64(),
             _ => decoded == expected,
         };
         if !equal {

@@ -479,6 +479,7 @@ mod tests {
             ("https://user:pw@app.example.com/client.json", "credentials"),
             ("https://app.example.com\\@evil.example/client.json", "backslash"),
             ("https://аpp.example.com/client.json", "ASCII"),
+            ("https://b%C3%BCcher.example/client.json", "not a valid URL (invalid international domain name)"),
             ("https://app.example.com/client json", "ASCII"),
             ("https:///client.json", "normal form"),
             ("https://db.example.com/client.json", "this server itself"),

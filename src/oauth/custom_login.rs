@@ -147,6 +147,15 @@ mod tests {
     }
 
     #[test]
+    fn login_urls_are_web_addresses_with_ascii_hosts() {
+        assert_eq!(check_url("https://login.example/sso"), Ok(()));
+        assert_eq!(check_url("https://xn--bcher-kva.example/sso"), Ok(()));
+        assert!(check_url("https://bücher.example/sso").unwrap_err().contains("ASCII"));
+        assert!(check_url("https://b%C3%BCcher.example/sso").unwrap_err().contains("not a valid URI"));
+        assert!(check_url("cursor://login").unwrap_err().contains("http(s)"));
+    }
+
+    #[test]
     fn accepts_a_matching_assertion() {
         let (secret, request) = setup();
         let handle = sign_request(&secret, &request, 100).unwrap();

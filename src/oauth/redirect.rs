@@ -279,6 +279,23 @@ mod tests {
     }
 
     #[test]
+    fn refuses_unicode_host_names_but_takes_their_punycode() {
+        // No IDNA tables in the build (idna_adapter 1.0): a Unicode host, even percent-encoded, is
+        // an unparsable URI; its punycode form, the only one shown on the consent page, is fine.
+        assert!(validate("https://bücher.example/cb").unwrap_err().contains("ASCII"));
+        let err = validate("https://b%C3%BCcher.example/cb").unwrap_err();
+        assert_eq!(err, "is not a valid URI (invalid international domain name)");
+        assert!(validate("https://b%C3%BCcher.example:443/cb").unwrap_err().contains("not a valid URI"));
+        for uri in ["https://xn--bcher-kva.example/cb", "https://XN--BCHER-KVA.example/cb"] {
+            assert_eq!(validate(uri), Ok(()), "{uri}");
+        }
+        assert_eq!(display_host("https://XN--BCHER-KVA.example/cb"), "xn--bcher-kva.example");
+        assert!(!matches(&["https://b%C3%BCcher.example/cb".to_string()], "https://b%C3%BCcher.example/cb"));
+        // Punycode that cannot be decoded is refused as any unparsable URI.
+        assert!(validate("https://xn--ab-.example/cb").unwrap_err().contains("not a valid URI"));
+    }
+
+    #[test]
     fn refuses_private_use_schemes_that_reach_a_web_page() {
         // The consent page would say "an app on this device" while a browser goes to evil.example.
         for uri in [

@@ -81,7 +81,7 @@ pub fn text_to_json(type_oid: u32, text: &str) -> Json {
             Ok(n) if n.unsigned_abs() <= MAX_SAFE_INTEGER as u64 => Json::from(n),
             _ => Json::String(text.to_string()),
         },
-        oid::FLOAT4 | oid::FLOAT8 => match text.parse::<f64>().ok().and_then(Number::from_f64) {
+        oid::FLOAT4 | oid::FLOAT8 => match crate::float_text::parse(text).and_then(Number::from_f64) {
             Some(n) => Json::Number(n),
             None => Json::String(text.to_string()),
         },
@@ -112,7 +112,7 @@ fn numeric(text: &str) -> Json {
             return Json::from(n);
         }
     }
-    match text.parse::<f64>().ok().and_then(Number::from_f64) {
+    match crate::float_text::parse(text).and_then(Number::from_f64) {
         Some(n) => Json::Number(n),
         None => Json::String(text.to_string()),
     }

@@ -126,7 +126,7 @@ fn resolve_column<'t>(table: &'t Table, name: &str) -> Result<&'t Column, SqlErr
     if let Some(c) = table.column(name) {
         return Ok(c);
     }
-    let folded: Vec<&Column> = table.columns.iter().filter(|c| c.name.to_lowercase() == name.to_lowercase()).collect();
+    let folded: Vec<&Column> = table.columns.iter().filter(|c| c.name.eq_ignore_ascii_case(name)).collect();
     match folded.as_slice() {
         [one] => Ok(one),
         [] => Err(SqlError::new(format!(
@@ -640,7 +640,7 @@ impl<'a> Builder<'a> {
 
 /// The value for `key` in an id object: exact key first, then case-insensitive.
 fn object_key<'m>(map: &'m Map<String, Json>, key: &str) -> Option<&'m Json> {
-    map.get(key).or_else(|| map.iter().find(|(k, _)| k.to_lowercase() == key.to_lowercase()).map(|(_, v)| v))
+    map.get(key).or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
 }
 
 fn id_value(value: &Json, column: &str, table: &str) -> Result<SqlValue, SqlError> {

@@ -501,7 +501,7 @@ impl Confirmation {
         }
         let mut head = self.summary();
         if let Some(first) = head.get(..1) {
-            head = format!("{}{}", first.to_uppercase(), &head[1..]);
+            head = format!("{}{}", first.to_ascii_uppercase(), &head[1..]);
         }
         text.push_str(&format!("{head}? ({})", self.reason));
         if !self.preview.is_empty() && !matches!(self.action, Action::Procedure | Action::Function | Action::Custom) {
@@ -565,7 +565,7 @@ impl Confirmation {
 fn capitalized(word: &str) -> String {
     let mut chars = word.chars();
     match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
+        Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
         None => String::new(),
     }
 }

@@ -95,7 +95,7 @@ fn signature(routine: &Routine) -> String {
         .iter()
         .filter(|a| a.mode != "table")
         .map(|a| {
-            let mode = if a.mode == "in" { String::new() } else { format!("{} ", a.mode.to_uppercase()) };
+            let mode = if a.mode == "in" { String::new() } else { format!("{} ", a.mode.to_ascii_uppercase()) };
             let default = if a.has_default { " = default" } else { "" };
             format!("{mode}{} {}{default}", a.name, a.data_type)
         })

@@ -170,7 +170,7 @@ fn rank_alias(table: &crate::schema::Table) -> String {
 /// `ts_rank` as the database returned it: a number, or its text.
 fn rank_value(value: &Json) -> f64 {
     match value {
-        Json::String(text) => text.parse().unwrap_or(0.0),
+        Json::String(text) => crate::float_text::parse(text).unwrap_or(0.0),
         other => other.as_f64().unwrap_or(0.0),
     }
 }

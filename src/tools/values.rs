@@ -55,7 +55,7 @@ pub fn check_value(dialect: Dialect, column: &Column, value: &Json) -> Result<()
         },
         Affinity::Numeric if dialect == Dialect::Sqlite && is_date_or_time(&column.data_type) => match value {
             Json::Number(_) => Ok(()),
-            Json::String(s) if s.trim().parse::<f64>().is_ok_and(f64::is_finite) => Ok(()),
+            Json::String(s) if crate::float_text::parse(s.trim()).is_some_and(f64::is_finite) => Ok(()),
             Json::String(s) if iso8601::is_date_or_datetime(s) => Ok(()),
             Json::String(s) if time_only(&column.data_type) && iso8601::is_time(s) => Ok(()),
             _ if time_only(&column.data_type) => expect("an ISO 8601 time (e.g. 13:45:00) or a number"),
@@ -66,7 +66,7 @@ pub fn check_value(dialect: Dialect, column: &Column, value: &Json) -> Result<()
         },
         Affinity::Real | Affinity::Numeric => match value {
             Json::Number(_) | Json::Bool(_) => Ok(()),
-            Json::String(s) if s.trim().parse::<f64>().is_ok_and(f64::is_finite) => Ok(()),
+            Json::String(s) if crate::float_text::parse(s.trim()).is_some_and(f64::is_finite) => Ok(()),
             _ => expect("a number"),
         },
         Affinity::Boolean => match value {

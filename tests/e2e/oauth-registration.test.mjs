@@ -119,6 +119,11 @@ describe('invalid registrations', () => {
     ['javascript:', { ...base, redirect_uris: ['javascript:alert(1)'] }, 'invalid_redirect_uri', 'redirect URI "javascript:alert(1)" must not use the javascript: scheme'],
     ['credentials in the URI', { ...base, redirect_uris: ['https://u:p@app.example.com/cb'] }, 'invalid_redirect_uri', 'redirect URI "https://u:p@app.example.com/cb" must not contain credentials'],
     ['a relative URI', { ...base, redirect_uris: ['/cb'] }, 'invalid_redirect_uri', 'redirect URI "/cb" is not an absolute URI'],
+    // Unicode host names are refused (no IDNA tables in the bundle); the punycode form is accepted.
+    ['a Unicode host', { ...base, redirect_uris: ['https://bücher.example/cb'] }, 'invalid_redirect_uri',
+      'redirect URI "https://bücher.example/cb" must be printable ASCII without spaces or control characters (write an international host in its punycode form, xn--..., and percent-encode other characters)'],
+    ['a percent-encoded Unicode host', { ...base, redirect_uris: ['https://b%C3%BCcher.example/cb'] }, 'invalid_redirect_uri',
+      'redirect URI "https://b%C3%BCcher.example/cb" is not a valid URI (invalid international domain name)'],
     ['one bad URI among good ones', { ...base, redirect_uris: ['https://app.example.com/cb', 'http://evil.example/cb'] }, 'invalid_redirect_uri'],
     ['too many redirect_uris', { ...base, redirect_uris: Array.from({ length: 21 }, (_, i) => `https://app.example.com/cb${i}`) }, 'invalid_redirect_uri', 'at most 20 redirect_uris'],
     ['an unsupported auth method', { ...base, token_endpoint_auth_method: 'private_key_jwt' }, 'invalid_client_metadata',
@@ -142,6 +147,12 @@ describe('invalid registrations', () => {
       if (description) assert.equal(res.json.error_description, description);
     });
   }
+
+  test('a Unicode host written in punycode registers', async () => {
+    const res = await register(w.url, { ...base, redirect_uris: ['https://xn--bcher-kva.example/cb'] });
+    assert.equal(res.status, 201, res.text);
+    assert.deepEqual(res.json.redirect_uris, ['https://xn--bcher-kva.example/cb']);
+  });
 
   test('a body that is not JSON', async () => {
     const res = await register(w.url, 'redirect_uris=https://a');

@@ -253,6 +253,15 @@ describe(`on ${each.name}`, () => {
       assert.deepEqual(nullCity.records, [{ id: 5, country: 'Ireland' }]);
     });
 
+    test('get_table_data filters on decimal numbers as written (parsed by the worker)', async () => {
+      for (const price of ['19.99', '19.990', '1.999e1', '+19.99']) {
+        const out = await callOk('get_table_data', { table: 'products', filter: `id <= 10 AND price = ${price}`, fields: ['id'] });
+        assert.deepEqual(out.records, [{ id: 5 }], price);
+      }
+      const none = await callOk('get_table_data', { table: 'products', filter: 'id <= 10 AND price = 19.991', fields: ['id'] });
+      assert.deepEqual(none.records, []);
+    });
+
     test('get_table_data reads a view', async () => {
       const out = await callOk('get_table_data', { table: 'order_summaries', filter: 'order_id IN (1, 2)', order: 'order_id' });
       assert.deepEqual(out.records, [
