@@ -129,7 +129,9 @@ pub fn parse(value: &Json, mask_key: Option<MaskKey>) -> Result<ColumnPolicies, 
                     Some(map) => {
                         for (column, how) in map {
                             match how.as_str().and_then(|how| Mask::parse(how, mask_key)) {
-                                Some(Ok(mask)) if !column.trim().is_empty() => parsed.masked.push((column.clone(), mask)),
+                                Some(Ok(mask)) if !column.trim().is_empty() => {
+                                    parsed.masked.push((column.clone(), mask))
+                                }
                                 Some(Err(())) => errors.push(format!(
                                     "{}: \"hash\" needs the MASK_KEY secret, a random string of at least \
                                      {MIN_MASK_SECRET_CHARS} characters (wrangler secret put MASK_KEY)",
@@ -337,10 +339,17 @@ mod tests {
 
     #[test]
     fn a_hash_mask_without_the_secret_is_a_configuration_error() {
-        let errors = parse(&json!({ "customers": { "masked": { "phone": "hash", "email": "email" } } }), None).unwrap_err();
+        let errors =
+            parse(&json!({ "customers": { "masked": { "phone": "hash", "email": "email" } } }), None).unwrap_err();
         assert_eq!(errors.len(), 1, "{errors:?}");
-        assert!(errors[0].starts_with("columns.customers.masked.phone: \"hash\" needs the MASK_KEY secret"), "{errors:?}");
-        assert!(parse(&json!({ "customers": { "masked": { "email": "email" } } }), None).is_ok(), "other masks need no key");
+        assert!(
+            errors[0].starts_with("columns.customers.masked.phone: \"hash\" needs the MASK_KEY secret"),
+            "{errors:?}"
+        );
+        assert!(
+            parse(&json!({ "customers": { "masked": { "email": "email" } } }), None).is_ok(),
+            "other masks need no key"
+        );
     }
 
     #[test]
@@ -356,14 +365,17 @@ mod tests {
         assert_eq!(rules.hidden, vec!["password_hash"]);
         assert_eq!(rules.masked, vec![("email".to_string(), Mask::Email), ("phone".to_string(), Mask::Hash(key()))]);
         assert_eq!(rules.read_only, vec!["created_at"]);
-        let errors = parse(&json!({
-            "a": { "hidden": "x" },
-            "b": { "masked": { "email": "scramble" } },
-            "c": { "read_only": [1] },
-            "d": { "hiden": ["x"] },
-            "e": ["x"],
-            "f": { "hidden": ["Email"], "masked": { "email": "email" } }
-        }), Some(key()))
+        let errors = parse(
+            &json!({
+                "a": { "hidden": "x" },
+                "b": { "masked": { "email": "scramble" } },
+                "c": { "read_only": [1] },
+                "d": { "hiden": ["x"] },
+                "e": ["x"],
+                "f": { "hidden": ["Email"], "masked": { "email": "email" } }
+            }),
+            Some(key()),
+        )
         .unwrap_err();
         let all = errors.join("\n");
         for expected in [

@@ -588,7 +588,12 @@ mod tests {
     use serde_json::json;
 
     fn parse_services(services: Json) -> Result<Config, ConfigErrors> {
-        parse(RawConfig { services: Some(&services), session_idle_seconds: None, allowed_origins: None, mask_secret: None })
+        parse(RawConfig {
+            services: Some(&services),
+            session_idle_seconds: None,
+            allowed_origins: None,
+            mask_secret: None,
+        })
     }
 
     #[test]
@@ -717,7 +722,12 @@ mod tests {
     fn public_origin_is_an_origin_or_a_configuration_error() {
         let services = json!({ "demo": { "database": { "kind": "d1", "binding": "DB" } } });
         let with = |origin: &str| {
-            let raw = RawConfig { services: Some(&services), session_idle_seconds: None, allowed_origins: None, mask_secret: None };
+            let raw = RawConfig {
+                services: Some(&services),
+                session_idle_seconds: None,
+                allowed_origins: None,
+                mask_secret: None,
+            };
             parse_with_origin(raw, Some(origin))
         };
         assert_eq!(with("").unwrap().public_origin, None);
@@ -892,7 +902,9 @@ mod tests {
 
     #[test]
     fn missing_services_is_an_error_not_a_panic() {
-        let err = parse(RawConfig { services: None, session_idle_seconds: None, allowed_origins: None, mask_secret: None }).unwrap_err();
+        let err =
+            parse(RawConfig { services: None, session_idle_seconds: None, allowed_origins: None, mask_secret: None })
+                .unwrap_err();
         assert!(err.to_string().starts_with("SERVICES: missing"));
         let err = parse_services(json!("demo")).unwrap_err();
         assert!(err.to_string().contains("must be a table"));

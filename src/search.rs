@@ -656,7 +656,13 @@ mod sql_tests {
         let clash = crate::sql::select_ranked(Dialect::Postgres, &table(), &full_text(&["x"]), "n").unwrap_err();
         assert!(clash.message.contains("is a column"), "{clash}");
         let mut masked = table();
-        masked.policy.masked = vec![("n".into(), crate::columns::Mask::Hash(crate::columns::MaskKey::derive("a test mask secret of 32 characters or more", "s")))];
+        masked.policy.masked = vec![(
+            "n".into(),
+            crate::columns::Mask::Hash(crate::columns::MaskKey::derive(
+                "a test mask secret of 32 characters or more",
+                "s",
+            )),
+        )];
         let refused =
             crate::sql::select_ranked(Dialect::Postgres, &masked, &full_text(&["x"]), "search_rank").unwrap_err();
         assert!(refused.message.contains("column \"n\" of table \"t\" is masked"), "{refused}");

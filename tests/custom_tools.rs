@@ -51,8 +51,12 @@ fn fixture() -> Fixture {
 
 fn config_error(tools: Json) -> String {
     let services = json!({ "svc": service(tools) });
-    let result =
-        config::parse(RawConfig { services: Some(&services), session_idle_seconds: None, allowed_origins: None, mask_secret: None });
+    let result = config::parse(RawConfig {
+        services: Some(&services),
+        session_idle_seconds: None,
+        allowed_origins: None,
+        mask_secret: None,
+    });
     result.expect_err("the configuration must be refused").to_string()
 }
 

@@ -57,9 +57,13 @@ impl World {
     fn new() -> World {
         let services = json!({ "shop": { "database": { "kind": "d1", "binding": "DB" }, "auth": "none",
             "max_rows": 50, "hidden_tables": ["big_numbers"] } });
-        let config =
-            config::parse(RawConfig { services: Some(&services), session_idle_seconds: None, allowed_origins: None, mask_secret: None })
-                .unwrap();
+        let config = config::parse(RawConfig {
+            services: Some(&services),
+            session_idle_seconds: None,
+            allowed_origins: None,
+            mask_secret: None,
+        })
+        .unwrap();
         World { config, kv: MemoryKv::default(), opener: Demo(Rc::new(demo_db())), cache: SchemaCache::default() }
     }
 

@@ -119,8 +119,12 @@ fn fixture() -> Fixture {
 
 fn config_error(service: Json) -> String {
     let services = json!({ "svc": service });
-    let result =
-        config::parse(RawConfig { services: Some(&services), session_idle_seconds: None, allowed_origins: None, mask_secret: None });
+    let result = config::parse(RawConfig {
+        services: Some(&services),
+        session_idle_seconds: None,
+        allowed_origins: None,
+        mask_secret: None,
+    });
     result.expect_err("the configuration must be refused").to_string()
 }
 
@@ -184,8 +188,13 @@ fn a_tool_that_writes_on_a_read_only_service_is_a_configuration_error() {
     let fine = json!({ "database": { "kind": "d1", "binding": "DB" },
                        "tools": { "t": { "description": "x", "sql": "SELECT 1 AS one" } } });
     let services = json!({ "svc": fine });
-    assert!(config::parse(RawConfig { services: Some(&services), session_idle_seconds: None, allowed_origins: None, mask_secret: None })
-        .is_ok());
+    assert!(config::parse(RawConfig {
+        services: Some(&services),
+        session_idle_seconds: None,
+        allowed_origins: None,
+        mask_secret: None
+    })
+    .is_ok());
 }
 
 #[test]

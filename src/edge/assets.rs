@@ -19,8 +19,9 @@ impl Assets {
 impl StaticAssets for Assets {
     async fn get(&self, path: &str) -> Result<Option<Vec<u8>>, String> {
         // The binding serves by path; the host is ignored.
-        let mut response =
-            self.0.fetch(format!("https://assets.invalid{path}"), None).await.map_err(|e| e.to_string())?;
+        let request = super::outgoing::request("GET", &format!("https://assets.invalid{path}"), Default::default())
+            .map_err(|e| e.to_string())?;
+        let mut response = self.0.fetch_request(request).await.map_err(|e| e.to_string())?;
         match response.status_code() {
             200 => response.bytes().await.map(Some).map_err(|e| e.to_string()),
             404 => Ok(None),

@@ -8,7 +8,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures_util::future::{select, Either};
 use futures_util::StreamExt;
-use worker::{AbortController, AbortSignal, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect};
+use worker::{AbortController, AbortSignal, Delay, Fetch, Headers};
+
+use super::outgoing::{self, Outgoing};
 
 use crate::oauth::cimd::{DocumentFetcher, FetchError, FetchedDocument};
 
@@ -22,9 +24,8 @@ async fn fetch_capped(url: &str, max_bytes: usize, signal: &AbortSignal) -> Resu
     let headers = Headers::new();
     headers.set("accept", "application/json").map_err(failed)?;
     headers.set("user-agent", "dbmcp (OAuth client metadata fetch)").map_err(failed)?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Get).with_headers(headers).with_redirect(RequestRedirect::Manual);
-    let request = Request::new_with_init(url, &init).map_err(failed)?;
+    let with = Outgoing { headers: Some(&headers), manual_redirect: true, ..Default::default() };
+    let request = outgoing::request("GET", url, with).map_err(failed)?;
     let mut response = Fetch::Request(request).send_with_signal(signal).await.map_err(failed)?;
     let header = |name: &str| response.headers().get(name).ok().flatten();
     let declared = header("content-length").and_then(|v| v.trim().parse::<u64>().ok());

@@ -17,8 +17,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use worker::{
-    durable_object, DurableObject, Env, Method, ObjectNamespace, Request, RequestInit, Response, SqlStorage,
-    SqlStorageValue, State,
+    durable_object, DurableObject, Env, ObjectNamespace, Request, Response, SqlStorage, SqlStorageValue, State,
 };
 
 use crate::auth::KvStore;
@@ -181,9 +180,7 @@ impl DurableLog {
         let namespace = self.namespace.as_ref().map_err(Clone::clone)?;
         let stub = namespace.id_from_name(object).and_then(|i| i.get_stub()).map_err(|e| e.to_string())?;
         let body = serde_json::to_string(command).map_err(|e| e.to_string())?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_body(Some(body.into()));
-        let request = Request::new_with_init("https://execution-log.internal/", &init).map_err(|e| e.to_string())?;
+        let request = super::outgoing::post("https://execution-log.internal/", &body).map_err(|e| e.to_string())?;
         let mut response = stub.fetch_with_request(request).await.map_err(|e| format!("log shard {object}: {e}"))?;
         match response.status_code() {
             200..=299 => Ok(response),

@@ -8,8 +8,7 @@ use std::cell::{Cell, RefCell};
 use async_trait::async_trait;
 use serde::Deserialize;
 use worker::{
-    durable_object, DurableObject, Env, Method, ObjectNamespace, Request, RequestInit, Response, SqlStorage,
-    SqlStorageValue, State,
+    durable_object, DurableObject, Env, ObjectNamespace, Request, Response, SqlStorage, SqlStorageValue, State,
 };
 
 use crate::oauth::grants::{apply, Command, GrantStore, RecordStore, Reply};
@@ -172,9 +171,7 @@ impl GrantStore for DurableGrants {
         let namespace = self.namespace.as_ref().map_err(Clone::clone)?;
         let stub = namespace.id_from_name(shard).and_then(|i| i.get_stub()).map_err(|e| e.to_string())?;
         let body = serde_json::to_string(command).map_err(|e| e.to_string())?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_body(Some(body.into()));
-        let request = Request::new_with_init("https://grants.internal/", &init).map_err(|e| e.to_string())?;
+        let request = super::outgoing::post("https://grants.internal/", &body).map_err(|e| e.to_string())?;
         let mut response = stub.fetch_with_request(request).await.map_err(|e| format!("grant store: {e}"))?;
         if response.status_code() != 200 {
             let text = response.text().await.unwrap_or_default();

@@ -9,6 +9,7 @@ mod grants;
 mod kv;
 mod neon;
 mod oauth_support;
+mod outgoing;
 mod rate_limiter;
 mod sessions;
 mod stream;

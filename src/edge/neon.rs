@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures_util::future::{select, Either};
-use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
+use worker::{AbortController, Delay, Fetch, Headers};
+
+use super::outgoing::{self, Outgoing};
 
 use crate::db::{Database, DbError, QueryResult, Statement};
 use crate::postgres;
@@ -41,9 +43,8 @@ impl Neon {
         for (name, value) in postgres::headers(self.read_only) {
             set(name, value)?;
         }
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
-        let request = Request::new_with_init(&self.endpoint, &init).map_err(|e| DbError::new(e.to_string()))?;
+        let with = Outgoing { headers: Some(&headers), body: Some(&body), ..Default::default() };
+        let request = outgoing::request("POST", &self.endpoint, with).map_err(|e| DbError::new(e.to_string()))?;
 
         let controller = AbortController::default();
         let signal = controller.signal();

@@ -9,7 +9,7 @@ use std::cell::Cell;
 
 use async_trait::async_trait;
 use serde_json::Value as Json;
-use worker::{durable_object, DurableObject, Env, Method, ObjectNamespace, Request, RequestInit, Response, State};
+use worker::{durable_object, DurableObject, Env, ObjectNamespace, Request, Response, State};
 
 use crate::rate_limit::{apply, Command, Limiter, Verdict};
 
@@ -99,10 +99,8 @@ impl Limiter for DurableLimiter {
     async fn run(&self, bucket: &str, command: Command) -> Result<Verdict, String> {
         let namespace = self.namespace.as_ref().map_err(Clone::clone)?;
         let stub = namespace.id_from_name(bucket).and_then(|i| i.get_stub()).map_err(|e| e.to_string())?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post);
         let url = format!("https://rate-limiter.internal/?{}", command.to_query());
-        let request = Request::new_with_init(&url, &init).map_err(|e| e.to_string())?;
+        let request = super::outgoing::request("POST", &url, Default::default()).map_err(|e| e.to_string())?;
         let mut response = stub.fetch_with_request(request).await.map_err(|e| format!("rate limiter: {e}"))?;
         let text = response.text().await.map_err(|e| e.to_string())?;
         if response.status_code() != 200 {

@@ -6,7 +6,7 @@
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use worker::{durable_object, DurableObject, Env, Method, ObjectNamespace, Request, RequestInit, Response, State};
+use worker::{durable_object, DurableObject, Env, ObjectNamespace, Request, Response, State};
 
 use crate::http::SessionStore;
 use crate::mcp::session::Session;
@@ -137,9 +137,7 @@ impl DurableSessions {
         let namespace = self.namespace.as_ref().map_err(Clone::clone)?;
         let stub = namespace.id_from_name(id).and_then(|i| i.get_stub()).map_err(|e| e.to_string())?;
         let body = serde_json::to_string(command).map_err(|e| e.to_string())?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_body(Some(body.into()));
-        let request = Request::new_with_init("https://session.internal/", &init).map_err(|e| e.to_string())?;
+        let request = super::outgoing::post("https://session.internal/", &body).map_err(|e| e.to_string())?;
         let response = stub.fetch_with_request(request).await.map_err(|e| format!("session store: {e}"))?;
         match response.status_code() {
             200..=299 => Ok(Some(response)),

@@ -262,8 +262,12 @@ mod tests {
                      "rate_limits": {"api_key_per_minute": 60, "user_per_minute": 9}},
             "pg": {"label": "PG", "database": {"kind": "postgres", "connection_string_secret": "PG_URL"}, "auth": "none"},
         });
-        let raw =
-            crate::config::RawConfig { services: Some(&declared), session_idle_seconds: None, allowed_origins: None, mask_secret: None };
+        let raw = crate::config::RawConfig {
+            services: Some(&declared),
+            session_idle_seconds: None,
+            allowed_origins: None,
+            mask_secret: None,
+        };
         let config = crate::config::parse_with_origin(raw, Some("https://db.example.com")).unwrap();
         let request = HttpRequest {
             method: "GET".into(),
