@@ -4,6 +4,7 @@
 //! the thin Workers bindings and is compiled for wasm32 only.
 
 pub mod auth;
+pub mod b64;
 pub mod calllog;
 pub mod columns;
 pub mod config;

@@ -5,8 +5,7 @@
 //! id of a page; the next page is every entry with a smaller id, so pages neither repeat nor skip
 //! an entry whichever shard holds it.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
+use crate::b64::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use serde_json::Value as Json;
 

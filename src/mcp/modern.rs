@@ -4,7 +4,6 @@
 //! `_meta` parsing, header checks, the modern error shapes, `server/discover`, and the fields
 //! every modern result carries. The HTTP handling is `http::mcp_modern`.
 
-use base64::Engine as _;
 use serde_json::{json, Map, Value as Json};
 
 use super::jsonrpc::{RpcError, INVALID_PARAMS, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND};
@@ -194,7 +193,7 @@ pub fn parse_meta(params: Option<&Map<String, Json>>) -> Result<RequestMeta, Mod
 /// carry and sentinels that do not decode to UTF-8.
 pub fn decode_header_value(raw: &str) -> Result<String, String> {
     if let Some(inner) = raw.strip_prefix(SENTINEL_PREFIX).and_then(|r| r.strip_suffix(SENTINEL_SUFFIX)) {
-        let bytes = base64::engine::general_purpose::STANDARD
+        let bytes = crate::b64::STANDARD
             .decode(inner)
             .map_err(|e| format!("the Base64 value {raw:?} does not decode ({e})"))?;
         return String::from_utf8(bytes).map_err(|_| format!("the Base64 value {raw:?} is not UTF-8"));
@@ -586,7 +585,7 @@ mod tests {
         let mut read = meta("2026-07-28");
         read.insert("uri".into(), json!("dbmcp://demo/tables/ü"));
         let encoded =
-            format!("=?base64?{}?=", base64::engine::general_purpose::STANDARD.encode("dbmcp://demo/tables/ü"));
+            format!("=?base64?{}?=", crate::b64::STANDARD.encode("dbmcp://demo/tables/ü"));
         assert!(
             check_headers(&headers(v, Some("resources/read"), Some(&encoded)), "resources/read", Some(&read)).is_ok()
         );
@@ -603,7 +602,7 @@ mod tests {
             "query": { "type": "string" },
         } });
         let args = json!({ "region": "us-west1", "limit": 42, "filter": { "tenant": "Zürich" }, "query": "x" });
-        let zurich = format!("=?base64?{}?=", base64::engine::general_purpose::STANDARD.encode("Zürich"));
+        let zurich = format!("=?base64?{}?=", crate::b64::STANDARD.encode("Zürich"));
         let check = |region: Option<&str>, limit: Option<&str>, args: &Json| {
             let header = |name: &str| match name {
                 "Mcp-Param-Region" => region.map(str::to_string),

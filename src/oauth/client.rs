@@ -1,7 +1,6 @@
 //! Registered clients (KV `oauth_client:<id>`) and how the token endpoint authenticates them.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
+use crate::b64::STANDARD;
 use serde::{Deserialize, Serialize};
 
 use super::form::Params;

@@ -12,8 +12,7 @@
 //! The secret is never stored: it is derived from the signing key (`kid` recorded) and a random
 //! nonce kept in KV `oauth_login:<service>`, so a KV leak alone does not reveal it.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
+use crate::b64::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
 use super::tokens::{hs256_sign, hs256_verify, SigningKeys};

@@ -4,8 +4,7 @@
 //! (native code, a few ms of CPU); tests use the pure-Rust `pbkdf2` crate with the same output.
 
 use async_trait::async_trait;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
+use crate::b64::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::constant_time_eq;

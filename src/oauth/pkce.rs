@@ -1,8 +1,7 @@
 //! PKCE (RFC 7636), S256 only: `plain` would let anyone who sees the authorization request
 //! redeem the code.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
+use crate::b64::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
 use crate::auth::constant_time_eq;

@@ -12,8 +12,7 @@
 //!   carries it; no cross-site subrequest does) and lives as long as the token. The MCP endpoint
 //!   never reads cookies, so the cookie cannot be replayed against it by another site.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
+use crate::b64::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;

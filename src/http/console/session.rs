@@ -5,8 +5,7 @@
 //! ends every console session at once. The CSRF token is a MAC of the session id under the same
 //! key: only a page that was handed it at sign-in (or can read our responses) can send it.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
+use crate::b64::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
