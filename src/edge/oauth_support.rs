@@ -143,7 +143,8 @@ impl Ed25519Signer for WebCryptoSigner {
         let subtle = subtle()?;
         let key = import_seed(&subtle, seed, false).await?;
         let args = Array::of3(&"Ed25519".into(), &key, &Uint8Array::from(message));
-        let signature = call_subtle(&subtle, "sign", &args).await.map_err(|e| format!("WebCrypto could not sign: {e}"))?;
+        let signature =
+            call_subtle(&subtle, "sign", &args).await.map_err(|e| format!("WebCrypto could not sign: {e}"))?;
         Uint8Array::new(&signature).to_vec().try_into().map_err(|_| "the signature is not 64 bytes".to_string())
     }
 }

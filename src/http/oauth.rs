@@ -289,9 +289,10 @@ pub(crate) async fn token(request: &HttpRequest, config: &Config, env: &Env<'_>)
         exp: now_s + ACCESS_TOKEN_SECONDS,
     };
     debug_assert!(claims.aud.ends_with(&format!("/mcp/{service}")));
-    let access_token = keys.issue_access(&claims, now_s, oauth.signer).await.map_err(|e| {
-        OAuthError::new(500, "server_error", format!("the access token could not be signed: {e}"))
-    })?;
+    let access_token = keys
+        .issue_access(&claims, now_s, oauth.signer)
+        .await
+        .map_err(|e| OAuthError::new(500, "server_error", format!("the access token could not be signed: {e}")))?;
     let allows_refresh = client.allows_refresh();
     touch_client(oauth, env.kv, env.now_ms, service, client).await;
     let mut body = json!({ "access_token": access_token, "token_type": "Bearer", "expires_in": ACCESS_TOKEN_SECONDS, "scope": scope });
@@ -511,7 +512,8 @@ mod tests {
     /// Redeems a fresh authorization code at `/token` with `signer` signing the access token.
     fn exchange_code(signer: &dyn Ed25519Signer) -> HttpResponse {
         let services = json!({ "demo": { "database": { "kind": "d1", "binding": "DB" } } });
-        let raw = crate::config::RawConfig { services: Some(&services), session_idle_seconds: None, allowed_origins: None };
+        let raw =
+            crate::config::RawConfig { services: Some(&services), session_idle_seconds: None, allowed_origins: None };
         let config = crate::config::parse(raw).unwrap();
         let kv = MemoryKv::default();
         let grants = MemoryGrants::default();
@@ -519,7 +521,9 @@ mod tests {
         let client = dynamic_client();
         let code = format!("{CODE_PREFIX}.demo.{}", "c".repeat(32));
         futures_executor::block_on(async {
-            kv.put(&client::record_key(&client.client_id), &serde_json::to_string(&client).unwrap(), None).await.unwrap();
+            kv.put(&client::record_key(&client.client_id), &serde_json::to_string(&client).unwrap(), None)
+                .await
+                .unwrap();
             let issue = Command::IssueCode {
                 code_hash: sha256_hex(&code),
                 grant_id: "g1".into(),

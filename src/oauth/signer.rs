@@ -59,7 +59,8 @@ mod tests {
     #[test]
     fn compact_signer_matches_rfc_8032_test_vector_2() {
         // RFC 8032 section 7.1, TEST 2 (one-byte message 0x72).
-        let seed: [u8; 32] = hex("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb").try_into().unwrap();
+        let seed: [u8; 32] =
+            hex("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb").try_into().unwrap();
         let public = block_on(CompactSigner.public_key(&seed)).unwrap();
         assert_eq!(public.to_vec(), hex("3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c"));
         let signature = block_on(CompactSigner.sign(&seed, &[0x72])).unwrap();

@@ -82,9 +82,7 @@ fn parse_seeds(secret: &str) -> Result<Vec<(String, [u8; 32])>, String> {
     for entry in secret.split(',').map(str::trim).filter(|e| !e.is_empty()) {
         let (kid, seed) = entry.split_once(':').ok_or("OAUTH_SIGNING_KEY entries must look like kid:seed")?;
         let kid = kid.trim();
-        if kid.is_empty()
-            || kid.len() > 64
-            || !kid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        if kid.is_empty() || kid.len() > 64 || !kid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         {
             return Err("OAUTH_SIGNING_KEY: a kid must be 1-64 letters, digits, - or _".into());
         }
@@ -444,9 +442,11 @@ mod tests {
     #[test]
     fn loading_derives_public_keys_through_the_signer() {
         let parsed = SigningKeys::parse(&format!("k2:BwECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8,{TEST_KEY}")).unwrap();
-        let loaded =
-            block_on(SigningKeys::load(&format!("k2:BwECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8,{TEST_KEY}"), &CompactSigner))
-                .unwrap();
+        let loaded = block_on(SigningKeys::load(
+            &format!("k2:BwECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8,{TEST_KEY}"),
+            &CompactSigner,
+        ))
+        .unwrap();
         assert_eq!(loaded.jwks(), parsed.jwks());
         let failing = FixedSigner(Err("no WebCrypto".into()));
         assert_eq!(
@@ -456,6 +456,8 @@ mod tests {
         // A bad secret is refused before any derivation.
         assert!(block_on(SigningKeys::load("nokid", &failing)).unwrap_err().contains("kid:seed"));
         // All-zero seeds are refused (ed25519-compact would panic on one).
-        assert!(SigningKeys::parse("k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").unwrap_err().contains("all zeros"));
+        assert!(SigningKeys::parse("k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+            .unwrap_err()
+            .contains("all zeros"));
     }
 }
