@@ -1,6 +1,6 @@
 //! Edge pieces of the authorization server: KV writes with an expiry, and PBKDF2 and Ed25519
 //! through WebCrypto (native code: far cheaper in CPU time than hashing in wasm, and signing
-//! there keeps ed25519-compact's base-point table out of the wasm).
+//! there keeps ed25519-compact's fixed-base multiplication out of the wasm).
 
 use async_trait::async_trait;
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
