@@ -1,6 +1,6 @@
 //! Edge pieces of the authorization server: KV writes with an expiry, and PBKDF2 and Ed25519
-//! through WebCrypto (native code: far cheaper in CPU time than hashing in wasm, and signing
-//! there keeps ed25519-compact's fixed-base multiplication out of the wasm).
+//! through WebCrypto (native code: far cheaper in CPU time than hashing in wasm, and Ed25519
+//! there keeps all of ed25519-compact out of the wasm).
 
 use async_trait::async_trait;
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
@@ -147,4 +147,48 @@ impl Ed25519Signer for WebCryptoSigner {
             call_subtle(&subtle, "sign", &args).await.map_err(|e| format!("WebCrypto could not sign: {e}"))?;
         Uint8Array::new(&signature).to_vec().try_into().map_err(|_| "the signature is not 64 bytes".to_string())
     }
+
+    async fn verify(&self, public_key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> Result<bool, String> {
+        let subtle = subtle()?;
+        let key = verifying_key(&subtle, public_key).await?;
+        let args = Array::of4(&"Ed25519".into(), &key, &Uint8Array::from(&signature[..]), &Uint8Array::from(message));
+        let genuine =
+            call_subtle(&subtle, "verify", &args).await.map_err(|e| format!("WebCrypto could not verify: {e}"))?;
+        genuine.as_bool().ok_or_else(|| "WebCrypto's verify did not answer true or false".to_string())
+    }
+}
+
+thread_local! {
+    /// Public keys imported into WebCrypto, once per isolate (a handful: one per `kid`).
+    static VERIFYING_KEYS: std::cell::RefCell<Vec<([u8; 32], JsValue)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Keys remembered before the memory starts over (secret changes within one isolate are rare).
+const REMEMBERED_VERIFYING_KEYS: usize = 16;
+
+/// `public_key` as a WebCrypto verifying key, imported the first time this isolate needs it.
+async fn verifying_key(subtle: &JsValue, public_key: &[u8; 32]) -> Result<JsValue, String> {
+    let cached =
+        VERIFYING_KEYS.with(|keys| keys.borrow().iter().find(|(raw, _)| raw == public_key).map(|(_, key)| key.clone()));
+    if let Some(key) = cached {
+        return Ok(key);
+    }
+    let args = Array::of5(
+        &"raw".into(),
+        &Uint8Array::from(&public_key[..]),
+        &"Ed25519".into(),
+        &JsValue::FALSE,
+        &Array::of1(&"verify".into()),
+    );
+    let key = call_subtle(subtle, "importKey", &args)
+        .await
+        .map_err(|e| format!("WebCrypto refused the Ed25519 public key: {e}"))?;
+    VERIFYING_KEYS.with(|keys| {
+        let mut keys = keys.borrow_mut();
+        if keys.len() >= REMEMBERED_VERIFYING_KEYS {
+            keys.clear();
+        }
+        keys.push((*public_key, key.clone()));
+    });
+    Ok(key)
 }

@@ -341,7 +341,7 @@ async fn revoke(request: &HttpRequest, config: &Config, env: &Env<'_>) -> Result
     if let Some(service) = service_of_token(token, REFRESH_TOKEN_PREFIX).filter(|s| config.service(s).is_some()) {
         let command = Command::RevokeRefresh { refresh_hash: sha256_hex(token), client_id: client.client_id.clone() };
         oauth.grants.run(service, &command).await.map_err(unavailable)?;
-    } else if let Ok(claims) = keys.verify_access(token, &issuer, None, env.now_ms / 1000, true) {
+    } else if let Ok(claims) = keys.verify_access(token, &issuer, None, env.now_ms / 1000, true, oauth.signer).await {
         // An access token cannot be recalled (it is checked without storage); its grant ends,
         // so it is not renewed, and it dies within its lifetime.
         let service = crate::oauth::authorize::service_of_resource(&issuer, &claims.aud).map(str::to_string);
@@ -476,6 +476,9 @@ mod tests {
         }
         async fn sign(&self, _: &[u8; 32], _: &[u8]) -> Result<[u8; 64], String> {
             Err("WebCrypto could not sign: OperationError".into())
+        }
+        async fn verify(&self, _: &[u8; 32], _: &[u8], _: &[u8; 64]) -> Result<bool, String> {
+            Err("unused".into())
         }
     }
 
