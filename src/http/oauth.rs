@@ -596,4 +596,101 @@ mod tests {
         let body: Json = serde_json::from_slice(&response.body).unwrap();
         assert!(body["access_token"].as_str().unwrap().starts_with("eyJ"));
     }
+
+    /// Signs with ed25519-compact; its verifications cannot run (a runtime fault no request can cause).
+    struct VerifierDown;
+
+    #[async_trait(?Send)]
+    impl Ed25519Signer for VerifierDown {
+        async fn public_key(&self, seed: &[u8; 32]) -> Result<[u8; 32], String> {
+            crate::oauth::signer::CompactSigner.public_key(seed).await
+        }
+        async fn sign(&self, seed: &[u8; 32], message: &[u8]) -> Result<[u8; 64], String> {
+            crate::oauth::signer::CompactSigner.sign(seed, message).await
+        }
+        async fn verify(&self, _: &[u8; 32], _: &[u8], _: &[u8; 64]) -> Result<bool, String> {
+            Err("WebCrypto could not verify: OperationError".into())
+        }
+    }
+
+    /// POSTs `initialize` to `/mcp/demo` with `token`, signatures checked by `verifier`.
+    fn call_mcp(verifier: &dyn Ed25519Signer, token: &str) -> HttpResponse {
+        let services = json!({ "demo": { "database": { "kind": "d1", "binding": "DB" } } });
+        let raw =
+            crate::config::RawConfig { services: Some(&services), session_idle_seconds: None, allowed_origins: None };
+        let config = crate::config::parse(raw).unwrap();
+        let kv = MemoryKv::default();
+        let grants = MemoryGrants::default();
+        let oauth = OAuthEnv {
+            keys: SigningKeys::parse("k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"),
+            signer: verifier,
+            grants: &grants,
+            hasher: &NativeHasher,
+            expiring_kv: &kv,
+            registrations_per_hour: 1,
+            client_documents: &NoDocuments,
+            document_cache: &crate::oauth::cimd::DocumentCache::default(),
+        };
+        let env = Env {
+            config: Ok(&config),
+            sessions: &Unused,
+            kv: &kv,
+            databases: &Unused,
+            schema_cache: &Default::default(),
+            admin_token: None,
+            now_ms: 10_000_000,
+            oauth: Some(&oauth),
+            streaming: None,
+            rate_limiter: None,
+            call_log: None,
+            log_store: None,
+        };
+        let request = HttpRequest {
+            method: "POST".into(),
+            origin: "https://db.example.com".into(),
+            path: "/mcp/demo".into(),
+            query: String::new(),
+            headers: vec![
+                ("authorization".into(), format!("Bearer {token}")),
+                ("content-type".into(), "application/json".into()),
+                ("accept".into(), "application/json, text/event-stream".into()),
+            ],
+            body: br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#.to_vec(),
+        };
+        futures_executor::block_on(super::super::handle(request, &env))
+    }
+
+    #[test]
+    fn a_verifier_that_cannot_run_is_a_503_at_the_mcp_endpoint_not_a_401() {
+        let claims = AccessClaims {
+            iss: "https://db.example.com".into(),
+            sub: "alice".into(),
+            aud: "https://db.example.com/mcp/demo".into(),
+            client_id: "c1".into(),
+            scope: "mcp:read".into(),
+            jti: "j".into(),
+            gid: "g".into(),
+            exp: 10_000 + ACCESS_TOKEN_SECONDS,
+        };
+        let keys = SigningKeys::parse("k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8").unwrap();
+        let token =
+            futures_executor::block_on(keys.issue_access(&claims, 10_000, &crate::oauth::signer::CompactSigner))
+                .unwrap();
+        let response = call_mcp(&VerifierDown, &token);
+        assert_eq!(response.status, 503, "{}", String::from_utf8_lossy(&response.body));
+        let body: Json = serde_json::from_slice(&response.body).unwrap();
+        assert_eq!(body["error"], "temporarily_unavailable");
+        assert_eq!(
+            body["error_description"],
+            "the access token's signature could not be checked: WebCrypto could not verify: OperationError"
+        );
+        // A working verifier refusing a bad signature is what answers 401.
+        let (input, _) = token.rsplit_once('.').unwrap();
+        let forged = format!("{input}.{}", "A".repeat(86));
+        let response = call_mcp(&crate::oauth::signer::CompactSigner, &forged);
+        assert_eq!(response.status, 401, "{}", String::from_utf8_lossy(&response.body));
+        let body: Json = serde_json::from_slice(&response.body).unwrap();
+        assert_eq!(body["error"], "invalid_token");
+        assert_eq!(body["error_description"], "the access token's signature is invalid");
+    }
 }
