@@ -15,7 +15,7 @@ use crate::oauth::form::Params;
 use crate::oauth::grants::{Command, GrantStore, Reply, GLOBAL_SHARD};
 use crate::oauth::password::PasswordHasher;
 use crate::oauth::record_viewer;
-use crate::oauth::tokens::{AccessClaims, Ed25519Signer, SigningKeys};
+use crate::oauth::tokens::{AccessClaims, AccessError, Ed25519Signer, SigningKeys};
 use crate::oauth::{
     self, metadata, registration, service_of_token, OAuthError, ACCESS_TOKEN_SECONDS, CODE_PREFIX, REFRESH_TOKEN_PREFIX,
 };
@@ -341,13 +341,20 @@ async fn revoke(request: &HttpRequest, config: &Config, env: &Env<'_>) -> Result
     if let Some(service) = service_of_token(token, REFRESH_TOKEN_PREFIX).filter(|s| config.service(s).is_some()) {
         let command = Command::RevokeRefresh { refresh_hash: sha256_hex(token), client_id: client.client_id.clone() };
         oauth.grants.run(service, &command).await.map_err(unavailable)?;
-    } else if let Ok(claims) = keys.verify_access(token, &issuer, None, env.now_ms / 1000, true, oauth.signer).await {
-        // An access token cannot be recalled (it is checked without storage); its grant ends,
-        // so it is not renewed, and it dies within its lifetime.
-        let service = crate::oauth::authorize::service_of_resource(&issuer, &claims.aud).map(str::to_string);
-        if let Some(service) = service.filter(|s| config.service(s).is_some()) {
-            let command = Command::RevokeGrant { grant_id: claims.gid, client_id: client.client_id.clone() };
-            oauth.grants.run(&service, &command).await.map_err(unavailable)?;
+    } else {
+        match keys.verify_access(token, &issuer, None, env.now_ms / 1000, true, oauth.signer).await {
+            Ok(claims) => {
+                // An access token cannot be recalled (it is checked without storage); its grant
+                // ends, so it is not renewed, and it dies within its lifetime.
+                let service = crate::oauth::authorize::service_of_resource(&issuer, &claims.aud).map(str::to_string);
+                if let Some(service) = service.filter(|s| config.service(s).is_some()) {
+                    let command = Command::RevokeGrant { grant_id: claims.gid, client_id: client.client_id.clone() };
+                    oauth.grants.run(&service, &command).await.map_err(unavailable)?;
+                }
+            }
+            Err(AccessError::Invalid(_)) => {}
+            // Not checked: a 200 would tell the client that a grant ended which may not have.
+            Err(AccessError::Unavailable(why)) => return Err(unavailable(why)),
         }
     }
     Ok(HttpResponse::new(200).with_header("cache-control", "no-store"))
@@ -613,13 +620,20 @@ mod tests {
         }
     }
 
-    /// POSTs `initialize` to `/mcp/demo` with `token`, signatures checked by `verifier`.
-    fn call_mcp(verifier: &dyn Ed25519Signer, token: &str) -> HttpResponse {
+    /// Sends `request` to the worker with signatures checked by `verifier` (client `c-race` registered).
+    fn send(verifier: &dyn Ed25519Signer, request: HttpRequest) -> HttpResponse {
         let services = json!({ "demo": { "database": { "kind": "d1", "binding": "DB" } } });
         let raw =
             crate::config::RawConfig { services: Some(&services), session_idle_seconds: None, allowed_origins: None };
         let config = crate::config::parse(raw).unwrap();
         let kv = MemoryKv::default();
+        let client = dynamic_client();
+        futures_executor::block_on(kv.put(
+            &client::record_key(&client.client_id),
+            &serde_json::to_string(&client).unwrap(),
+            None,
+        ))
+        .unwrap();
         let grants = MemoryGrants::default();
         let oauth = OAuthEnv {
             keys: SigningKeys::parse("k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"),
@@ -645,6 +659,11 @@ mod tests {
             call_log: None,
             log_store: None,
         };
+        futures_executor::block_on(super::super::handle(request, &env))
+    }
+
+    /// POSTs `initialize` to `/mcp/demo` with `token`, signatures checked by `verifier`.
+    fn call_mcp(verifier: &dyn Ed25519Signer, token: &str) -> HttpResponse {
         let request = HttpRequest {
             method: "POST".into(),
             origin: "https://db.example.com".into(),
@@ -657,11 +676,24 @@ mod tests {
             ],
             body: br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#.to_vec(),
         };
-        futures_executor::block_on(super::super::handle(request, &env))
+        send(verifier, request)
     }
 
-    #[test]
-    fn a_verifier_that_cannot_run_is_a_503_at_the_mcp_endpoint_not_a_401() {
+    /// POSTs `token` to `/revoke` as the public client `c-race`, signatures checked by `verifier`.
+    fn revoke_token(verifier: &dyn Ed25519Signer, token: &str) -> HttpResponse {
+        let request = HttpRequest {
+            method: "POST".into(),
+            origin: "https://db.example.com".into(),
+            path: "/revoke".into(),
+            query: String::new(),
+            headers: vec![("content-type".into(), "application/x-www-form-urlencoded".into())],
+            body: format!("token={token}&client_id=c-race").into_bytes(),
+        };
+        send(verifier, request)
+    }
+
+    /// An access token for `/mcp/demo` at https://db.example.com, valid at the tests' clock.
+    fn demo_access_token() -> String {
         let claims = AccessClaims {
             iss: "https://db.example.com".into(),
             sub: "alice".into(),
@@ -673,9 +705,12 @@ mod tests {
             exp: 10_000 + ACCESS_TOKEN_SECONDS,
         };
         let keys = SigningKeys::parse("k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8").unwrap();
-        let token =
-            futures_executor::block_on(keys.issue_access(&claims, 10_000, &crate::oauth::signer::CompactSigner))
-                .unwrap();
+        futures_executor::block_on(keys.issue_access(&claims, 10_000, &crate::oauth::signer::CompactSigner)).unwrap()
+    }
+
+    #[test]
+    fn a_verifier_that_cannot_run_is_a_503_at_the_mcp_endpoint_not_a_401() {
+        let token = demo_access_token();
         let response = call_mcp(&VerifierDown, &token);
         assert_eq!(response.status, 503, "{}", String::from_utf8_lossy(&response.body));
         let body: Json = serde_json::from_slice(&response.body).unwrap();
@@ -692,5 +727,19 @@ mod tests {
         let body: Json = serde_json::from_slice(&response.body).unwrap();
         assert_eq!(body["error"], "invalid_token");
         assert_eq!(body["error_description"], "the access token's signature is invalid");
+    }
+
+    #[test]
+    fn a_verifier_that_cannot_run_makes_revoke_a_503_not_a_200() {
+        let token = demo_access_token();
+        let response = revoke_token(&VerifierDown, &token);
+        assert_eq!(response.status, 503, "{}", String::from_utf8_lossy(&response.body));
+        let body: Json = serde_json::from_slice(&response.body).unwrap();
+        assert_eq!(body["error"], "temporarily_unavailable");
+        // Checked, genuine or not, the answer is 200 (RFC 7009).
+        assert_eq!(revoke_token(&crate::oauth::signer::CompactSigner, &token).status, 200);
+        let (input, _) = token.rsplit_once('.').unwrap();
+        let forged = format!("{input}.{}", "A".repeat(86));
+        assert_eq!(revoke_token(&crate::oauth::signer::CompactSigner, &forged).status, 200);
     }
 }
