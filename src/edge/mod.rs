@@ -180,23 +180,22 @@ fn to_worker_response(response: HttpResponse) -> worker::Result<Response> {
 }
 
 thread_local! {
-    /// Deriving Ed25519 key pairs costs a scalar multiplication; do it once per isolate and secret.
+    /// Deriving the Ed25519 public keys takes WebCrypto calls; do it once per isolate and secret.
     static SIGNING_KEYS: std::cell::RefCell<Option<(String, crate::oauth::tokens::SigningKeys)>> =
         const { std::cell::RefCell::new(None) };
 }
 
-fn signing_keys(secret: Option<String>) -> Result<crate::oauth::tokens::SigningKeys, String> {
+async fn signing_keys(secret: Option<String>) -> Result<crate::oauth::tokens::SigningKeys, String> {
     let secret = secret.ok_or_else(|| "the OAUTH_SIGNING_KEY secret is not set".to_string())?;
-    SIGNING_KEYS.with(|cache| {
-        if let Some((cached_secret, keys)) = cache.borrow().as_ref() {
-            if *cached_secret == secret {
-                return Ok(keys.clone());
-            }
-        }
-        let keys = crate::oauth::tokens::SigningKeys::parse(&secret)?;
-        *cache.borrow_mut() = Some((secret, keys.clone()));
-        Ok(keys)
-    })
+    let cached = SIGNING_KEYS.with(|cache| {
+        cache.borrow().as_ref().filter(|(cached_secret, _)| *cached_secret == secret).map(|(_, keys)| keys.clone())
+    });
+    if let Some(keys) = cached {
+        return Ok(keys);
+    }
+    let keys = crate::oauth::tokens::SigningKeys::load(&secret, &oauth_support::WebCryptoSigner).await?;
+    SIGNING_KEYS.with(|cache| *cache.borrow_mut() = Some((secret, keys.clone())));
+    Ok(keys)
 }
 
 #[event(fetch)]
@@ -227,7 +226,8 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
         let log_store = execution_log::DurableLog::new(&env);
         let assets = assets::Assets::bound(&env);
         let oauth = http::OAuthEnv {
-            keys: signing_keys(string_var(&env, "OAUTH_SIGNING_KEY")),
+            keys: signing_keys(string_var(&env, "OAUTH_SIGNING_KEY")).await,
+            signer: &oauth_support::WebCryptoSigner,
             grants: &grants,
             hasher: &oauth_support::WebCryptoHasher,
             expiring_kv: &oauth_kv,

@@ -13,6 +13,7 @@ use super::call_record::{self, CallSite};
 use super::challenge::Challenge;
 use super::{mcp_modern, oauth, Env, HttpRequest, HttpResponse};
 use crate::auth::{self, AuthError, Principal};
+use crate::oauth::tokens::AccessError;
 use crate::oauth::{metadata, scope};
 use std::rc::Rc;
 
@@ -142,7 +143,7 @@ pub(super) async fn authenticate(
     };
     if looks_like_jwt(token) {
         // Access tokens are verified from their signature alone: no storage read.
-        let Ok((_, keys)) = oauth::ready(env) else {
+        let Ok((oauth, keys)) = oauth::ready(env) else {
             return Err(unauthorized(
                 request,
                 service,
@@ -152,20 +153,25 @@ pub(super) async fn authenticate(
             ));
         };
         let audience = metadata::resource_url(&request.origin, &service.name);
-        return match keys.verify_access(
-            token,
-            &metadata::issuer(&request.origin),
-            Some(&audience),
-            env.now_ms / 1000,
-            false,
-        ) {
+        return match keys
+            .verify_access(
+                token,
+                &metadata::issuer(&request.origin),
+                Some(&audience),
+                env.now_ms / 1000,
+                false,
+                oauth.signer,
+            )
+            .await
+        {
             Ok(claims) => {
                 let attributes = user_attributes(service, env, &claims.sub).await?;
                 let mut principal = Principal::oauth(&claims.client_id, &claims.sub, scope::split(&claims.scope));
                 principal.caller.attributes = attributes;
                 Ok(principal)
             }
-            Err(why) => Err(unauthorized(request, service, env, Some("invalid_token"), &why)),
+            Err(AccessError::Invalid(why)) => Err(unauthorized(request, service, env, Some("invalid_token"), &why)),
+            Err(AccessError::Unavailable(why)) => Err(HttpResponse::error(503, "temporarily_unavailable", why)),
         };
     }
     let ledger = env.key_ledger();

@@ -15,7 +15,7 @@ use crate::oauth::form::Params;
 use crate::oauth::grants::{Command, GrantStore, Reply, GLOBAL_SHARD};
 use crate::oauth::password::PasswordHasher;
 use crate::oauth::record_viewer;
-use crate::oauth::tokens::{AccessClaims, SigningKeys};
+use crate::oauth::tokens::{AccessClaims, AccessError, Ed25519Signer, SigningKeys};
 use crate::oauth::{
     self, metadata, registration, service_of_token, OAuthError, ACCESS_TOKEN_SECONDS, CODE_PREFIX, REFRESH_TOKEN_PREFIX,
 };
@@ -29,6 +29,8 @@ const CLIENT_TOUCH_MS: u64 = 24 * 3600 * 1000;
 pub struct OAuthEnv<'a> {
     /// Parsed `OAUTH_SIGNING_KEY`, or why it is unusable.
     pub keys: Result<SigningKeys, String>,
+    /// Signs access tokens (the runtime's WebCrypto at the edge).
+    pub signer: &'a dyn Ed25519Signer,
     pub grants: &'a dyn GrantStore,
     pub hasher: &'a dyn PasswordHasher,
     pub expiring_kv: &'a dyn ExpiringKv,
@@ -287,7 +289,10 @@ pub(crate) async fn token(request: &HttpRequest, config: &Config, env: &Env<'_>)
         exp: now_s + ACCESS_TOKEN_SECONDS,
     };
     debug_assert!(claims.aud.ends_with(&format!("/mcp/{service}")));
-    let access_token = keys.issue_access(&claims, now_s).map_err(unavailable)?;
+    let access_token = keys
+        .issue_access(&claims, now_s, oauth.signer)
+        .await
+        .map_err(|e| OAuthError::new(500, "server_error", format!("the access token could not be signed: {e}")))?;
     let allows_refresh = client.allows_refresh();
     touch_client(oauth, env.kv, env.now_ms, service, client).await;
     let mut body = json!({ "access_token": access_token, "token_type": "Bearer", "expires_in": ACCESS_TOKEN_SECONDS, "scope": scope });
@@ -336,13 +341,20 @@ async fn revoke(request: &HttpRequest, config: &Config, env: &Env<'_>) -> Result
     if let Some(service) = service_of_token(token, REFRESH_TOKEN_PREFIX).filter(|s| config.service(s).is_some()) {
         let command = Command::RevokeRefresh { refresh_hash: sha256_hex(token), client_id: client.client_id.clone() };
         oauth.grants.run(service, &command).await.map_err(unavailable)?;
-    } else if let Ok(claims) = keys.verify_access(token, &issuer, None, env.now_ms / 1000, true) {
-        // An access token cannot be recalled (it is checked without storage); its grant ends,
-        // so it is not renewed, and it dies within its lifetime.
-        let service = crate::oauth::authorize::service_of_resource(&issuer, &claims.aud).map(str::to_string);
-        if let Some(service) = service.filter(|s| config.service(s).is_some()) {
-            let command = Command::RevokeGrant { grant_id: claims.gid, client_id: client.client_id.clone() };
-            oauth.grants.run(&service, &command).await.map_err(unavailable)?;
+    } else {
+        match keys.verify_access(token, &issuer, None, env.now_ms / 1000, true, oauth.signer).await {
+            Ok(claims) => {
+                // An access token cannot be recalled (it is checked without storage); its grant
+                // ends, so it is not renewed, and it dies within its lifetime.
+                let service = crate::oauth::authorize::service_of_resource(&issuer, &claims.aud).map(str::to_string);
+                if let Some(service) = service.filter(|s| config.service(s).is_some()) {
+                    let command = Command::RevokeGrant { grant_id: claims.gid, client_id: client.client_id.clone() };
+                    oauth.grants.run(&service, &command).await.map_err(unavailable)?;
+                }
+            }
+            Err(AccessError::Invalid(_)) => {}
+            // Not checked: a 200 would tell the client that a grant ended which may not have.
+            Err(AccessError::Unavailable(why)) => return Err(unavailable(why)),
         }
     }
     Ok(HttpResponse::new(200).with_header("cache-control", "no-store"))
@@ -422,6 +434,7 @@ mod tests {
     fn touch(kv: &MemoryKv, grants: &MemoryGrants, client: ClientRecord) {
         let oauth = OAuthEnv {
             keys: Err("not needed".into()),
+            signer: &crate::oauth::signer::CompactSigner,
             grants,
             hasher: &NativeHasher,
             expiring_kv: kv,
@@ -458,5 +471,275 @@ mod tests {
         let stored: ClientRecord =
             serde_json::from_str(&kv.0.borrow()[&client::record_key(&client.client_id)]).unwrap();
         assert_eq!(stored.last_used_ms, Some(10_000));
+    }
+
+    /// Signs nothing: a runtime whose WebCrypto fails (a fault no real request can cause).
+    struct BrokenSigner;
+
+    #[async_trait(?Send)]
+    impl Ed25519Signer for BrokenSigner {
+        async fn public_key(&self, _: &[u8; 32]) -> Result<[u8; 32], String> {
+            Err("unused".into())
+        }
+        async fn sign(&self, _: &[u8; 32], _: &[u8]) -> Result<[u8; 64], String> {
+            Err("WebCrypto could not sign: OperationError".into())
+        }
+        async fn verify(&self, _: &[u8; 32], _: &[u8], _: &[u8; 64]) -> Result<bool, String> {
+            Err("unused".into())
+        }
+    }
+
+    /// `/token` needs neither sessions nor databases.
+    struct Unused;
+
+    #[async_trait(?Send)]
+    impl super::super::SessionStore for Unused {
+        async fn create(&self, _: &crate::mcp::session::Session, _: u64) -> Result<(), String> {
+            unreachable!()
+        }
+        async fn touch(&self, _: &str, _: u64) -> Result<Option<crate::mcp::session::Session>, String> {
+            unreachable!()
+        }
+        async fn save(&self, _: &crate::mcp::session::Session) -> Result<(), String> {
+            unreachable!()
+        }
+        async fn delete(&self, _: &str) -> Result<(), String> {
+            unreachable!()
+        }
+    }
+
+    impl super::super::DatabaseOpener for Unused {
+        fn open(
+            &self,
+            _: &crate::config::ServiceConfig,
+            _: bool,
+            _: &str,
+        ) -> Result<std::rc::Rc<dyn crate::db::Database>, String> {
+            unreachable!()
+        }
+    }
+
+    /// Redeems a fresh authorization code at `/token` with `signer` signing the access token.
+    fn exchange_code(signer: &dyn Ed25519Signer) -> HttpResponse {
+        let services = json!({ "demo": { "database": { "kind": "d1", "binding": "DB" } } });
+        let raw = crate::config::RawConfig { services: Some(&services), ..Default::default() };
+        let config = crate::config::parse(raw).unwrap();
+        let kv = MemoryKv::default();
+        let grants = MemoryGrants::default();
+        grants.now_ms.set(10_000);
+        let client = dynamic_client();
+        let code = format!("{CODE_PREFIX}.demo.{}", "c".repeat(32));
+        futures_executor::block_on(async {
+            kv.put(&client::record_key(&client.client_id), &serde_json::to_string(&client).unwrap(), None)
+                .await
+                .unwrap();
+            let issue = Command::IssueCode {
+                code_hash: sha256_hex(&code),
+                grant_id: "g1".into(),
+                client_id: client.client_id.clone(),
+                sub: "alice".into(),
+                scope: "mcp:read".into(),
+                resource: "https://db.example.com/mcp/demo".into(),
+                redirect_uri: "https://app.example/cb".into(),
+                code_challenge: crate::oauth::pkce::challenge_of("v".repeat(43).as_str()),
+                epoch: 0,
+            };
+            assert!(matches!(grants.run("demo", &issue).await.unwrap(), Reply::Done));
+        });
+        let oauth = OAuthEnv {
+            keys: SigningKeys::parse("k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"),
+            signer,
+            grants: &grants,
+            hasher: &NativeHasher,
+            expiring_kv: &kv,
+            registrations_per_hour: 1,
+            client_documents: &NoDocuments,
+            document_cache: &crate::oauth::cimd::DocumentCache::default(),
+        };
+        let env = Env {
+            config: Ok(&config),
+            sessions: &Unused,
+            kv: &kv,
+            databases: &Unused,
+            schema_cache: &Default::default(),
+            admin_token: None,
+            now_ms: 10_000,
+            oauth: Some(&oauth),
+            streaming: None,
+            rate_limiter: None,
+            call_log: None,
+            log_store: None,
+            assets: None,
+        };
+        let body = format!(
+            "grant_type=authorization_code&code={code}&code_verifier={}&client_id=c-race&redirect_uri=https%3A%2F%2Fapp.example%2Fcb",
+            "v".repeat(43)
+        );
+        let request = HttpRequest {
+            method: "POST".into(),
+            origin: "https://db.example.com".into(),
+            path: "/token".into(),
+            query: String::new(),
+            headers: vec![("content-type".into(), "application/x-www-form-urlencoded".into())],
+            body: body.into_bytes(),
+        };
+        futures_executor::block_on(handle(&request, &["token"], &config, &env))
+    }
+
+    #[test]
+    fn a_signing_failure_at_the_token_endpoint_is_a_500_json_error() {
+        let response = exchange_code(&BrokenSigner);
+        assert_eq!(response.status, 500, "{}", String::from_utf8_lossy(&response.body));
+        let body: Json = serde_json::from_slice(&response.body).unwrap();
+        assert_eq!(body["error"], "server_error");
+        assert_eq!(
+            body["error_description"],
+            "the access token could not be signed: WebCrypto could not sign: OperationError"
+        );
+        assert!(!String::from_utf8_lossy(&response.body).contains("AAECAwQF"), "the seed must not leak");
+        // The same exchange with a working signer answers a token: the failure came from signing.
+        let response = exchange_code(&crate::oauth::signer::CompactSigner);
+        assert_eq!(response.status, 200, "{}", String::from_utf8_lossy(&response.body));
+        let body: Json = serde_json::from_slice(&response.body).unwrap();
+        assert!(body["access_token"].as_str().unwrap().starts_with("eyJ"));
+    }
+
+    /// Signs with ed25519-compact; its verifications cannot run (a runtime fault no request can cause).
+    struct VerifierDown;
+
+    #[async_trait(?Send)]
+    impl Ed25519Signer for VerifierDown {
+        async fn public_key(&self, seed: &[u8; 32]) -> Result<[u8; 32], String> {
+            crate::oauth::signer::CompactSigner.public_key(seed).await
+        }
+        async fn sign(&self, seed: &[u8; 32], message: &[u8]) -> Result<[u8; 64], String> {
+            crate::oauth::signer::CompactSigner.sign(seed, message).await
+        }
+        async fn verify(&self, _: &[u8; 32], _: &[u8], _: &[u8; 64]) -> Result<bool, String> {
+            Err("WebCrypto could not verify: OperationError".into())
+        }
+    }
+
+    /// Sends `request` to the worker with signatures checked by `verifier` (client `c-race` registered).
+    fn send(verifier: &dyn Ed25519Signer, request: HttpRequest) -> HttpResponse {
+        let services = json!({ "demo": { "database": { "kind": "d1", "binding": "DB" } } });
+        let raw = crate::config::RawConfig { services: Some(&services), ..Default::default() };
+        let config = crate::config::parse(raw).unwrap();
+        let kv = MemoryKv::default();
+        let client = dynamic_client();
+        futures_executor::block_on(kv.put(
+            &client::record_key(&client.client_id),
+            &serde_json::to_string(&client).unwrap(),
+            None,
+        ))
+        .unwrap();
+        let grants = MemoryGrants::default();
+        let oauth = OAuthEnv {
+            keys: SigningKeys::parse("k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"),
+            signer: verifier,
+            grants: &grants,
+            hasher: &NativeHasher,
+            expiring_kv: &kv,
+            registrations_per_hour: 1,
+            client_documents: &NoDocuments,
+            document_cache: &crate::oauth::cimd::DocumentCache::default(),
+        };
+        let env = Env {
+            config: Ok(&config),
+            sessions: &Unused,
+            kv: &kv,
+            databases: &Unused,
+            schema_cache: &Default::default(),
+            admin_token: None,
+            now_ms: 10_000_000,
+            oauth: Some(&oauth),
+            streaming: None,
+            rate_limiter: None,
+            call_log: None,
+            log_store: None,
+            assets: None,
+        };
+        futures_executor::block_on(super::super::handle(request, &env))
+    }
+
+    /// POSTs `initialize` to `/mcp/demo` with `token`, signatures checked by `verifier`.
+    fn call_mcp(verifier: &dyn Ed25519Signer, token: &str) -> HttpResponse {
+        let request = HttpRequest {
+            method: "POST".into(),
+            origin: "https://db.example.com".into(),
+            path: "/mcp/demo".into(),
+            query: String::new(),
+            headers: vec![
+                ("authorization".into(), format!("Bearer {token}")),
+                ("content-type".into(), "application/json".into()),
+                ("accept".into(), "application/json, text/event-stream".into()),
+            ],
+            body: br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#.to_vec(),
+        };
+        send(verifier, request)
+    }
+
+    /// POSTs `token` to `/revoke` as the public client `c-race`, signatures checked by `verifier`.
+    fn revoke_token(verifier: &dyn Ed25519Signer, token: &str) -> HttpResponse {
+        let request = HttpRequest {
+            method: "POST".into(),
+            origin: "https://db.example.com".into(),
+            path: "/revoke".into(),
+            query: String::new(),
+            headers: vec![("content-type".into(), "application/x-www-form-urlencoded".into())],
+            body: format!("token={token}&client_id=c-race").into_bytes(),
+        };
+        send(verifier, request)
+    }
+
+    /// An access token for `/mcp/demo` at https://db.example.com, valid at the tests' clock.
+    fn demo_access_token() -> String {
+        let claims = AccessClaims {
+            iss: "https://db.example.com".into(),
+            sub: "alice".into(),
+            aud: "https://db.example.com/mcp/demo".into(),
+            client_id: "c1".into(),
+            scope: "mcp:read".into(),
+            jti: "j".into(),
+            gid: "g".into(),
+            exp: 10_000 + ACCESS_TOKEN_SECONDS,
+        };
+        let keys = SigningKeys::parse("k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8").unwrap();
+        futures_executor::block_on(keys.issue_access(&claims, 10_000, &crate::oauth::signer::CompactSigner)).unwrap()
+    }
+
+    #[test]
+    fn a_verifier_that_cannot_run_is_a_503_at_the_mcp_endpoint_not_a_401() {
+        let token = demo_access_token();
+        let response = call_mcp(&VerifierDown, &token);
+        assert_eq!(response.status, 503, "{}", String::from_utf8_lossy(&response.body));
+        let body: Json = serde_json::from_slice(&response.body).unwrap();
+        assert_eq!(body["error"], "temporarily_unavailable");
+        assert_eq!(
+            body["error_description"],
+            "the access token's signature could not be checked: WebCrypto could not verify: OperationError"
+        );
+        // A working verifier refusing a bad signature is what answers 401.
+        let (input, _) = token.rsplit_once('.').unwrap();
+        let forged = format!("{input}.{}", "A".repeat(86));
+        let response = call_mcp(&crate::oauth::signer::CompactSigner, &forged);
+        assert_eq!(response.status, 401, "{}", String::from_utf8_lossy(&response.body));
+        let body: Json = serde_json::from_slice(&response.body).unwrap();
+        assert_eq!(body["error"], "invalid_token");
+        assert_eq!(body["error_description"], "the access token's signature is invalid");
+    }
+
+    #[test]
+    fn a_verifier_that_cannot_run_makes_revoke_a_503_not_a_200() {
+        let token = demo_access_token();
+        let response = revoke_token(&VerifierDown, &token);
+        assert_eq!(response.status, 503, "{}", String::from_utf8_lossy(&response.body));
+        let body: Json = serde_json::from_slice(&response.body).unwrap();
+        assert_eq!(body["error"], "temporarily_unavailable");
+        // Checked, genuine or not, the answer is 200 (RFC 7009).
+        assert_eq!(revoke_token(&crate::oauth::signer::CompactSigner, &token).status, 200);
+        let (input, _) = token.rsplit_once('.').unwrap();
+        let forged = format!("{input}.{}", "A".repeat(86));
+        assert_eq!(revoke_token(&crate::oauth::signer::CompactSigner, &forged).status, 200);
     }
 }

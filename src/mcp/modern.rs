@@ -584,8 +584,7 @@ mod tests {
         // Non-ASCII names arrive Base64-encoded and are compared decoded.
         let mut read = meta("2026-07-28");
         read.insert("uri".into(), json!("dbmcp://demo/tables/ü"));
-        let encoded =
-            format!("=?base64?{}?=", crate::b64::STANDARD.encode("dbmcp://demo/tables/ü"));
+        let encoded = format!("=?base64?{}?=", crate::b64::STANDARD.encode("dbmcp://demo/tables/ü"));
         assert!(
             check_headers(&headers(v, Some("resources/read"), Some(&encoded)), "resources/read", Some(&read)).is_ok()
         );

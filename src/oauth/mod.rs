@@ -22,6 +22,7 @@ pub mod record_viewer;
 pub mod redirect;
 pub mod registration;
 pub mod scope;
+pub mod signer;
 pub mod tokens;
 
 /// Lifetime of an access token (a JWT checked without storage, so it cannot be recalled early).

@@ -3,8 +3,8 @@
 //! `pbkdf2-sha256$<iterations>$<salt>$<hash>` (base64url). The edge derives through WebCrypto
 //! (native code, a few ms of CPU); tests use the pure-Rust `pbkdf2` crate with the same output.
 
-use async_trait::async_trait;
 use crate::b64::URL_SAFE_NO_PAD;
+use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::constant_time_eq;

@@ -21,8 +21,8 @@
 
 use std::cell::RefCell;
 
-use async_trait::async_trait;
 use crate::b64::URL_SAFE_NO_PAD;
+use async_trait::async_trait;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use serde::{Deserialize, Serialize};

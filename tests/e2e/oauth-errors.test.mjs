@@ -4,6 +4,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createPrivateKey, sign } from 'node:crypto';
 import { startWorker } from '../support/worker.mjs';
 import { initializeParams, request, rpc } from '../support/mcp.mjs';
 import {
@@ -166,6 +167,54 @@ describe('access tokens at the MCP endpoint', () => {
     await assertInvalid(`${header}.${p}.`, 'access tokens are signed with EdDSA, not "none"');
     const hs = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
     await assertInvalid(`${hs}.${p}.${b64url('x'.repeat(32))}`, 'access tokens are signed with EdDSA, not "HS256"');
+  });
+
+  // The signature is checked by the runtime's WebCrypto (not Rust): these attack that check.
+  const withSignature = (token, bytes) => `${token.slice(0, token.lastIndexOf('.'))}.${b64url(bytes)}`;
+  const signatureOf = (token) => Buffer.from(token.slice(token.lastIndexOf('.') + 1), 'base64url');
+
+  test('a signature altered by one bit: 401 invalid_token, every time, and the good token still works', async () => {
+    const signature = signatureOf(good);
+    assert.equal(signature.length, 64);
+    // R's first bit, S's first bit, S's top bit (which also makes S non-canonical, >= the group order).
+    for (const [byte, bit] of [[0, 0], [32, 0], [63, 7]]) {
+      const altered = Buffer.from(signature);
+      altered[byte] ^= 1 << bit;
+      const token = withSignature(good, altered);
+      await assertInvalid(token, "the access token's signature is invalid");
+      // A refused token is not remembered as verified: refused again.
+      await assertInvalid(token, "the access token's signature is invalid");
+    }
+    assert.equal((await initialize(good)).status, 200);
+  });
+
+  test('a token signed by another key under the same kid: 401 invalid_token', async () => {
+    const { header, payload } = decodeJwt(good);
+    const otherSeed = Buffer.alloc(32, 7);
+    const der = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), otherSeed]);
+    const key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+    const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify({ ...payload, scope: 'mcp:read mcp:write' }))}`;
+    assert.equal(header.kid, 'k1');
+    await assertInvalid(`${input}.${b64url(sign(null, Buffer.from(input), key))}`, "the access token's signature is invalid");
+  });
+
+  test('a truncated signature, or one of the wrong length: 401 invalid_token', async () => {
+    const signature = signatureOf(good);
+    for (const bytes of [signature.subarray(0, 63), signature.subarray(0, 32), Buffer.alloc(0), Buffer.concat([signature, Buffer.from([0])]), Buffer.concat([signature, signature])]) {
+      await assertInvalid(withSignature(good, bytes), "the access token's signature is invalid");
+    }
+    // Cut in the base64 text: 84 characters are 63 bytes; 85 are not whole bytes.
+    await assertInvalid(good.slice(0, -2), "the access token's signature is invalid");
+    await assertInvalid(good.slice(0, -1), 'the access token is not a well-formed JWT');
+  });
+
+  test('a genuine signature on expired claims: 401 invalid_token (the signature alone is not enough)', async () => {
+    const { payload } = decodeJwt(good);
+    const now = Math.floor(Date.now() / 1000);
+    const expired = forgeJwt({ ...payload, iat: now - 3700, exp: now - 100 });
+    await assertInvalid(expired, 'the access token has expired');
+    // Within the 30 s clock leeway it is still accepted.
+    assert.equal((await initialize(forgeJwt({ ...payload, iat: now - 3600, exp: now - 5 }))).status, 200);
   });
 
   test('another issuer, an unknown kid: 401 invalid_token', async () => {

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
-import { startWorker } from '../support/worker.mjs';
+import { createPrivateKey, createPublicKey, sign } from 'node:crypto';
+import { OAUTH_SIGNING_KEY, startWorker } from '../support/worker.mjs';
 import { initializeParams, openSession, request, rpc } from '../support/mcp.mjs';
 import { MemoryOAuthProvider, createUser, decodeJwt, obtainTokens, registerClient, signInAndConsent, tokenRequest } from '../support/oauth.mjs';
 
@@ -195,6 +196,19 @@ describe('scopes and sessions', () => {
     assert.match(res.headers.get('content-type'), /^application\/json/);
     assert.equal(res.json.token_type, 'Bearer');
     assert.equal(res.json.expires_in, 3600);
+  });
+
+  test('the runtime signs byte for byte what Ed25519 elsewhere signs (RFC 8032 is deterministic)', async () => {
+    const { tokens } = await obtainTokens(w, {});
+    const seed = Buffer.from(OAUTH_SIGNING_KEY.split(':')[1], 'base64url');
+    const der = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]);
+    const key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+    const input = tokens.access_token.slice(0, tokens.access_token.lastIndexOf('.'));
+    const signature = tokens.access_token.slice(input.length + 1);
+    assert.equal(signature, sign(null, Buffer.from(input), key).toString('base64url'), 'Node (OpenSSL) makes the same signature');
+    const jwks = await (await fetch(`${w.url}/.well-known/jwks.json`)).json();
+    assert.equal(jwks.keys[0].x, createPublicKey(key).export({ format: 'jwk' }).x, 'the published public key is the seed\'s');
+    assert.equal(Object.keys(jwks.keys[0]).includes('d'), false, 'no private part is published');
   });
 
   test('API keys keep working beside OAuth', async () => {
