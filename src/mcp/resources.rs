@@ -91,7 +91,7 @@ pub async fn read(params: Option<&Map<String, Json>>, ctx: &ToolContext<'_>) -> 
     Ok(json!({ "contents": [ {
         "uri": p.uri,
         "mimeType": "application/json",
-        "text": serde_json::to_string_pretty(&body).unwrap_or_default(),
+        "text": body.to_string(),
     } ] }))
 }
 
