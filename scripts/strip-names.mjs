@@ -39,9 +39,10 @@ for (let at = 8; at < bytes.length; ) {
     const [length, text] = leb(body);
     name = bytes.subarray(text, text + length).toString('utf8');
   }
-  if (name === 'name') dropped += end - start;
+  // `producers` and `target_features` (toolchain notes wasm-bindgen has already read) go too.
+  if (name === 'name' || name === 'producers' || name === 'target_features') dropped += end - start;
   else kept.push(bytes.subarray(start, end));
   at = end;
 }
 writeFileSync(path, Buffer.concat(kept));
-console.log(`strip-names: ${path}: ${dropped} bytes of function names dropped`);
+console.log(`strip-names: ${path}: ${dropped} bytes of function names and toolchain notes dropped`);
