@@ -7,6 +7,7 @@
 //   node scripts/strip-names.mjs build/index_bg.wasm
 
 import { readFileSync, writeFileSync } from 'node:fs';
+import { readLeb } from './wasm-leb.mjs';
 
 const path = process.argv[2];
 if (!path) throw new Error('usage: node scripts/strip-names.mjs <file.wasm>');
@@ -15,16 +16,7 @@ if (process.env.DBMCP_KEEP_WASM_NAMES === '1') process.exit(0);
 const bytes = readFileSync(path);
 if (bytes.readUInt32LE(0) !== 0x6d736100) throw new Error(`${path} is not a wasm module`);
 
-function leb(at) {
-  let value = 0;
-  let shift = 0;
-  for (;;) {
-    const byte = bytes[at++];
-    value += (byte & 0x7f) * 2 ** shift;
-    shift += 7;
-    if (byte < 0x80) return [value, at];
-  }
-}
+const leb = (at) => readLeb(bytes, at);
 
 const kept = [bytes.subarray(0, 8)];
 let dropped = 0;

@@ -7,6 +7,7 @@
 // Prints the sections, then the largest functions and the code size per crate (the first path
 // segment of each Rust name; generic code counts under the crate of its outermost path).
 
+import { readLeb } from './wasm-leb.mjs';
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 
@@ -15,16 +16,7 @@ if (!path) throw new Error('usage: node scripts/wasm-sizes.mjs <file.wasm> [top-
 const bytes = readFileSync(path);
 const top = Number(topArg);
 
-function leb(at) {
-  let value = 0;
-  let shift = 0;
-  for (;;) {
-    const byte = bytes[at++];
-    value += (byte & 0x7f) * 2 ** shift;
-    shift += 7;
-    if (byte < 0x80) return [value, at];
-  }
-}
+const leb = (at) => readLeb(bytes, at);
 
 let importedFunctions = 0;
 const bodies = []; // [start, end) of each defined function's body
