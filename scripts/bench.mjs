@@ -345,7 +345,7 @@ try {
       productWorker,
       // The same worker behind Miniflare's static-assets router (wrangler.toml's [assets], for the
       // console page). In Miniflare the router is a second worker in the process that every request
-      // passes through; on Cloudflare it is the platform's, outside the Worker's CPU. The references
+      // passes through; on Cloudflare it is the platform's (not measured here). The references
       // have no router, so the hot-path comparisons use the product above, and one scenario
       // measures what the router adds here.
       { ...productWorker, name: 'product-assets', assets: consoleAssets() },
