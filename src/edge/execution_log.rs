@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use worker::{
-    durable_object, DurableObject, Env, ObjectNamespace, Request, Response, SqlStorage, SqlStorageValue, State,
+    durable_object, DurableObject, Env, Request, Response, SqlStorage, SqlStorageValue, State,
 };
 
 use crate::auth::KvStore;
@@ -161,24 +161,18 @@ fn failures_key(service: &str) -> String {
 }
 
 /// The worker side of the shards.
-pub struct DurableLog {
-    namespace: Result<ObjectNamespace, String>,
-    kv: super::kv::Kv,
+pub struct DurableLog<'a> {
+    env: &'a Env,
+    kv: super::kv::Kv<'a>,
 }
 
-impl DurableLog {
-    pub fn new(env: &Env) -> Self {
-        DurableLog {
-            namespace: env
-                .durable_object("EXECUTION_LOG")
-                .map_err(|_| "no Durable Object binding named \"EXECUTION_LOG\"; see wrangler.toml".to_string()),
-            kv: super::kv::Kv::new(env.kv("DBMCP_KV")),
-        }
+impl<'a> DurableLog<'a> {
+    pub fn new(env: &'a Env) -> Self {
+        DurableLog { env, kv: super::kv::Kv(env) }
     }
 
     async fn send(&self, object: &str, command: &Command) -> Result<Response, String> {
-        let namespace = self.namespace.as_ref().map_err(Clone::clone)?;
-        let stub = namespace.id_from_name(object).and_then(|i| i.get_stub()).map_err(|e| e.to_string())?;
+        let stub = super::stub(self.env, "EXECUTION_LOG", object)?;
         let body = serde_json::to_string(command).map_err(|e| e.to_string())?;
         let request = super::outgoing::post("https://execution-log.internal/", &body).map_err(|e| e.to_string())?;
         let mut response = stub.fetch_with_request(request).await.map_err(|e| format!("log shard {object}: {e}"))?;
@@ -211,7 +205,7 @@ impl DurableLog {
 }
 
 #[async_trait(?Send)]
-impl LogStore for DurableLog {
+impl LogStore for DurableLog<'_> {
     async fn query(&self, object: &str, query: &ShardQuery) -> Result<Vec<Json>, String> {
         match self.ask(object, &Command::Query { query: query.clone() }).await? {
             Json::Array(entries) => Ok(entries),

@@ -8,7 +8,7 @@ use std::cell::{Cell, RefCell};
 use async_trait::async_trait;
 use serde::Deserialize;
 use worker::{
-    durable_object, DurableObject, Env, ObjectNamespace, Request, Response, SqlStorage, SqlStorageValue, State,
+    durable_object, DurableObject, Env, Request, Response, SqlStorage, SqlStorageValue, State,
 };
 
 use crate::oauth::grants::{apply, Command, GrantStore, RecordStore, Reply};
@@ -152,24 +152,12 @@ impl DurableObject for OAuthGrants {
 }
 
 /// The worker side: one stub per shard (service name).
-pub struct DurableGrants {
-    namespace: Result<ObjectNamespace, String>,
-}
-
-impl DurableGrants {
-    pub fn new(namespace: worker::Result<ObjectNamespace>) -> Self {
-        DurableGrants {
-            namespace: namespace
-                .map_err(|_| "no Durable Object binding named \"OAUTH_GRANTS\"; see wrangler.toml".to_string()),
-        }
-    }
-}
+pub struct DurableGrants<'a>(pub &'a Env);
 
 #[async_trait(?Send)]
-impl GrantStore for DurableGrants {
+impl GrantStore for DurableGrants<'_> {
     async fn run(&self, shard: &str, command: &Command) -> Result<Reply, String> {
-        let namespace = self.namespace.as_ref().map_err(Clone::clone)?;
-        let stub = namespace.id_from_name(shard).and_then(|i| i.get_stub()).map_err(|e| e.to_string())?;
+        let stub = super::stub(self.0, "OAUTH_GRANTS", shard)?;
         let body = serde_json::to_string(command).map_err(|e| e.to_string())?;
         let request = super::outgoing::post("https://grants.internal/", &body).map_err(|e| e.to_string())?;
         let mut response = stub.fetch_with_request(request).await.map_err(|e| format!("grant store: {e}"))?;

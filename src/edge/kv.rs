@@ -6,22 +6,18 @@ use serde_json::Value as Json;
 
 use crate::auth::KvStore;
 
-pub struct Kv {
-    inner: Result<worker::KvStore, String>,
-}
+/// The `DBMCP_KV` namespace, looked up when a request uses it: most use none (keys and sessions
+/// are remembered per isolate).
+pub struct Kv<'a>(pub &'a worker::Env);
 
-impl Kv {
-    pub fn new(store: worker::Result<worker::KvStore>) -> Self {
-        Kv { inner: store.map_err(|_| "no KV binding named \"DBMCP_KV\"; add it under [[kv_namespaces]]".to_string()) }
-    }
-
-    fn store(&self) -> Result<&worker::KvStore, String> {
-        self.inner.as_ref().map_err(Clone::clone)
+impl Kv<'_> {
+    fn store(&self) -> Result<worker::KvStore, String> {
+        super::kv_store(self.0)
     }
 }
 
 #[async_trait(?Send)]
-impl KvStore for Kv {
+impl KvStore for Kv<'_> {
     async fn get(&self, key: &str) -> Result<Option<String>, String> {
         self.store()?.get(key).text().await.map_err(|e| e.to_string())
     }

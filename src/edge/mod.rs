@@ -41,6 +41,19 @@ fn string_var(env: &Env, name: &str) -> Option<String> {
     env.var(name).ok().map(|v| v.to_string()).or_else(|| env.secret(name).ok().map(|s| s.to_string()))
 }
 
+/// `DBMCP_KV`, looked up when a request uses it (most requests use no binding but the database's).
+fn kv_store(env: &Env) -> Result<worker::KvStore, String> {
+    env.kv("DBMCP_KV").map_err(|_| "no KV binding named \"DBMCP_KV\"; add it under [[kv_namespaces]]".to_string())
+}
+
+/// The stub of the Durable Object `name` in the namespace bound as `binding`, looked up when used.
+fn stub(env: &Env, binding: &str, name: &str) -> Result<worker::Stub, String> {
+    let namespace = env
+        .durable_object(binding)
+        .map_err(|_| format!("no Durable Object binding named {binding:?}; see wrangler.toml"))?;
+    namespace.id_from_name(name).and_then(|id| id.get_stub()).map_err(|e| e.to_string())
+}
+
 thread_local! {
     /// The parsed configuration. Variables and secrets are fixed for the life of an isolate (a new
     /// deployment or a changed secret starts new isolates), so SERVICES is parsed and checked once
@@ -50,6 +63,31 @@ thread_local! {
 
 fn config(env: &Env) -> Rc<Result<Config, ConfigErrors>> {
     CONFIG.with(|cell| Rc::clone(cell.get_or_init(|| Rc::new(load_config(env)))))
+}
+
+/// The other variables and secrets every request reads, fixed per isolate like the configuration.
+struct IsolateVars {
+    admin_token: Option<String>,
+    signing_key: Option<String>,
+    registrations_per_hour: u32,
+}
+
+thread_local! {
+    static VARS: std::cell::OnceCell<Rc<IsolateVars>> = const { std::cell::OnceCell::new() };
+}
+
+fn isolate_vars(env: &Env) -> Rc<IsolateVars> {
+    VARS.with(|cell| {
+        Rc::clone(cell.get_or_init(|| {
+            Rc::new(IsolateVars {
+                admin_token: string_var(env, "ADMIN_TOKEN"),
+                signing_key: string_var(env, "OAUTH_SIGNING_KEY"),
+                registrations_per_hour: string_var(env, "OAUTH_REGISTRATIONS_PER_HOUR")
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(http::oauth::DEFAULT_REGISTRATIONS_PER_HOUR),
+            })
+        }))
+    })
 }
 
 fn load_config(env: &Env) -> Result<Config, ConfigErrors> {
@@ -109,32 +147,31 @@ impl DatabaseOpener for Databases<'_> {
 }
 
 async fn to_core_request(mut req: Request) -> worker::Result<Result<HttpRequest, HttpResponse>> {
-    let url = req.url()?;
-    let origin = url.origin().ascii_serialization();
+    let url_text = req.inner().url();
+    let (origin, path, query) = match http::request_url::split(&url_text) {
+        Some(url) => (url.origin.to_string(), url.path.to_string(), url.query.to_string()),
+        None => {
+            let url = req.url()?;
+            (url.origin().ascii_serialization(), url.path().to_string(), url.query().unwrap_or("").to_string())
+        }
+    };
     let headers: Vec<(String, String)> = req.headers().entries().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
     let method = req.method().to_string();
     let body = if method == "GET" || method == "HEAD" || method == "OPTIONS" {
         vec![]
     } else {
-        let content_length = headers.iter().find(|(k, _)| k == "content-length").map(|(_, v)| v.as_str());
-        match read_capped_body(&mut req, content_length).await {
+        let header = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        match read_capped_body(&mut req, header("content-length"), header("transfer-encoding").is_some()).await {
             Ok(body) => body,
             Err(response) => return Ok(Err(response)),
         }
     };
-    Ok(Ok(HttpRequest {
-        method,
-        origin,
-        path: url.path().to_string(),
-        query: url.query().unwrap_or("").to_string(),
-        headers,
-        body,
-    }))
+    Ok(Ok(HttpRequest { method, origin, path, query, headers, body }))
 }
 
 /// Reads the body chunk by chunk and stops at the cap, whatever `Content-Length` claims (a
 /// chunked body has none), so an oversized body is never buffered.
-async fn read_capped_body(req: &mut Request, content_length: Option<&str>) -> Result<Vec<u8>, HttpResponse> {
+async fn read_capped_body(req: &mut Request, content_length: Option<&str>, chunked: bool) -> Result<Vec<u8>, HttpResponse> {
     use futures_util::StreamExt;
     let mut body = http::body::CappedBody::new(MAX_BODY_BYTES);
     if body.check_declared(content_length).is_err() {
@@ -142,6 +179,16 @@ async fn read_capped_body(req: &mut Request, content_length: Option<&str>) -> Re
     }
     if req.inner().body().is_none() {
         return Ok(vec![]);
+    }
+    // A declared length within the cap and no other framing: HTTP delivers exactly that many
+    // bytes, so the body is read in one call (the chunk-by-chunk reader costs several JS calls per
+    // request); the bytes are counted again all the same.
+    if content_length.is_some_and(|v| v.trim().parse::<u64>().is_ok()) && !chunked {
+        let buffer = wasm_bindgen_futures::JsFuture::from(req.inner().array_buffer().map_err(|e| unreadable_body(&e.into()))?)
+            .await
+            .map_err(|e| unreadable_body(&e.into()))?;
+        let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
+        return if bytes.len() > MAX_BODY_BYTES { Err(http::body::too_large()) } else { Ok(bytes) };
     }
     let mut stream = req.stream().map_err(|e| unreadable_body(&e))?;
     while let Some(chunk) = stream.next().await {
@@ -185,16 +232,16 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
-async fn signing_keys(secret: Option<String>) -> Result<crate::oauth::tokens::SigningKeys, String> {
+async fn signing_keys(secret: Option<&str>) -> Result<crate::oauth::tokens::SigningKeys, String> {
     let secret = secret.ok_or_else(|| "the OAUTH_SIGNING_KEY secret is not set".to_string())?;
     let cached = SIGNING_KEYS.with(|cache| {
-        cache.borrow().as_ref().filter(|(cached_secret, _)| *cached_secret == secret).map(|(_, keys)| keys.clone())
+        cache.borrow().as_ref().filter(|(cached_secret, _)| cached_secret == secret).map(|(_, keys)| keys.clone())
     });
     if let Some(keys) = cached {
         return Ok(keys);
     }
-    let keys = crate::oauth::tokens::SigningKeys::load(&secret, &oauth_support::WebCryptoSigner).await?;
-    SIGNING_KEYS.with(|cache| *cache.borrow_mut() = Some((secret, keys.clone())));
+    let keys = crate::oauth::tokens::SigningKeys::load(secret, &oauth_support::WebCryptoSigner).await?;
+    SIGNING_KEYS.with(|cache| *cache.borrow_mut() = Some((secret.to_string(), keys.clone())));
     Ok(keys)
 }
 
@@ -204,13 +251,16 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
         Ok(request) => request,
         Err(response) => return to_worker_response(response),
     };
+    // Only the console's pages read the assets binding.
+    let serves_console = request.path.trim_start_matches('/').starts_with("admin");
     // The request owns everything it uses, so it can outlive this function as a streamed body.
     let events = Rc::new(crate::http::sse::EventStream::default());
     let stream_events = Rc::clone(&events);
     let run = async move {
         let config = config(&env);
-        let kv = kv::Kv::new(env.kv("DBMCP_KV"));
-        let durable_sessions = sessions::DurableSessions::new(env.durable_object("MCP_SESSIONS"));
+        let vars = isolate_vars(&env);
+        let kv = kv::Kv(&env);
+        let durable_sessions = sessions::DurableSessions(&env);
         let session_cache = SESSION_CACHE.with(Rc::clone);
         let sessions = http::session_cache::CachedSessions {
             inner: &durable_sessions,
@@ -218,22 +268,20 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
             idle_ms: config.as_ref().as_ref().map_or(0, |c| c.session_idle_seconds.saturating_mul(1000)),
         };
         let schema_cache = SCHEMA_CACHE.with(Rc::clone);
-        let grants = grants::DurableGrants::new(env.durable_object("OAUTH_GRANTS"));
-        let oauth_kv = oauth_support::OAuthKv::new(env.kv("DBMCP_KV"));
+        let grants = grants::DurableGrants(&env);
+        let oauth_kv = oauth_support::OAuthKv(&env);
         let document_cache = CLIENT_DOCUMENTS.with(Rc::clone);
         // Only a handle: no Durable Object is reached unless a service limits the caller.
-        let limiter = rate_limiter::DurableLimiter::new(env.durable_object("RATE_LIMITER"));
+        let limiter = rate_limiter::DurableLimiter(&env);
         let log_store = execution_log::DurableLog::new(&env);
-        let assets = assets::Assets::bound(&env);
+        let assets = if serves_console { assets::Assets::bound(&env) } else { None };
         let oauth = http::OAuthEnv {
-            keys: signing_keys(string_var(&env, "OAUTH_SIGNING_KEY")).await,
+            keys: signing_keys(vars.signing_key.as_deref()).await,
             signer: &oauth_support::WebCryptoSigner,
             grants: &grants,
             hasher: &oauth_support::WebCryptoHasher,
             expiring_kv: &oauth_kv,
-            registrations_per_hour: string_var(&env, "OAUTH_REGISTRATIONS_PER_HOUR")
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(http::oauth::DEFAULT_REGISTRATIONS_PER_HOUR),
+            registrations_per_hour: vars.registrations_per_hour,
             client_documents: &cimd_fetch::WorkerFetcher,
             document_cache: &document_cache,
         };
@@ -243,7 +291,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
             kv: &kv,
             databases: &Databases { env: &env },
             schema_cache: &schema_cache,
-            admin_token: string_var(&env, "ADMIN_TOKEN"),
+            admin_token: vars.admin_token.clone(),
             now_ms: now_ms(),
             oauth: Some(&oauth),
             streaming: Some(http::sse::Streaming { events: &stream_events, timer: &stream::WorkerTimer }),

@@ -12,20 +12,11 @@ use crate::auth::ExpiringKv;
 use crate::oauth::password::PasswordHasher;
 use crate::oauth::signer::Ed25519Signer;
 
-pub struct OAuthKv {
-    inner: Result<worker::KvStore, String>,
-}
-
-impl OAuthKv {
-    pub fn new(store: worker::Result<worker::KvStore>) -> Self {
-        OAuthKv {
-            inner: store.map_err(|_| "no KV binding named \"DBMCP_KV\"; add it under [[kv_namespaces]]".to_string()),
-        }
-    }
-}
+/// `DBMCP_KV`, looked up when used.
+pub struct OAuthKv<'a>(pub &'a worker::Env);
 
 #[async_trait(?Send)]
-impl ExpiringKv for OAuthKv {
+impl ExpiringKv for OAuthKv<'_> {
     async fn put_expiring(
         &self,
         key: &str,
@@ -33,8 +24,7 @@ impl ExpiringKv for OAuthKv {
         metadata: Option<Json>,
         ttl_seconds: Option<u64>,
     ) -> Result<(), String> {
-        let store = self.inner.as_ref().map_err(Clone::clone)?;
-        let mut put = store.put(key, value).map_err(|e| e.to_string())?;
+        let mut put = super::kv_store(self.0)?.put(key, value).map_err(|e| e.to_string())?;
         if let Some(metadata) = metadata {
             put = put.metadata(metadata).map_err(|e| e.to_string())?;
         }

@@ -9,7 +9,7 @@ use std::cell::Cell;
 
 use async_trait::async_trait;
 use serde_json::Value as Json;
-use worker::{durable_object, DurableObject, Env, ObjectNamespace, Request, Response, State};
+use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
 use crate::rate_limit::{apply, Command, Limiter, Verdict};
 
@@ -81,24 +81,12 @@ impl DurableObject for RateLimiter {
 }
 
 /// The worker side: one stub per bucket.
-pub struct DurableLimiter {
-    namespace: Result<ObjectNamespace, String>,
-}
-
-impl DurableLimiter {
-    pub fn new(namespace: worker::Result<ObjectNamespace>) -> Self {
-        DurableLimiter {
-            namespace: namespace
-                .map_err(|_| "no Durable Object binding named \"RATE_LIMITER\"; see wrangler.toml".to_string()),
-        }
-    }
-}
+pub struct DurableLimiter<'a>(pub &'a Env);
 
 #[async_trait(?Send)]
-impl Limiter for DurableLimiter {
+impl Limiter for DurableLimiter<'_> {
     async fn run(&self, bucket: &str, command: Command) -> Result<Verdict, String> {
-        let namespace = self.namespace.as_ref().map_err(Clone::clone)?;
-        let stub = namespace.id_from_name(bucket).and_then(|i| i.get_stub()).map_err(|e| e.to_string())?;
+        let stub = super::stub(self.0, "RATE_LIMITER", bucket)?;
         let url = format!("https://rate-limiter.internal/?{}", command.to_query());
         let request = super::outgoing::request("POST", &url, Default::default()).map_err(|e| e.to_string())?;
         let mut response = stub.fetch_with_request(request).await.map_err(|e| format!("rate limiter: {e}"))?;

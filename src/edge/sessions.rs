@@ -6,7 +6,7 @@
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use worker::{durable_object, DurableObject, Env, ObjectNamespace, Request, Response, State};
+use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
 use crate::http::SessionStore;
 use crate::mcp::session::Session;
@@ -120,22 +120,12 @@ impl DurableObject for McpSession {
 }
 
 /// The worker side: one stub per session id.
-pub struct DurableSessions {
-    namespace: Result<ObjectNamespace, String>,
-}
+pub struct DurableSessions<'a>(pub &'a Env);
 
-impl DurableSessions {
-    pub fn new(namespace: worker::Result<ObjectNamespace>) -> Self {
-        DurableSessions {
-            namespace: namespace
-                .map_err(|_| "no Durable Object binding named \"MCP_SESSIONS\"; see wrangler.toml".to_string()),
-        }
-    }
-
+impl DurableSessions<'_> {
     /// Sends a command; `Ok(None)` when the object answers 404.
     async fn send(&self, id: &str, command: &Command) -> Result<Option<Response>, String> {
-        let namespace = self.namespace.as_ref().map_err(Clone::clone)?;
-        let stub = namespace.id_from_name(id).and_then(|i| i.get_stub()).map_err(|e| e.to_string())?;
+        let stub = super::stub(self.0, "MCP_SESSIONS", id)?;
         let body = serde_json::to_string(command).map_err(|e| e.to_string())?;
         let request = super::outgoing::post("https://session.internal/", &body).map_err(|e| e.to_string())?;
         let response = stub.fetch_with_request(request).await.map_err(|e| format!("session store: {e}"))?;
@@ -148,7 +138,7 @@ impl DurableSessions {
 }
 
 #[async_trait(?Send)]
-impl SessionStore for DurableSessions {
+impl SessionStore for DurableSessions<'_> {
     async fn create(&self, session: &Session, idle_ms: u64) -> Result<(), String> {
         self.send(&session.id, &Command::Create { session: session.clone(), idle_ms }).await.map(|_| ())
     }

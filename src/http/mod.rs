@@ -22,6 +22,7 @@ mod pages;
 mod rate_limit;
 mod record_signin;
 mod records;
+pub mod request_url;
 pub mod session_cache;
 pub mod sse;
 

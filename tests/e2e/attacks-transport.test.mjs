@@ -6,6 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { ADMIN_TOKEN, createKey, DEFAULT_SERVICES, startWorker } from '../support/worker.mjs';
 import { openSession, readNodeResponse, request, rpc } from '../support/mcp.mjs';
 
@@ -179,6 +180,101 @@ describe('bodies without Content-Length are capped on every route', () => {
     // An empty body is not JSON: the body was read (not refused for size) and parsed.
     assert.equal(res.status, 400);
     assert.equal(res.json?.error?.code, -32700);
+  });
+});
+
+/**
+ * Writes `head` and `body` on a raw TCP connection (no client library normalises the framing) and
+ * returns everything the server sent before it closed or `waitMs` passed.
+ */
+function rawExchange(head, body, waitMs = 10_000) {
+  const target = new URL(worker.url);
+  return new Promise((resolve) => {
+    const socket = net.connect(Number(target.port), target.hostname);
+    let received = '';
+    socket.on('data', (data) => (received += data.toString('latin1')));
+    socket.on('error', () => {}); // a reset after the answer: what was received is the result
+    const timer = setTimeout(() => socket.destroy(), waitMs);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(received);
+    });
+    socket.write(head);
+    socket.write(body);
+  });
+}
+
+/** The status line and JSON body of each HTTP answer in `text`, in order. */
+function answersIn(text) {
+  return [...text.matchAll(/HTTP\/1\.1 (\d{3})[^\r]*\r\n(?:[^\r]+\r\n)*\r\n(\{[^\n]*?\}(?=HTTP\/1\.1|$))?/g)].map((m) => ({
+    status: Number(m[1]),
+    json: m[2] ? JSON.parse(m[2]) : null,
+  }));
+}
+
+describe('a declared Content-Length is the whole body (the edge reads such bodies in one call)', () => {
+  const ping = JSON.stringify(request('ping'));
+  const head = (extra) =>
+    `POST /mcp/demo HTTP/1.1\r\nHost: ${new URL(worker.url).host}\r\nAuthorization: Bearer ${key}\r\n` +
+    `Content-Type: application/json\r\nAccept: application/json\r\n${extra}Connection: close\r\n\r\n`;
+  const pad = 'x'.repeat(64 * 1024);
+  const chunk = (text) => `${text.length.toString(16)}\r\n${text}\r\n`;
+
+  test('Content-Length 10 beside Transfer-Encoding: chunked, 1.25 MiB in chunks and no end: 413 at the cap', async () => {
+    // The runtime passes both headers and frames the body by the chunks (the declared 10 bytes
+    // mean nothing). Read in one call, this body would be awaited to its end, which never comes.
+    const target = new URL(worker.url);
+    const received = await new Promise((resolve) => {
+      const socket = net.connect(Number(target.port), target.hostname);
+      let text = '';
+      socket.on('data', (data) => {
+        text += data.toString('latin1');
+        if (text.includes('\r\n\r\n')) socket.destroy();
+      });
+      socket.on('error', () => {});
+      const timer = setTimeout(() => socket.destroy(), 15_000);
+      socket.on('close', () => {
+        clearTimeout(timer);
+        resolve(text);
+      });
+      socket.write(head('Content-Length: 10\r\nTransfer-Encoding: chunked\r\n'));
+      socket.write(chunk('{"jsonrpc":"2.0","id":1,"method":"ping","params":{"pad":"'));
+      for (let n = 0; n < 20; n += 1) socket.write(chunk(pad));
+    });
+    assert.match(received, /^HTTP\/1\.1 413 /, received.slice(0, 200) || 'no answer within 15 s');
+  });
+
+  test('bytes past the declared length are not part of the body: 2 MiB after a Content-Length of 20 give a parse error of those 20', async () => {
+    const answers = answersIn(await rawExchange(head('Content-Length: 20\r\n'), ping + pad.repeat(32)));
+    assert.equal(answers[0]?.status, 400, JSON.stringify(answers));
+    assert.equal(answers[0].json?.error?.code, -32700);
+    // The 20 bytes, not more: the parser ran out at column 20.
+    assert.match(answers[0].json.error.message, /column 20\b/);
+  });
+
+  test('a body that stops short of its Content-Length is not answered as if complete', async () => {
+    // 1,000 declared, the 40-byte ping sent, then the client ends its side: no 200 for a ping.
+    const target = new URL(worker.url);
+    const received = await new Promise((resolve) => {
+      const socket = net.connect(Number(target.port), target.hostname);
+      let text = '';
+      socket.on('data', (data) => (text += data.toString('latin1')));
+      socket.on('error', () => {});
+      const timer = setTimeout(() => socket.destroy(), 10_000);
+      socket.on('close', () => {
+        clearTimeout(timer);
+        resolve(text);
+      });
+      socket.end(head('Content-Length: 1000\r\n') + ping);
+    });
+    assert.ok(!/^HTTP\/1\.1 2\d\d/.test(received), received.slice(0, 200));
+  });
+
+  test('the worker answers normally after each of these', async () => {
+    const answers = answersIn(await rawExchange(head(`Content-Length: ${ping.length}\r\n`), ping));
+    // A ping without a session: the session rule answers, so the body was read and parsed.
+    assert.equal(answers[0]?.status, 400, JSON.stringify(answers));
+    assert.match(answers[0].json?.error?.message ?? '', /Mcp-Session-Id/);
   });
 });
 
