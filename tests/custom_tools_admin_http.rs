@@ -75,19 +75,8 @@ impl World {
         body: Option<Json>,
     ) -> (u16, Json, HttpResponse) {
         let env = Env {
-            config: Ok(&self.config),
-            sessions: &NoSessions,
-            kv: &self.kv,
-            databases: &self.opener,
-            schema_cache: &self.cache,
             admin_token: Some(TOKEN.into()),
-            now_ms: 1_000_000,
-            oauth: None,
-            streaming: None,
-            rate_limiter: None,
-            call_log: None,
-            log_store: None,
-            assets: None,
+            ..Env::required(Ok(&self.config), &NoSessions, &self.kv, &self.opener, &self.cache, 1_000_000)
         };
         let request = HttpRequest {
             method: method.into(),

@@ -292,7 +292,7 @@ mod with_parser {
             raw_records: None,
         };
         stored::check_against_schema(&ctx, tool).await.map_err(|problem| {
-            if problem.starts_with("could not read the database schema") {
+            if problem.starts_with(crate::tools::SCHEMA_UNREADABLE) {
                 HttpResponse::error(503, "database_unavailable", format!("the SQL could not be checked: {problem}"))
             } else {
                 bad_request(vec![problem])

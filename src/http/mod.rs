@@ -149,6 +149,35 @@ pub struct Env<'a> {
     pub assets: Option<&'a dyn StaticAssets>,
 }
 
+impl<'a> Env<'a> {
+    /// The parts every request needs; nothing optional wired (no OAuth, streaming, rate limits,
+    /// call log, log store, console assets or admin token). Hosts and tests add what they have.
+    pub fn required(
+        config: Result<&'a Config, &'a ConfigErrors>,
+        sessions: &'a dyn SessionStore,
+        kv: &'a dyn KvStore,
+        databases: &'a dyn DatabaseOpener,
+        schema_cache: &'a SchemaCache,
+        now_ms: u64,
+    ) -> Self {
+        Env {
+            config,
+            sessions,
+            kv,
+            databases,
+            schema_cache,
+            admin_token: None,
+            now_ms,
+            oauth: None,
+            streaming: None,
+            rate_limiter: None,
+            call_log: None,
+            log_store: None,
+            assets: None,
+        }
+    }
+}
+
 impl Env<'_> {
     /// Where API key uses and revocations are recorded (the grant store), when OAuth is wired.
     pub fn key_ledger(&self) -> Option<crate::oauth::grants::GrantKeyLedger<'_>> {

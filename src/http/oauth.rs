@@ -556,21 +556,8 @@ mod tests {
             client_documents: &NoDocuments,
             document_cache: &crate::oauth::cimd::DocumentCache::default(),
         };
-        let env = Env {
-            config: Ok(&config),
-            sessions: &Unused,
-            kv: &kv,
-            databases: &Unused,
-            schema_cache: &Default::default(),
-            admin_token: None,
-            now_ms: 10_000,
-            oauth: Some(&oauth),
-            streaming: None,
-            rate_limiter: None,
-            call_log: None,
-            log_store: None,
-            assets: None,
-        };
+        let schema_cache = Default::default();
+        let env = Env { oauth: Some(&oauth), ..Env::required(Ok(&config), &Unused, &kv, &Unused, &schema_cache, 10_000) };
         let body = format!(
             "grant_type=authorization_code&code={code}&code_verifier={}&client_id=c-race&redirect_uri=https%3A%2F%2Fapp.example%2Fcb",
             "v".repeat(43)
@@ -644,21 +631,8 @@ mod tests {
             client_documents: &NoDocuments,
             document_cache: &crate::oauth::cimd::DocumentCache::default(),
         };
-        let env = Env {
-            config: Ok(&config),
-            sessions: &Unused,
-            kv: &kv,
-            databases: &Unused,
-            schema_cache: &Default::default(),
-            admin_token: None,
-            now_ms: 10_000_000,
-            oauth: Some(&oauth),
-            streaming: None,
-            rate_limiter: None,
-            call_log: None,
-            log_store: None,
-            assets: None,
-        };
+        let schema_cache = Default::default();
+        let env = Env { oauth: Some(&oauth), ..Env::required(Ok(&config), &Unused, &kv, &Unused, &schema_cache, 10_000_000) };
         futures_executor::block_on(super::super::handle(request, &env))
     }
 

@@ -53,11 +53,21 @@ impl ToolError {
     pub fn new(message: impl Into<String>) -> Self {
         ToolError(message.into())
     }
+
+    /// The database failed (down, unreachable, misconfigured), not the request.
+    pub fn is_database_error(&self) -> bool {
+        self.0.starts_with(DATABASE_ERROR) || self.0.starts_with(SCHEMA_UNREADABLE)
+    }
 }
+
+/// How every error the database gave starts, so callers can tell it from a refusal of the input.
+const DATABASE_ERROR: &str = "database error: ";
+/// How a failure to read the schema (the database down or unreachable) starts.
+pub const SCHEMA_UNREADABLE: &str = "could not read the database schema: ";
 
 impl From<DbError> for ToolError {
     fn from(e: DbError) -> Self {
-        ToolError(format!("database error: {e}"))
+        ToolError(format!("{DATABASE_ERROR}{e}"))
     }
 }
 
@@ -231,7 +241,7 @@ impl<'a> ToolContext<'a> {
             None => {
                 let loaded = crate::introspect::load_schema(self.db)
                     .await
-                    .map_err(|e| ToolError(format!("could not read the database schema: {e}")))?;
+                    .map_err(|e| ToolError(format!("{SCHEMA_UNREADABLE}{e}")))?;
                 // Views over a table with a row policy would hand out every row: hidden with it.
                 let mut hidden = self.service.hidden_tables.clone();
                 hidden.extend(crate::rows::views_to_hide(&loaded, &self.service.rows));

@@ -30,6 +30,8 @@ before(async () => {
       pg: { label: 'search on PostgreSQL', database: pg, read_only: false, columns },
       pgen: { label: 'English search', database: pg, columns, search: { language: 'english' } },
       pgrows: { label: 'search with a row policy', database: pg, columns, rows, search: { max_results: 100 } },
+      // A real outage: nothing listens on the discard port.
+      pgdown: { label: 'database down', database: { ...pg, endpoint: 'http://127.0.0.1:9' }, columns },
     },
     bindings: { PG_DEMO_URL: stack.connectionString },
   }).catch(async (err) => {
@@ -180,6 +182,18 @@ for (const service of ['d1', 'pg']) {
     });
   });
 }
+
+describe('the record page when the database cannot answer', () => {
+  test('503 saying the database is unavailable, not a 404 as if the record did not exist', async () => {
+    const { key } = await createKey(running.worker.url, 'pgdown', { label: 'outage' });
+    const res = await fetch(`${running.worker.url}/mcp/pgdown/records/customers/1`, { headers: { authorization: `Bearer ${key}` } });
+    const html = await res.text();
+    assert.equal(res.status, 503, html);
+    assert.match(html, /Database unavailable/);
+    assert.match(html, /could not reach the Postgres endpoint/);
+    assert.equal(res.headers.get('cache-control'), 'no-store');
+  });
+});
 
 describe('full-text search on PostgreSQL', () => {
   const ids = (out) => out.results.map((r) => r.id);
