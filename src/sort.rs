@@ -60,6 +60,8 @@ mod tests {
             let mut ours = items.clone();
             sort_by(&mut ours, |a, b| b.0.cmp(&a.0));
             let mut std = items.clone();
+            // The same comparator as ours on purpose: the two must agree call for call.
+            #[allow(clippy::unnecessary_sort_by)]
             std.sort_by(|a, b| b.0.cmp(&a.0));
             assert_eq!(ours, std, "length {len}");
             let mut by_key = items.clone();
