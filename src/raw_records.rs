@@ -5,10 +5,13 @@
 //! serialised again for `structuredContent`. When no row needs changing (no masked column, no
 //! related rows to attach), [`records_from_arrays`] writes the records' JSON text straight from
 //! D1's text (each cell copied as the engine wrote it) and [`RawRecords`] carries it to the
-//! response: the tool's value holds a fresh random marker string where the records go, the text
-//! content is built with the records in place of the marker, and the final JSON-RPC body gets the
-//! same substitution. The marker is 128 random bits, new for every result, and only ever appears
-//! in values this server builds, so no data can forge it.
+//! response: the tool's value holds a fresh random marker string where the records go, and the
+//! final JSON-RPC body gets the records in place of the marker twice: as JSON in
+//! `structuredContent`, and escaped in the text content, where the marker sits as `\"marker\"`.
+//! The escaped form is written with the records (keys escaped once per column, number and literal
+//! cells copied as they are), so the text content is not escaped byte by byte. The marker is 128
+//! random bits, new for every result, and only ever appears in values this server builds, so no
+//! data can forge it.
 
 use std::cell::RefCell;
 
@@ -20,6 +23,8 @@ use crate::db::{DbError, QueryResult};
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordsText {
     pub text: String,
+    /// `text` as the inside of a JSON string (what serde_json writes for it).
+    pub escaped: String,
     /// Rows in `text`.
     pub rows: usize,
     /// Whether the engine returned more rows than were kept.
@@ -34,8 +39,10 @@ impl RecordsText {
         let mut objects = result.into_objects();
         objects.truncate(max_rows);
         let rows = objects.len();
-        let records = Json::Array(objects.into_iter().map(Json::Object).collect());
-        RecordsText { text: records.to_string(), rows, more }
+        let text = Json::Array(objects.into_iter().map(Json::Object).collect()).to_string();
+        let mut escaped = String::with_capacity(text.len() + text.len() / 4);
+        push_escaped(&mut escaped, &text);
+        RecordsText { text, escaped, rows, more }
     }
 }
 
@@ -46,7 +53,7 @@ pub fn records_from_arrays(text: &str, max_rows: usize) -> Result<RecordsText, D
     let unreadable = |why: &str| DbError::new(format!("could not read D1 result: {why}"));
     let rows = split_rows(text).map_err(unreadable)?;
     let Some((header, rows)) = rows.split_first() else {
-        return Ok(RecordsText { text: "[]".into(), rows: 0, more: false });
+        return Ok(RecordsText { text: "[]".into(), escaped: "[]".into(), rows: 0, more: false });
     };
     let columns: Vec<String> = header
         .iter()
@@ -58,30 +65,78 @@ pub fn records_from_arrays(text: &str, max_rows: usize) -> Result<RecordsText, D
         let values: Json = serde_json::from_str(text).map_err(|e| unreadable(&e.to_string()))?;
         return Ok(RecordsText::from_result(arrays_to_result(columns, values), max_rows));
     }
-    // `"name":` once per column, escaped once.
-    let keys: Vec<String> = columns.iter().map(|c| format!("{}:", Json::from(c.as_str()))).collect();
+    // What goes before each cell, once per column, as JSON and escaped: `"name":` for the first
+    // column, `,"name":` for the others.
+    let keys: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(at, c)| format!("{}{}:", if at == 0 { "" } else { "," }, Json::from(c.as_str())))
+        .collect();
+    let escaped_keys: Vec<String> = keys.iter().map(|key| escaped(key)).collect();
     let kept = &rows[..rows.len().min(max_rows)];
-    let mut out = String::with_capacity(text.len() + kept.len() * keys.iter().map(String::len).sum::<usize>());
-    out.push('[');
+    let capacity = text.len() + kept.len() * keys.iter().map(String::len).sum::<usize>();
+    let mut out = String::with_capacity(capacity);
+    let mut escaped_out = String::with_capacity(capacity + capacity / 4);
     for (index, row) in kept.iter().enumerate() {
         if row.len() != keys.len() {
             return Err(unreadable("a row's cells do not match its columns"));
         }
-        if index > 0 {
-            out.push(',');
-        }
-        out.push('{');
-        for (at, (key, cell)) in keys.iter().zip(row).enumerate() {
-            if at > 0 {
-                out.push(',');
-            }
+        let open = if index == 0 { "[{" } else { ",{" };
+        out.push_str(open);
+        escaped_out.push_str(open);
+        for ((key, escaped_key), cell) in keys.iter().zip(&escaped_keys).zip(row) {
             out.push_str(key);
             out.push_str(cell);
+            escaped_out.push_str(escaped_key);
+            // Numbers, `true`, `false` and `null` have nothing to escape.
+            if matches!(cell.as_bytes().first(), Some(b'"' | b'[' | b'{')) {
+                push_escaped(&mut escaped_out, cell);
+            } else {
+                escaped_out.push_str(cell);
+            }
         }
-        out.push('}');
+        out.push_str("}");
+        escaped_out.push_str("}");
     }
-    out.push(']');
-    Ok(RecordsText { text: out, rows: kept.len(), more: rows.len() > max_rows })
+    let close = if kept.is_empty() { "[]" } else { "]" };
+    out.push_str(close);
+    escaped_out.push_str(close);
+    Ok(RecordsText { text: out, escaped: escaped_out, rows: kept.len(), more: rows.len() > max_rows })
+}
+
+fn escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    push_escaped(&mut out, text);
+    out
+}
+
+/// Appends `text` escaped as the inside of a JSON string, exactly as serde_json escapes it.
+fn push_escaped(out: &mut String, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut run = 0;
+    for (at, byte) in text.bytes().enumerate() {
+        let short = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&text[run..at]);
+        if short.is_empty() {
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0xf)]));
+        } else {
+            out.push_str(short);
+        }
+        run = at + 1;
+    }
+    out.push_str(&text[run..]);
 }
 
 /// An array of arrays as the text of each cell. A few lines instead of serde_json's `RawValue`,
@@ -241,7 +296,8 @@ fn arrays_to_result(columns: Vec<String>, values: Json) -> QueryResult {
 /// answer's size as a value, so its tools keep values).
 #[derive(Default)]
 pub struct RawRecords {
-    pending: RefCell<Vec<(String, String)>>,
+    /// Marker, records text, records text escaped.
+    pending: RefCell<Vec<(String, String, String)>>,
     accepting: bool,
 }
 
@@ -257,12 +313,12 @@ impl RawRecords {
         self.accepting
     }
 
-    pub fn put(&self, text: String) -> Result<Json, String> {
+    pub fn put(&self, records: RecordsText) -> Result<Json, String> {
         if !self.accepting {
-            return Err(text);
+            return Err(records.text);
         }
-        let Ok(marker) = new_marker() else { return Err(text) };
-        self.pending.borrow_mut().push((marker.clone(), text));
+        let Ok(marker) = new_marker() else { return Err(records.text) };
+        self.pending.borrow_mut().push((marker.clone(), records.text, records.escaped));
         Ok(Json::String(marker))
     }
 
@@ -270,33 +326,28 @@ impl RawRecords {
         self.pending.borrow().is_empty()
     }
 
-    /// `serialized` (JSON text holding markers as strings) with each marker replaced by its
-    /// records text; the texts stay, for the response.
-    pub fn splice(&self, serialized: &str) -> String {
-        let pending = self.pending.borrow();
-        let mut out = serialized.to_string();
-        for (marker, text) in pending.iter() {
-            out = replace_quoted(&out, marker, text);
-        }
-        out
-    }
-
-    /// The final body with every marker replaced; the texts are released.
+    /// The final body with every marker replaced: `"marker"` (in `structuredContent`) by the
+    /// records, `\"marker\"` (inside the text content's string) by the records escaped. The texts
+    /// are released.
     pub fn splice_body(&self, body: String) -> String {
         let pending = std::mem::take(&mut *self.pending.borrow_mut());
-        pending.into_iter().fold(body, |body, (marker, text)| replace_quoted(&body, &marker, &text))
+        let mut body = body;
+        for (marker, text, escaped) in pending {
+            body = replace_once(&body, &format!("\\\"{marker}\\\""), &escaped);
+            body = replace_once(&body, &format!("\"{marker}\""), &text);
+        }
+        body
     }
 }
 
-/// `"marker"` in `text` replaced by `records` (the first occurrence: there is one).
-fn replace_quoted(text: &str, marker: &str, records: &str) -> String {
-    let quoted = format!("\"{marker}\"");
-    match text.find(&quoted) {
+/// `pattern` in `text` replaced by `with` (the first occurrence: there is one).
+fn replace_once(text: &str, pattern: &str, with: &str) -> String {
+    match text.find(pattern) {
         Some(at) => {
-            let mut out = String::with_capacity(text.len() + records.len());
+            let mut out = String::with_capacity(text.len() + with.len());
             out.push_str(&text[..at]);
-            out.push_str(records);
-            out.push_str(&text[at + quoted.len()..]);
+            out.push_str(with);
+            out.push_str(&text[at + pattern.len()..]);
             out
         }
         None => text.to_string(),
@@ -360,7 +411,7 @@ mod tests {
         assert_eq!(records_from_arrays(" [ [ \"a\" ] , [ 1 ] , [ [ ] ] ] ", 5).unwrap().text, r#"[{"a":1},{"a":[ ]}]"#);
         assert_eq!(
             records_from_arrays(r#"[["id"]]"#, 5).unwrap(),
-            RecordsText { text: "[]".into(), rows: 0, more: false }
+            RecordsText { text: "[]".into(), escaped: "[]".into(), rows: 0, more: false }
         );
     }
 
@@ -414,33 +465,44 @@ mod tests {
         assert_eq!(records_from_arrays(&text, 2).unwrap(), RecordsText::from_result(result, 2));
     }
 
+    /// Cells of every kind: strings with quotes, backslashes, escapes and control characters,
+    /// non-ASCII text, nested JSON, numbers and literals.
+    const AWKWARD: &str = r#"[["id","note","doc","ok"],[1,"say \"hi\"\\ \n\t\u0001 é ✓","{\"a\":[1,\"b\"]}",true],[-2.5e3,"",[1,{"k":"v\"w"}],null],[3,"\"dbmcp-records-0\"",{"x":"</untrusted>"},false]]"#;
+
+    #[test]
+    fn the_escaped_text_is_what_serde_json_writes_for_the_text() {
+        for (arrays, rows) in [(AWKWARD, 3), (AWKWARD, 1), (r#"[["a"]]"#, 5), ("[]", 5)] {
+            let records = records_from_arrays(arrays, rows).unwrap();
+            assert_eq!(format!("\"{}\"", records.escaped), serde_json::to_string(&records.text).unwrap(), "{arrays}");
+        }
+        let mut every_byte = String::new();
+        push_escaped(&mut every_byte, &(0u8..0x80).map(char::from).collect::<String>());
+        assert_eq!(format!("\"{every_byte}\""), serde_json::to_string(&(0u8..0x80).map(char::from).collect::<String>()).unwrap());
+    }
+
     #[test]
     fn markers_are_fresh_and_spliced_into_text_and_body() {
         let holder = RawRecords::accepting();
-        let records = r#"[{"id":1,"note":"\"dbmcp-records-0\""}]"#;
-        let marker = holder.put(records.to_string()).unwrap();
-        let other = RawRecords::accepting().put(String::new()).unwrap();
+        let records = records_from_arrays(AWKWARD, 3).unwrap();
+        let expected: Json = serde_json::from_str(&records.text).unwrap();
+        let marker = holder.put(records).unwrap();
+        let other = RawRecords::accepting().put(records_from_arrays("[]", 1).unwrap()).unwrap();
         assert_ne!(marker, other);
+        // As a tool result holds them: the marker in the value, and in the text that shows it.
         let value = json!({ "table": "t", "records": marker });
-        let text = holder.splice(&value.to_string());
-        assert_eq!(
-            serde_json::from_str::<Json>(&text).unwrap()["records"],
-            serde_json::from_str::<Json>(records).unwrap()
-        );
-        // The body holds the text content (records already in place, escaped) and the marker.
-        let body = json!({ "content": [{ "type": "text", "text": text }], "structuredContent": value });
+        let body = json!({ "content": [{ "type": "text", "text": format!("fenced:\n{value}\nend") }], "structuredContent": value });
         let spliced = holder.splice_body(body.to_string());
         let parsed: Json = serde_json::from_str(&spliced).unwrap();
-        assert_eq!(parsed["structuredContent"]["records"][0]["note"], "\"dbmcp-records-0\"");
-        assert_eq!(
-            serde_json::from_str::<Json>(parsed["content"][0]["text"].as_str().unwrap()).unwrap(),
-            parsed["structuredContent"]
-        );
+        assert_eq!(parsed["structuredContent"]["records"], expected);
+        assert_eq!(parsed["structuredContent"]["records"][2]["note"], "\"dbmcp-records-0\"");
+        let text = parsed["content"][0]["text"].as_str().unwrap();
+        let inner = text.strip_prefix("fenced:\n").and_then(|t| t.strip_suffix("\nend")).unwrap();
+        assert_eq!(serde_json::from_str::<Json>(inner).unwrap(), parsed["structuredContent"]);
         assert!(holder.is_empty(), "the body takes the texts");
     }
 
     #[test]
     fn the_default_holder_gives_the_text_back() {
-        assert_eq!(RawRecords::default().put("[]".into()), Err("[]".to_string()));
+        assert_eq!(RawRecords::default().put(records_from_arrays("[]", 1).unwrap()), Err("[]".to_string()));
     }
 }

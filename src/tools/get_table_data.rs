@@ -146,12 +146,13 @@ fn run<'a>(ctx: &'a ToolContext<'a>, args: Json) -> LocalBoxFuture<'a, ToolResul
         // text, never read into values (see crate::raw_records).
         if let (Some(holder), true) = (ctx.raw_records, relations.is_empty() && table.policy.masked.is_empty()) {
             let records = ctx.db.query_records(&statement, limit as usize).await?;
-            let mut out = summary(&table.name, records.rows, input.offset, limit, records.more, input.limit, cap);
-            out["records"] = match holder.put(records.text) {
+            let more = records.more;
+            let mut out = summary(&table.name, records.rows, input.offset, limit, more, input.limit, cap);
+            out["records"] = match holder.put(records) {
                 Ok(marker) => marker,
                 Err(text) => serde_json::from_str(&text).map_err(|e| ToolError::new(e.to_string()))?,
             };
-            return finish(ctx, table, &spec.rows, out, records.more, input.offset, limit, input.include_count).await;
+            return finish(ctx, table, &spec.rows, out, more, input.offset, limit, input.include_count).await;
         }
         let result = ctx.db.query(&statement).await?;
         let mut records: Vec<Map<String, Json>> = result.into_objects();
