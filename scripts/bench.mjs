@@ -34,6 +34,7 @@ import { ADMIN_TOKEN, consoleAssets, createKey, DEFAULT_SERVICES, MASK_KEY, OAUT
 import { applyD1Migrations } from '../tests/support/migrations.mjs';
 import { obtainTokens } from '../tests/support/oauth.mjs';
 import { startPostgresStack } from '../tests/support/postgres.mjs';
+import { findWorkerdPid, workerdCpuSeconds } from './workerd-cpu.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'node_modules/.bin');
@@ -45,51 +46,13 @@ const ROUNDS = 4;
 const ROW_COUNTS = (process.env.BENCH_ROWS ?? '50,1000').split(',').map(Number);
 if (!ROW_COUNTS.every((n) => n === 50 || n === 1000)) throw new Error('BENCH_ROWS takes 50, 1000 or 50,1000');
 const BUNDLE_BUDGET_KIB = 640;
-const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-// --- server CPU: the workerd process Miniflare started -------------------------------------------
-
-function procStat(pid) {
-  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const close = text.lastIndexOf(')');
-  const fields = text.slice(close + 2).split(' '); // fields[0] is field 3 (state)
-  return { comm: text.slice(text.indexOf('(') + 1, close), ppid: Number(fields[1]), cpuTicks: Number(fields[11]) + Number(fields[12]) };
-}
-
-/** The PID of the workerd process descending from this Node process (Miniflare spawns exactly one). */
-function findWorkerdPid() {
-  const found = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat;
-    try {
-      stat = procStat(entry);
-    } catch {
-      continue;
-    }
-    if (stat.comm !== 'workerd') continue;
-    for (let pid = stat.ppid, hops = 0; pid > 1 && hops < 5; hops++) {
-      if (pid === process.pid) {
-        found.push(Number(entry));
-        break;
-      }
-      try {
-        pid = procStat(pid).ppid;
-      } catch {
-        break;
-      }
-    }
-  }
-  if (found.length !== 1) throw new Error(`expected one workerd child of this process, found ${found.length}`);
-  return found[0];
-}
-
 let workerdPid;
-const cpuSeconds = () => procStat(workerdPid).cpuTicks / CLOCK_TICKS;
+const cpuSeconds = () => workerdCpuSeconds(workerdPid);
 
 // --- load loop --------------------------------------------------------------------------------------
 
