@@ -477,7 +477,10 @@ mod tests {
         }
         let mut every_byte = String::new();
         push_escaped(&mut every_byte, &(0u8..0x80).map(char::from).collect::<String>());
-        assert_eq!(format!("\"{every_byte}\""), serde_json::to_string(&(0u8..0x80).map(char::from).collect::<String>()).unwrap());
+        assert_eq!(
+            format!("\"{every_byte}\""),
+            serde_json::to_string(&(0u8..0x80).map(char::from).collect::<String>()).unwrap()
+        );
     }
 
     #[test]

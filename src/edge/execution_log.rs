@@ -16,9 +16,7 @@ use std::cell::{Cell, RefCell};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
-use worker::{
-    durable_object, DurableObject, Env, Request, Response, SqlStorage, SqlStorageValue, State,
-};
+use worker::{durable_object, DurableObject, Env, Request, Response, SqlStorage, SqlStorageValue, State};
 
 use crate::auth::KvStore;
 use crate::calllog::entry::{is_valid_id, log_line};

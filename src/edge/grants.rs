@@ -7,9 +7,7 @@ use std::cell::{Cell, RefCell};
 
 use async_trait::async_trait;
 use serde::Deserialize;
-use worker::{
-    durable_object, DurableObject, Env, Request, Response, SqlStorage, SqlStorageValue, State,
-};
+use worker::{durable_object, DurableObject, Env, Request, Response, SqlStorage, SqlStorageValue, State};
 
 use crate::oauth::grants::{apply, Command, GrantStore, RecordStore, Reply};
 

@@ -171,7 +171,11 @@ async fn to_core_request(mut req: Request) -> worker::Result<Result<HttpRequest,
 
 /// Reads the body chunk by chunk and stops at the cap, whatever `Content-Length` claims (a
 /// chunked body has none), so an oversized body is never buffered.
-async fn read_capped_body(req: &mut Request, content_length: Option<&str>, chunked: bool) -> Result<Vec<u8>, HttpResponse> {
+async fn read_capped_body(
+    req: &mut Request,
+    content_length: Option<&str>,
+    chunked: bool,
+) -> Result<Vec<u8>, HttpResponse> {
     use futures_util::StreamExt;
     let mut body = http::body::CappedBody::new(MAX_BODY_BYTES);
     if body.check_declared(content_length).is_err() {
@@ -184,9 +188,10 @@ async fn read_capped_body(req: &mut Request, content_length: Option<&str>, chunk
     // bytes, so the body is read in one call (the chunk-by-chunk reader costs several JS calls per
     // request); the bytes are counted again all the same.
     if content_length.is_some_and(|v| v.trim().parse::<u64>().is_ok()) && !chunked {
-        let buffer = wasm_bindgen_futures::JsFuture::from(req.inner().array_buffer().map_err(|e| unreadable_body(&e.into()))?)
-            .await
-            .map_err(|e| unreadable_body(&e.into()))?;
+        let buffer =
+            wasm_bindgen_futures::JsFuture::from(req.inner().array_buffer().map_err(|e| unreadable_body(&e.into()))?)
+                .await
+                .map_err(|e| unreadable_body(&e.into()))?;
         let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
         return if bytes.len() > MAX_BODY_BYTES { Err(http::body::too_large()) } else { Ok(bytes) };
     }

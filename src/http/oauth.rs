@@ -557,7 +557,8 @@ mod tests {
             document_cache: &crate::oauth::cimd::DocumentCache::default(),
         };
         let schema_cache = Default::default();
-        let env = Env { oauth: Some(&oauth), ..Env::required(Ok(&config), &Unused, &kv, &Unused, &schema_cache, 10_000) };
+        let env =
+            Env { oauth: Some(&oauth), ..Env::required(Ok(&config), &Unused, &kv, &Unused, &schema_cache, 10_000) };
         let body = format!(
             "grant_type=authorization_code&code={code}&code_verifier={}&client_id=c-race&redirect_uri=https%3A%2F%2Fapp.example%2Fcb",
             "v".repeat(43)
@@ -632,7 +633,8 @@ mod tests {
             document_cache: &crate::oauth::cimd::DocumentCache::default(),
         };
         let schema_cache = Default::default();
-        let env = Env { oauth: Some(&oauth), ..Env::required(Ok(&config), &Unused, &kv, &Unused, &schema_cache, 10_000_000) };
+        let env =
+            Env { oauth: Some(&oauth), ..Env::required(Ok(&config), &Unused, &kv, &Unused, &schema_cache, 10_000_000) };
         futures_executor::block_on(super::super::handle(request, &env))
     }
 

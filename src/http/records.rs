@@ -135,8 +135,8 @@ pub async fn handle(
                 ),
             )
         }
-        // A database that cannot answer is an outage, not a missing record.
-        Err(e) if e.is_database_error() => message_page(503, "Database unavailable", &e.0),
+        // A database that cannot be read is an outage, not a missing record.
+        Err(e) if e.is_schema_unreadable() => message_page(503, "Database unavailable", &e.0),
         Err(e) => message_page(404, "Record not available", &e.0),
     }
 }

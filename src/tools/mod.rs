@@ -54,20 +54,19 @@ impl ToolError {
         ToolError(message.into())
     }
 
-    /// The database failed (down, unreachable, misconfigured), not the request.
-    pub fn is_database_error(&self) -> bool {
-        self.0.starts_with(DATABASE_ERROR) || self.0.starts_with(SCHEMA_UNREADABLE)
+    /// The database could not be read at all (down, unreachable, refusing the catalog queries),
+    /// as opposed to an error in one query, which may be the input's (a key of the wrong type).
+    pub fn is_schema_unreadable(&self) -> bool {
+        self.0.starts_with(SCHEMA_UNREADABLE)
     }
 }
 
-/// How every error the database gave starts, so callers can tell it from a refusal of the input.
-const DATABASE_ERROR: &str = "database error: ";
 /// How a failure to read the schema (the database down or unreachable) starts.
 pub const SCHEMA_UNREADABLE: &str = "could not read the database schema: ";
 
 impl From<DbError> for ToolError {
     fn from(e: DbError) -> Self {
-        ToolError(format!("{DATABASE_ERROR}{e}"))
+        ToolError(format!("database error: {e}"))
     }
 }
 

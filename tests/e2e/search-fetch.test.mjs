@@ -193,6 +193,13 @@ describe('the record page when the database cannot answer', () => {
     assert.match(html, /could not reach the Postgres endpoint/);
     assert.equal(res.headers.get('cache-control'), 'no-store');
   });
+
+  test('a query the database refuses for its input stays a 404: a key beyond int4 on PostgreSQL', async () => {
+    const res = await fetch(`${running.worker.url}/mcp/pg/records/orders/3000000000`, { headers: { authorization: `Bearer ${keys.pg}` } });
+    const html = await res.text();
+    assert.equal(res.status, 404, html);
+    assert.match(html, /Record not available/);
+  });
 });
 
 describe('full-text search on PostgreSQL', () => {
