@@ -95,8 +95,8 @@ pub fn records_from_arrays(text: &str, max_rows: usize) -> Result<RecordsText, D
                 escaped_out.push_str(cell);
             }
         }
-        out.push_str("}");
-        escaped_out.push_str("}");
+        out.push('}');
+        escaped_out.push('}');
     }
     let close = if kept.is_empty() { "[]" } else { "]" };
     out.push_str(close);
