@@ -431,17 +431,31 @@ mod tests {
         }
     }
 
-    fn touch(kv: &MemoryKv, grants: &MemoryGrants, client: ClientRecord) {
-        let oauth = OAuthEnv {
-            keys: Err("not needed".into()),
-            signer: &crate::oauth::signer::CompactSigner,
+    /// The authorization server's parts these tests share: memory stores, native hashing, one
+    /// registration an hour, no metadata documents.
+    fn test_oauth<'a>(
+        keys: Result<SigningKeys, String>,
+        signer: &'a dyn Ed25519Signer,
+        grants: &'a MemoryGrants,
+        kv: &'a MemoryKv,
+        document_cache: &'a crate::oauth::cimd::DocumentCache,
+    ) -> OAuthEnv<'a> {
+        OAuthEnv {
+            keys,
+            signer,
             grants,
             hasher: &NativeHasher,
             expiring_kv: kv,
             registrations_per_hour: 1,
             client_documents: &NoDocuments,
-            document_cache: &crate::oauth::cimd::DocumentCache::default(),
-        };
+            document_cache,
+        }
+    }
+
+    fn touch(kv: &MemoryKv, grants: &MemoryGrants, client: ClientRecord) {
+        let document_cache = Default::default();
+        let oauth =
+            test_oauth(Err("not needed".into()), &crate::oauth::signer::CompactSigner, grants, kv, &document_cache);
         futures_executor::block_on(touch_client(&oauth, kv, 10_000, "demo", client));
     }
 
@@ -546,16 +560,9 @@ mod tests {
             };
             assert!(matches!(grants.run("demo", &issue).await.unwrap(), Reply::Done));
         });
-        let oauth = OAuthEnv {
-            keys: SigningKeys::parse("k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"),
-            signer,
-            grants: &grants,
-            hasher: &NativeHasher,
-            expiring_kv: &kv,
-            registrations_per_hour: 1,
-            client_documents: &NoDocuments,
-            document_cache: &crate::oauth::cimd::DocumentCache::default(),
-        };
+        let document_cache = Default::default();
+        let keys = SigningKeys::parse("k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8");
+        let oauth = test_oauth(keys, signer, &grants, &kv, &document_cache);
         let schema_cache = Default::default();
         let env =
             Env { oauth: Some(&oauth), ..Env::required(Ok(&config), &Unused, &kv, &Unused, &schema_cache, 10_000) };
@@ -622,16 +629,9 @@ mod tests {
         ))
         .unwrap();
         let grants = MemoryGrants::default();
-        let oauth = OAuthEnv {
-            keys: SigningKeys::parse("k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"),
-            signer: verifier,
-            grants: &grants,
-            hasher: &NativeHasher,
-            expiring_kv: &kv,
-            registrations_per_hour: 1,
-            client_documents: &NoDocuments,
-            document_cache: &crate::oauth::cimd::DocumentCache::default(),
-        };
+        let document_cache = Default::default();
+        let keys = SigningKeys::parse("k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8");
+        let oauth = test_oauth(keys, verifier, &grants, &kv, &document_cache);
         let schema_cache = Default::default();
         let env =
             Env { oauth: Some(&oauth), ..Env::required(Ok(&config), &Unused, &kv, &Unused, &schema_cache, 10_000_000) };
