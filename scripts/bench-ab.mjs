@@ -11,7 +11,7 @@
 
 import { resolve } from 'node:path';
 import { Miniflare } from 'miniflare';
-import { ADMIN_TOKEN, createKey, DEFAULT_SERVICES, MASK_KEY, OAUTH_SIGNING_KEY, quietCallLines } from '../tests/support/worker.mjs';
+import { ADMIN_TOKEN, createKey, DEFAULT_SERVICES, DURABLE_OBJECTS, MASK_KEY, OAUTH_SIGNING_KEY, quietCallLines } from '../tests/support/worker.mjs';
 import { applyD1Migrations } from '../tests/support/migrations.mjs';
 import { findWorkerdPid, workerdCpuSeconds } from './workerd-cpu.mjs';
 
@@ -33,12 +33,7 @@ const worker = (name, dir) => ({
   d1Databases: { DB: 'ab-db' },
   kvNamespaces: { DBMCP_KV: 'ab-kv' },
   unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
-  durableObjects: {
-    MCP_SESSIONS: { className: 'McpSession', useSQLite: true },
-    OAUTH_GRANTS: { className: 'OAuthGrants', useSQLite: true },
-    EXECUTION_LOG: { className: 'ExecutionLog', useSQLite: true },
-    RATE_LIMITER: { className: 'RateLimiter', useSQLite: true },
-  },
+  durableObjects: DURABLE_OBJECTS,
   bindings: {
     SERVICES: { demo: { ...DEFAULT_SERVICES.demo, max_rows: 1000 } },
     ALLOWED_ORIGINS: 'https://allowed.example.com',

@@ -30,7 +30,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { Miniflare } from 'miniflare';
-import { ADMIN_TOKEN, consoleAssets, createKey, DEFAULT_SERVICES, MASK_KEY, OAUTH_SIGNING_KEY, quietCallLines } from '../tests/support/worker.mjs';
+import { ADMIN_TOKEN, consoleAssets, createKey, DEFAULT_SERVICES, DURABLE_OBJECTS, MASK_KEY, OAUTH_SIGNING_KEY, quietCallLines } from '../tests/support/worker.mjs';
 import { applyD1Migrations } from '../tests/support/migrations.mjs';
 import { obtainTokens } from '../tests/support/oauth.mjs';
 import { startPostgresStack } from '../tests/support/postgres.mjs';
@@ -280,12 +280,7 @@ const productWorker = {
   modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true }],
   // Every Durable Object of wrangler.toml, so the product runs as deployed (its execution
   // log written after each call; the rate limiter bound but reached only by limited services).
-  durableObjects: {
-    MCP_SESSIONS: { className: 'McpSession', useSQLite: true },
-    OAUTH_GRANTS: { className: 'OAuthGrants', useSQLite: true },
-    EXECUTION_LOG: { className: 'ExecutionLog', useSQLite: true },
-    RATE_LIMITER: { className: 'RateLimiter', useSQLite: true },
-  },
+  durableObjects: DURABLE_OBJECTS,
   bindings: {
     SERVICES: services,
     SESSION_IDLE_SECONDS: '3600',

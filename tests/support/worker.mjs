@@ -21,6 +21,14 @@ export const OAUTH_SIGNING_KEY = 'k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8
 /** MASK_KEY of test workers: the secret `hash` column masks are keyed with. */
 export const MASK_KEY = 'test-mask-secret-0123456789abcdef';
 
+/** The Durable Object bindings of wrangler.toml, for Miniflare. */
+export const DURABLE_OBJECTS = {
+  MCP_SESSIONS: { className: 'McpSession', useSQLite: true },
+  OAUTH_GRANTS: { className: 'OAuthGrants', useSQLite: true },
+  EXECUTION_LOG: { className: 'ExecutionLog', useSQLite: true },
+  RATE_LIMITER: { className: 'RateLimiter', useSQLite: true },
+};
+
 export const DEFAULT_SERVICES = {
   demo: {
     label: 'Demo store',
@@ -126,13 +134,9 @@ export async function startWorker(options = {}) {
     modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true }],
     d1Databases: options.d1Databases ?? ['DB'],
     kvNamespaces: ['DBMCP_KV'],
-    durableObjects: options.durableObjects ?? {
-      MCP_SESSIONS: { className: 'McpSession', useSQLite: true },
-      OAUTH_GRANTS: { className: 'OAuthGrants', useSQLite: true },
-      // Left out with `rateLimiter: false` (the binding missing, as in a misconfigured deploy).
-      ...(options.rateLimiter === false ? {} : { RATE_LIMITER: { className: 'RateLimiter', useSQLite: true } }),
-      EXECUTION_LOG: { className: 'ExecutionLog', useSQLite: true },
-    },
+    // RATE_LIMITER is left out with `rateLimiter: false` (the binding missing, as in a misconfigured deploy).
+    durableObjects:
+      options.durableObjects ?? Object.fromEntries(Object.entries(DURABLE_OBJECTS).filter(([name]) => name !== 'RATE_LIMITER' || options.rateLimiter !== false)),
     bindings,
     ...(options.assets === false ? {} : { assets: { ...consoleAssets(), ...(options.assets ?? {}) } }),
     handleRuntimeStdio: quietCallLines(options.onCallLine),
