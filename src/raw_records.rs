@@ -17,6 +17,8 @@ use std::cell::RefCell;
 
 use serde_json::Value as Json;
 
+use records_text::push_escaped;
+
 use crate::db::{DbError, QueryResult};
 
 /// The JSON text of an array of row objects (column names as keys, in column order).
@@ -48,11 +50,11 @@ impl RecordsText {
 
 /// Converts `[[column names...], [cells...], ...]` (D1's `raw({columnNames: true})` as JSON text)
 /// into the records text, keeping at most `max_rows` rows. Cells are copied as written, never
-/// re-encoded: the text is `JSON.stringify`'s, and [`split_rows`] checks its shape as it goes.
+/// re-encoded: the text is `JSON.stringify`'s, and the `records-text` crate (the loop itself,
+/// compiled for speed) checks its shape as it goes.
 pub fn records_from_arrays(text: &str, max_rows: usize) -> Result<RecordsText, DbError> {
     let unreadable = |why: &str| DbError::new(format!("could not read D1 result: {why}"));
-    let rows = split_rows(text).map_err(unreadable)?;
-    let Some((header, rows)) = rows.split_first() else {
+    let Some((header, rows_from)) = records_text::header(text).map_err(unreadable)? else {
         return Ok(RecordsText { text: "[]".into(), escaped: "[]".into(), rows: 0, more: false });
     };
     let columns: Vec<String> = header
@@ -72,209 +74,16 @@ pub fn records_from_arrays(text: &str, max_rows: usize) -> Result<RecordsText, D
         .enumerate()
         .map(|(at, c)| format!("{}{}:", if at == 0 { "" } else { "," }, Json::from(c.as_str())))
         .collect();
-    let escaped_keys: Vec<String> = keys.iter().map(|key| escaped(key)).collect();
-    let kept = &rows[..rows.len().min(max_rows)];
-    let capacity = text.len() + kept.len() * keys.iter().map(String::len).sum::<usize>();
-    let mut out = String::with_capacity(capacity);
-    let mut escaped_out = String::with_capacity(capacity + capacity / 4);
-    for (index, row) in kept.iter().enumerate() {
-        if row.len() != keys.len() {
-            return Err(unreadable("a row's cells do not match its columns"));
-        }
-        let open = if index == 0 { "[{" } else { ",{" };
-        out.push_str(open);
-        escaped_out.push_str(open);
-        for ((key, escaped_key), cell) in keys.iter().zip(&escaped_keys).zip(row) {
-            out.push_str(key);
-            out.push_str(cell);
-            escaped_out.push_str(escaped_key);
-            // Numbers, `true`, `false` and `null` have nothing to escape.
-            if matches!(cell.as_bytes().first(), Some(b'"' | b'[' | b'{')) {
-                push_escaped(&mut escaped_out, cell);
-            } else {
-                escaped_out.push_str(cell);
-            }
-        }
-        out.push('}');
-        escaped_out.push('}');
-    }
-    let close = if kept.is_empty() { "[]" } else { "]" };
-    out.push_str(close);
-    escaped_out.push_str(close);
-    Ok(RecordsText { text: out, escaped: escaped_out, rows: kept.len(), more: rows.len() > max_rows })
-}
-
-fn escaped(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
-    push_escaped(&mut out, text);
-    out
-}
-
-/// Appends `text` escaped as the inside of a JSON string, exactly as serde_json escapes it.
-fn push_escaped(out: &mut String, text: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut run = 0;
-    for (at, byte) in text.bytes().enumerate() {
-        let short = match byte {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0x00..=0x1f => "",
-            _ => continue,
-        };
-        out.push_str(&text[run..at]);
-        if short.is_empty() {
-            out.push_str("\\u00");
-            out.push(char::from(HEX[usize::from(byte >> 4)]));
-            out.push(char::from(HEX[usize::from(byte & 0xf)]));
-        } else {
-            out.push_str(short);
-        }
-        run = at + 1;
-    }
-    out.push_str(&text[run..]);
-}
-
-/// An array of arrays as the text of each cell. A few lines instead of serde_json's `RawValue`,
-/// whose feature adds code to every JSON parse in the worker; anything but an array of arrays of
-/// JSON values (strings, numbers, literals, nested arrays or objects) is refused.
-fn split_rows(text: &str) -> Result<Vec<Vec<&str>>, &'static str> {
-    let mut scan = Scanner { bytes: text.as_bytes(), at: 0 };
-    let mut rows = Vec::new();
-    scan.open(b'[')?;
-    if !scan.empty(b']') {
-        loop {
-            scan.open(b'[')?;
-            let mut cells = Vec::new();
-            if !scan.empty(b']') {
-                loop {
-                    scan.whitespace();
-                    let start = scan.at;
-                    scan.value()?;
-                    cells.push(&text[start..scan.at]);
-                    if scan.close(b']')? {
-                        break;
-                    }
-                }
-            }
-            rows.push(cells);
-            if scan.close(b']')? {
-                break;
-            }
-        }
-    }
-    scan.whitespace();
-    if scan.at != scan.bytes.len() {
-        return Err("text after the rows");
-    }
-    Ok(rows)
-}
-
-struct Scanner<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl Scanner<'_> {
-    fn whitespace(&mut self) {
-        while self.bytes.get(self.at).is_some_and(u8::is_ascii_whitespace) {
-            self.at += 1;
-        }
-    }
-
-    fn open(&mut self, byte: u8) -> Result<(), &'static str> {
-        self.whitespace();
-        if self.bytes.get(self.at) != Some(&byte) {
-            return Err("not an array of arrays");
-        }
-        self.at += 1;
-        Ok(())
-    }
-
-    /// Right after an opening bracket: whether the array is empty (its closing byte consumed).
-    fn empty(&mut self, byte: u8) -> bool {
-        self.whitespace();
-        let empty = self.bytes.get(self.at) == Some(&byte);
-        self.at += usize::from(empty);
-        empty
-    }
-
-    /// After an element: `true` at the closing byte, `false` at a comma (both consumed).
-    fn close(&mut self, byte: u8) -> Result<bool, &'static str> {
-        self.whitespace();
-        match self.bytes.get(self.at) {
-            Some(&b) if b == byte => {
-                self.at += 1;
-                Ok(true)
-            }
-            Some(b',') => {
-                self.at += 1;
-                Ok(false)
-            }
-            _ => Err("malformed array"),
-        }
-    }
-
-    /// Moves past one JSON value.
-    fn value(&mut self) -> Result<(), &'static str> {
-        match self.bytes.get(self.at) {
-            Some(b'"') => self.string(),
-            Some(b'[' | b'{') => {
-                let mut depth = 0usize;
-                loop {
-                    match self.bytes.get(self.at) {
-                        None => return Err("unclosed array or object"),
-                        Some(b'"') => self.string()?,
-                        Some(b'[' | b'{') => {
-                            depth += 1;
-                            self.at += 1;
-                        }
-                        Some(b']' | b'}') => {
-                            depth -= 1;
-                            self.at += 1;
-                            if depth == 0 {
-                                return Ok(());
-                            }
-                        }
-                        Some(_) => self.at += 1,
-                    }
-                }
-            }
-            _ => {
-                let start = self.at;
-                while self.bytes.get(self.at).is_some_and(|b| b.is_ascii_alphanumeric() || b"+-.".contains(b)) {
-                    self.at += 1;
-                }
-                let token = &self.bytes[start..self.at];
-                let number = token.first().is_some_and(|b| b.is_ascii_digit() || *b == b'-')
-                    && token.iter().all(|b| b.is_ascii_digit() || b"+-.eE".contains(b));
-                if number || matches!(token, b"null" | b"true" | b"false") {
-                    Ok(())
-                } else {
-                    Err("a cell is not a JSON value")
-                }
-            }
-        }
-    }
-
-    fn string(&mut self) -> Result<(), &'static str> {
-        self.at += 1;
-        loop {
-            match self.bytes.get(self.at) {
-                None => return Err("unclosed string"),
-                Some(b'\\') => self.at += 2,
-                Some(b'"') => {
-                    self.at += 1;
-                    return Ok(());
-                }
-                Some(_) => self.at += 1,
-            }
-        }
-    }
+    let escaped_keys: Vec<String> = keys
+        .iter()
+        .map(|key| {
+            let mut out = String::with_capacity(key.len() + 8);
+            push_escaped(&mut out, key);
+            out
+        })
+        .collect();
+    let written = records_text::write_records(text, rows_from, &keys, &escaped_keys, max_rows).map_err(unreadable)?;
+    Ok(RecordsText { text: written.text, escaped: written.escaped, rows: written.rows, more: written.more })
 }
 
 fn arrays_to_result(columns: Vec<String>, values: Json) -> QueryResult {
