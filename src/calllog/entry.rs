@@ -262,14 +262,23 @@ impl LogEntry {
 /// arguments.
 pub fn log_line(entry: &Json) -> String {
     let Json::Object(map) = entry else { return String::new() };
-    let mut line = Map::with_capacity(map.len() + 1);
-    line.insert("event".into(), Json::from("mcp_call"));
+    // Written field by field: no copy of the entry, once per call.
+    let mut line = Vec::with_capacity(512);
+    line.extend_from_slice(br#"{"event":"mcp_call""#);
     for (key, value) in map {
-        if key != "arguments" && key != "arguments_truncated" {
-            line.insert(key.clone(), value.clone());
+        if key != "arguments" && key != "arguments_truncated" && key != "event" {
+            line.push(b',');
+            let written = serde_json::to_writer(&mut line, key).and_then(|()| {
+                line.push(b':');
+                serde_json::to_writer(&mut line, value)
+            });
+            if written.is_err() {
+                return String::new();
+            }
         }
     }
-    Json::Object(line).to_string()
+    line.push(b'}');
+    String::from_utf8(line).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -366,6 +375,15 @@ mod tests {
         assert_eq!(line["principal_kind"], "api_key");
         assert_eq!(line["outcome"], "ok");
         assert!(line.get("arguments").is_none());
+        // Exactly the entry's fields after "event", in the entry's order, nothing else.
+        let mut expected = serde_json::Map::new();
+        expected.insert("event".into(), json!("mcp_call"));
+        for (key, value) in entry.to_json().as_object().unwrap() {
+            if key != "arguments" && key != "arguments_truncated" {
+                expected.insert(key.clone(), value.clone());
+            }
+        }
+        assert_eq!(log_line(&entry.to_json()), Json::Object(expected).to_string());
         let back: LogEntry = serde_json::from_value(serde_json::to_value(&entry).unwrap()).unwrap();
         assert_eq!(back, entry);
     }
