@@ -118,6 +118,36 @@ pub trait ExpiringKv {
     ) -> Result<(), String>;
 }
 
+/// A KV namespace in memory (no expiry, no metadata kept), for native tests of the HTTP layer and
+/// the tools; unused by the worker, so the wasm build leaves it out.
+#[derive(Default)]
+pub struct MemoryKv(pub RefCell<BTreeMap<String, String>>);
+
+#[async_trait(?Send)]
+impl KvStore for MemoryKv {
+    async fn get(&self, key: &str) -> Result<Option<String>, String> {
+        Ok(self.0.borrow().get(key).cloned())
+    }
+    async fn put(&self, key: &str, value: &str, _: Option<Json>) -> Result<(), String> {
+        self.0.borrow_mut().insert(key.into(), value.into());
+        Ok(())
+    }
+    async fn delete(&self, key: &str) -> Result<(), String> {
+        self.0.borrow_mut().remove(key);
+        Ok(())
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<(String, Option<Json>)>, String> {
+        Ok(self.0.borrow().keys().filter(|k| k.starts_with(prefix)).map(|k| (k.clone(), None)).collect())
+    }
+}
+
+#[async_trait(?Send)]
+impl ExpiringKv for MemoryKv {
+    async fn put_expiring(&self, key: &str, value: &str, metadata: Option<Json>, _: Option<u64>) -> Result<(), String> {
+        self.put(key, value, metadata).await
+    }
+}
+
 /// Where API key uses and revocations are recorded, strongly consistently (the service's grant
 /// store, a Durable Object, at the edge). A key's KV records are written once, at creation, and
 /// deleted at revocation; nothing else writes them, so no racing write can bring a key back.

@@ -13,6 +13,7 @@ use std::pin::Pin;
 use serde_json::{json, Value as Json};
 
 use common::*;
+use dbmcp::auth::MemoryKv;
 use dbmcp::mcp::jsonrpc::RequestId;
 use dbmcp::mcp::subscriptions::{self, Honored, ListenOut, ListenSettings, Subscription, Timer};
 use dbmcp::tools::stored::{self, StoredToolWatch, StoredTools};

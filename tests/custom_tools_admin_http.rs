@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use serde_json::{json, Value as Json};
 
 use common::*;
+use dbmcp::auth::MemoryKv;
 use dbmcp::config::{self, Config, RawConfig, ServiceConfig};
 use dbmcp::db::Database;
 use dbmcp::http::{self, DatabaseOpener, Env, HttpRequest, HttpResponse, SessionStore};

@@ -362,44 +362,12 @@ async fn revoke(request: &HttpRequest, config: &Config, env: &Env<'_>) -> Result
 
 #[cfg(test)]
 mod tests {
-    use std::cell::RefCell;
-    use std::collections::BTreeMap;
-
     use async_trait::async_trait;
 
     use super::*;
-    use crate::auth::KvStore;
+    use crate::auth::{KvStore, MemoryKv};
     use crate::oauth::grants::MemoryGrants;
     use crate::oauth::password::NativeHasher;
-
-    /// KV in memory, for both the plain and the expiring interface.
-    #[derive(Default)]
-    struct MemoryKv(RefCell<BTreeMap<String, String>>);
-
-    #[async_trait(?Send)]
-    impl KvStore for MemoryKv {
-        async fn get(&self, key: &str) -> Result<Option<String>, String> {
-            Ok(self.0.borrow().get(key).cloned())
-        }
-        async fn put(&self, key: &str, value: &str, _: Option<Json>) -> Result<(), String> {
-            self.0.borrow_mut().insert(key.into(), value.into());
-            Ok(())
-        }
-        async fn delete(&self, key: &str) -> Result<(), String> {
-            self.0.borrow_mut().remove(key);
-            Ok(())
-        }
-        async fn list(&self, prefix: &str) -> Result<Vec<(String, Option<Json>)>, String> {
-            Ok(self.0.borrow().keys().filter(|k| k.starts_with(prefix)).map(|k| (k.clone(), None)).collect())
-        }
-    }
-
-    #[async_trait(?Send)]
-    impl ExpiringKv for MemoryKv {
-        async fn put_expiring(&self, key: &str, value: &str, m: Option<Json>, _: Option<u64>) -> Result<(), String> {
-            self.put(key, value, m).await
-        }
-    }
 
     fn dynamic_client() -> ClientRecord {
         ClientRecord {

@@ -382,25 +382,3 @@ pub fn assert_mentions(text: &str, parts: &[&str]) {
         assert!(text.contains(part), "expected {part:?} in: {text}");
     }
 }
-
-/// KV in memory (`list` returns nothing: the tests using it never list).
-#[derive(Default)]
-pub struct MemoryKv(RefCell<std::collections::BTreeMap<String, String>>);
-
-#[async_trait(?Send)]
-impl dbmcp::auth::KvStore for MemoryKv {
-    async fn get(&self, key: &str) -> Result<Option<String>, String> {
-        Ok(self.0.borrow().get(key).cloned())
-    }
-    async fn put(&self, key: &str, value: &str, _: Option<Json>) -> Result<(), String> {
-        self.0.borrow_mut().insert(key.into(), value.into());
-        Ok(())
-    }
-    async fn delete(&self, key: &str) -> Result<(), String> {
-        self.0.borrow_mut().remove(key);
-        Ok(())
-    }
-    async fn list(&self, _: &str) -> Result<Vec<(String, Option<Json>)>, String> {
-        Ok(vec![])
-    }
-}
