@@ -91,46 +91,12 @@ pub struct IsolateCallLog;
 impl CallLog for IsolateCallLog {
     fn record(&self, entry: LogEntry) {
         let entry = entry.to_json();
-        print_line(log_line(&entry));
+        // Straight to console.log: no formatting pass over the line.
+        worker::web_sys::console::log_1(&log_line(&entry).into());
         PENDING.with(|p| p.borrow_mut().push(entry));
     }
     fn now_ms(&self) -> u64 {
         super::now_ms()
-    }
-}
-
-/// `console.log` (bound to `console`) and `queueMicrotask`, looked up once per isolate.
-struct ConsoleLog {
-    log: js_sys::Function,
-    queue_microtask: js_sys::Function,
-}
-
-thread_local! {
-    static CONSOLE_LOG: Option<ConsoleLog> = {
-        use wasm_bindgen::JsCast;
-        let global = js_sys::global();
-        let get = |target: &wasm_bindgen::JsValue, name: &str| {
-            js_sys::Reflect::get(target, &name.into()).ok().and_then(|v| v.dyn_into::<js_sys::Function>().ok())
-        };
-        let console = js_sys::Reflect::get(&global, &"console".into()).ok()?;
-        Some(ConsoleLog { log: get(&console, "log")?.bind0(&console), queue_microtask: get(&global, "queueMicrotask")? })
-    };
-}
-
-/// Prints one Workers Logs line with `console.log`, called from a microtask of the same request
-/// rather than beneath the wasm's frames: measured in Miniflare (`scripts/bench-ab.mjs`), the
-/// direct call cost about 5% of a `get_table_data` call's CPU, the microtask's nothing measurable.
-fn print_line(line: String) {
-    let line = wasm_bindgen::JsValue::from(line);
-    let queued = CONSOLE_LOG.with(|console| {
-        console.as_ref().is_some_and(|c| {
-            c.queue_microtask
-                .call1(&wasm_bindgen::JsValue::UNDEFINED, &c.log.bind1(&wasm_bindgen::JsValue::UNDEFINED, &line))
-                .is_ok()
-        })
-    });
-    if !queued {
-        worker::web_sys::console::log_1(&line);
     }
 }
 
