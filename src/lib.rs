@@ -29,8 +29,8 @@ pub mod tools;
 #[cfg(target_arch = "wasm32")]
 mod edge;
 
-// Talc instead of the default dlmalloc: fewer instructions per allocation on the hot path, and a
-// smaller module (measured in the bench's A/B; see README, Benchmark).
+// Talc instead of the default dlmalloc: 3.4 KB less gzip, and no slower in the bench's A/B (see
+// README, Benchmark).
 #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();

@@ -64,6 +64,10 @@ pub fn records_from_arrays(text: &str, max_rows: usize) -> Result<RecordsText, D
         .map_err(|_| unreadable("column names are not strings"))?;
     let distinct = columns.iter().enumerate().all(|(i, name)| !columns[..i].contains(name));
     if !distinct {
+        // The same shape checks as below (rows of as many JSON values as there are columns),
+        // writing nothing, before the values are read.
+        let nothing = vec![String::new(); columns.len()];
+        records_text::write_records(text, rows_from, &nothing, &nothing, 0).map_err(unreadable)?;
         let values: Json = serde_json::from_str(text).map_err(|e| unreadable(&e.to_string()))?;
         return Ok(RecordsText::from_result(arrays_to_result(columns, values), max_rows));
     }
@@ -235,6 +239,34 @@ mod tests {
     fn duplicate_column_names_behave_as_an_object_built_row_by_row() {
         let records = records_from_arrays(r#"[["a","b","a"],[1,2,3]]"#, 5).unwrap();
         assert_eq!(serde_json::from_str::<Json>(&records.text).unwrap(), json!([{ "a": 3, "b": 2 }]));
+    }
+
+    #[test]
+    fn every_row_is_checked_even_past_the_cap() {
+        // A row the cap leaves out is still refused when its cells do not match the columns.
+        assert!(records_from_arrays(r#"[["a"],[1],[1,2]]"#, 1).is_err());
+        assert!(records_from_arrays(r#"[["a"],[1],[]]"#, 1).is_err());
+        assert_eq!(records_from_arrays(r#"[["a"],[1],[2]]"#, 1).unwrap().text, r#"[{"a":1}]"#);
+        // With duplicate column names (read as values) the rows are checked the same way.
+        for bad in [r#"[["a","a"],5]"#, r#"[["a","a"],[1]]"#, r#"[["a","a"],[1,2,3]]"#, r#"[["a","a"],[1,2]] x"#] {
+            assert!(records_from_arrays(bad, 5).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn long_results_keep_every_row() {
+        // Rows longer than the first (the texts are sized after it) and many of them.
+        let mut text = String::from(r#"[["id","note"],[1,"a"]"#);
+        for i in 2..=500 {
+            text.push_str(&format!(r#",[{i},"{}"]"#, r#"x\""#.repeat(i % 40)));
+        }
+        text.push(']');
+        let records = records_from_arrays(&text, 400).unwrap();
+        assert_eq!((records.rows, records.more), (400, true));
+        let parsed: Json = serde_json::from_str(&records.text).unwrap();
+        assert_eq!(parsed.as_array().unwrap().len(), 400);
+        assert_eq!(parsed[398]["note"], "x\"".repeat(399 % 40));
+        assert_eq!(format!("\"{}\"", records.escaped), serde_json::to_string(&records.text).unwrap());
     }
 
     #[test]

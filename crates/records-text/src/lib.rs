@@ -57,14 +57,14 @@ pub fn write_records(
 ) -> Result<Written, &'static str> {
     const MISMATCH: &str = "a row's cells do not match its columns";
     let mut scan = Scanner { bytes: text.as_bytes(), at: from };
-    // Keys make the records longer than the arrays; growing past this is rare and cheap.
-    let capacity = text.len() + text.len() / 2;
-    let mut out = String::with_capacity(capacity);
-    let mut escaped = String::with_capacity(capacity + capacity / 4);
+    // Sized after the first row (below).
+    let mut out = String::with_capacity(256);
+    let mut escaped = String::with_capacity(256);
     out.push('[');
     escaped.push('[');
     let mut rows = 0;
     while !scan.close(b']')? {
+        let row_start = scan.at;
         scan.open(b'[')?;
         let keep = rows < max_rows;
         if keep {
@@ -106,6 +106,15 @@ pub fn write_records(
         if keep {
             out.push('}');
             escaped.push('}');
+        }
+        if keep && rows == 1 {
+            // The first record shows how much longer than its array a row becomes (its keys):
+            // room for as many more as the rest of the text seems to hold, at most the rows still
+            // kept, so that the texts are not grown and copied as they fill.
+            let read = (scan.at - row_start).max(1);
+            let more_rows = (text.len() - scan.at).div_ceil(read).min(max_rows - 1) + 1;
+            out.reserve(more_rows.saturating_mul(out.len()));
+            escaped.reserve(more_rows.saturating_mul(escaped.len()));
         }
     }
     scan.end()?;
