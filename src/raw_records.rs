@@ -119,13 +119,13 @@ impl RawRecords {
         RawRecords { pending: Default::default(), accepting: true }
     }
 
-    /// Keeps `text` and returns the marker to put where it goes, or gives it back when this
-    /// holder takes nothing or no randomness is available.
     /// Whether [`put`](Self::put) keeps text (else a tool should build values directly).
     pub fn accepts(&self) -> bool {
         self.accepting
     }
 
+    /// Keeps the records and returns the marker to put where they go, or gives their text back
+    /// when this holder takes nothing or no randomness is available.
     pub fn put(&self, records: RecordsText) -> Result<Json, String> {
         if !self.accepting {
             return Err(records.text);
